@@ -163,3 +163,5 @@ func typeName(v any) string {
 	}
 	return fmt.Sprintf("%T", v)
 }
+
+func sortStrings(s []string) { sort.Strings(s) }

@@ -1,0 +1,637 @@
+// Package canonjson parses the JSON text of a tool call's arguments strictly
+// into the shared value model, as Tenuo canonicalises arguments before it
+// signs or checks a proof of possession (WIRE.md §6).
+//
+// encoding/json cannot serve here: it keeps the last of two duplicate keys,
+// replaces lone surrogates and invalid UTF-8 with U+FFFD, and decodes every
+// number through float64. A signature must cover exactly one reading of the
+// text, so this parser refuses everything a second reader could see
+// differently.
+//
+// # Values
+//
+// The top level must be exactly one object. Objects at every depth become
+// map[string]any, arrays []any, strings string, true/false bool, null nil.
+// A number without fraction or exponent is an int64 and must fit one (no
+// rounding, no float fallback). A number with a fraction or exponent is
+// parsed as the nearest float64; if that float is integral and inside
+// [-2^63, 2^63) it becomes the int64 of the same value, so 1.0, 1e0 and
+// -0.0 sign as the integers 1, 1 and 0, while 9223372036854775808.0 (2^63)
+// and 1e300 stay float64. A float that overflows (1e400) is an error; one
+// that underflows becomes 0.
+//
+// # Refused
+//
+// Duplicate keys at any depth, compared after unescaping; invalid UTF-8;
+// escaped lone surrogates; raw control characters in strings; anything but
+// one object at the top level; and input beyond [Limits].
+//
+// # Differences from Tenuo
+//
+// Tenuo reads arguments with serde_json, which turns an integer literal that
+// fits no 64-bit integer into a float: 18446744073709551616 is accepted as
+// 1.8446744073709552e19, and -9223372036854775809 rounds to -2^63 and signs as
+// the integer -2^63. Here every integer literal outside int64 is refused, like
+// Tenuo's own refusal of 9223372036854775808. Floats are parsed correctly
+// rounded (strconv), which serde_json does only with its float_roundtrip
+// feature; Tenuo's tests pin correctly rounded values.
+package canonjson
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Sentinel errors. Every error from [Parse] is an [*Error] wrapping one of them.
+var (
+	ErrSyntax       = errors.New("invalid JSON")
+	ErrNotObject    = errors.New("arguments are not a JSON object")
+	ErrDuplicateKey = errors.New("duplicate JSON key")
+	ErrNumber       = errors.New("number out of range")
+	ErrLimit        = errors.New("JSON exceeds limit")
+)
+
+// Error is a parse failure: what went wrong, at which byte offset of the
+// input, and at which key path.
+type Error struct {
+	Offset int    // byte offset into the input where the problem was found
+	Path   string // key path of the value at fault: "$", "$.meta.tags[3]", `$["a b"]`
+	Key    string // top-level key whose value is at fault; "" at the top level itself
+	Msg    string // what is wrong, for people
+	Err    error  // ErrSyntax, ErrNotObject, ErrDuplicateKey, ErrNumber or ErrLimit
+}
+
+// Error returns the message with its byte offset and key path.
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s at byte %d (path %s)", e.Msg, e.Offset, e.Path)
+}
+
+// Unwrap returns the sentinel the error wraps.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Limits bound the work a parse may do. A zero or negative field means the
+// [DefaultLimits] value for it, never "unbounded".
+type Limits struct {
+	// MaxBytes bounds the input length, checked before parsing.
+	MaxBytes int
+	// MaxDepth bounds nesting: the top-level object is at depth 0 and a value
+	// inside a container at depth d is at depth d+1; every value, scalar or
+	// not, must be at depth ≤ MaxDepth. Values above 1000 count as 1000.
+	MaxDepth int
+	// MaxNodes bounds the number of values (objects, arrays and scalars,
+	// the top-level object included; object keys are not counted).
+	MaxNodes int
+	// MaxStringBytes bounds one decoded string or key, in UTF-8 bytes.
+	MaxStringBytes int
+	// MaxTotalStringBytes bounds all decoded strings and keys together.
+	MaxTotalStringBytes int
+	// MaxItems bounds the elements of one array or the members of one object.
+	MaxItems int
+}
+
+// Tenuo's argument limits (tenuo-core meta_envelope.rs ARGUMENT_LIMITS).
+const (
+	defaultMaxBytes            = 256 << 10
+	defaultMaxDepth            = 9
+	defaultMaxNodes            = 4096
+	defaultMaxStringBytes      = 64 << 10
+	defaultMaxTotalStringBytes = 64 << 10
+	defaultMaxItems            = 256
+
+	hardMaxDepth = 1000 // keeps recursion shallow whatever a caller asks for
+)
+
+// DefaultLimits are Tenuo's bounds for call arguments: 256 KiB of text,
+// depth 9, 4096 values, 64 KiB per string and 64 KiB of strings in all, 256
+// items per container.
+var DefaultLimits = Limits{
+	MaxBytes:            defaultMaxBytes,
+	MaxDepth:            defaultMaxDepth,
+	MaxNodes:            defaultMaxNodes,
+	MaxStringBytes:      defaultMaxStringBytes,
+	MaxTotalStringBytes: defaultMaxTotalStringBytes,
+	MaxItems:            defaultMaxItems,
+}
+
+func (l Limits) normalized() Limits {
+	def := func(v, d int) int {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	l.MaxBytes = def(l.MaxBytes, defaultMaxBytes)
+	l.MaxDepth = min(def(l.MaxDepth, defaultMaxDepth), hardMaxDepth)
+	l.MaxNodes = def(l.MaxNodes, defaultMaxNodes)
+	l.MaxStringBytes = def(l.MaxStringBytes, defaultMaxStringBytes)
+	l.MaxTotalStringBytes = def(l.MaxTotalStringBytes, defaultMaxTotalStringBytes)
+	l.MaxItems = def(l.MaxItems, defaultMaxItems)
+	return l
+}
+
+// Parse parses data, which must hold exactly one JSON object (surrounded by
+// optional whitespace), into a map of the shared value model. It never
+// panics; recursion is bounded by lim.MaxDepth before each descent.
+func Parse(data []byte, lim Limits) (map[string]any, error) {
+	lim = lim.normalized()
+	p := &parser{data: data, lim: lim}
+	if len(data) > lim.MaxBytes {
+		return nil, p.fail(ErrLimit, lim.MaxBytes, "input is %d bytes, over the limit of %d", len(data), lim.MaxBytes)
+	}
+	p.skipSpace()
+	if p.pos >= len(data) {
+		return nil, p.fail(ErrSyntax, p.pos, "empty input: expected a JSON object")
+	}
+	if c := data[p.pos]; c != '{' {
+		return nil, p.fail(ErrNotObject, p.pos, "arguments must be a JSON object, found %s", describe(c))
+	}
+	v, err := p.value(0)
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(data) {
+		return nil, p.fail(ErrSyntax, p.pos, "unexpected data after the top-level object (found %s)", describe(data[p.pos]))
+	}
+	return v.(map[string]any), nil
+}
+
+// describe names the token that starts with c, for messages.
+func describe(c byte) string {
+	switch {
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == 'n':
+		return "null"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	case c == '{':
+		return "an object"
+	case c >= 0x20 && c < 0x7f:
+		return strconv.QuoteRune(rune(c))
+	}
+	return fmt.Sprintf("byte 0x%02x", c)
+}
+
+type segment struct {
+	key   string
+	index int // used when isKey is false
+	isKey bool
+}
+
+type parser struct {
+	data     []byte
+	pos      int
+	lim      Limits
+	nodes    int
+	strBytes int
+	path     []segment
+	scratch  []byte
+}
+
+func (p *parser) fail(kind error, offset int, format string, args ...any) *Error {
+	e := &Error{Offset: offset, Path: p.pathString(), Msg: fmt.Sprintf(format, args...), Err: kind}
+	if len(p.path) > 0 && p.path[0].isKey {
+		e.Key = p.path[0].key
+	}
+	return e
+}
+
+func (p *parser) pathString() string {
+	var b strings.Builder
+	b.WriteByte('$')
+	for _, s := range p.path {
+		if !s.isKey {
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+			continue
+		}
+		if isIdent(s.key) {
+			b.WriteByte('.')
+			b.WriteString(s.key)
+			continue
+		}
+		b.WriteByte('[')
+		b.WriteString(strconv.Quote(truncate(s.key, 64)))
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// truncate shortens s for messages, on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value parses the value at p.pos, which sits at the given depth. Limits are
+// charged before the value is read, as Tenuo does: depth first, then nodes.
+func (p *parser) value(depth int) (any, error) {
+	if depth > p.lim.MaxDepth {
+		return nil, p.fail(ErrLimit, p.pos, "nesting deeper than %d levels", p.lim.MaxDepth)
+	}
+	if p.nodes >= p.lim.MaxNodes {
+		return nil, p.fail(ErrLimit, p.pos, "more than %d values", p.lim.MaxNodes)
+	}
+	p.nodes++
+	if p.pos >= len(p.data) {
+		return nil, p.fail(ErrSyntax, p.pos, "expected a value, found the end of input")
+	}
+	switch c := p.data[p.pos]; c {
+	case '{':
+		return p.object(depth)
+	case '[':
+		return p.array(depth)
+	case '"':
+		return p.str()
+	case 't':
+		return true, p.literal("true")
+	case 'f':
+		return false, p.literal("false")
+	case 'n':
+		return nil, p.literal("null")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			return p.number()
+		}
+		return nil, p.fail(ErrSyntax, p.pos, "expected a value, found %s", describe(c))
+	}
+}
+
+func (p *parser) literal(word string) error {
+	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+		return p.fail(ErrSyntax, p.pos, "invalid literal, expected %s", word)
+	}
+	p.pos += len(word)
+	return nil
+}
+
+func (p *parser) object(depth int) (any, error) {
+	p.pos++ // '{'
+	m := make(map[string]any)
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		return m, nil
+	}
+	for {
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return nil, p.fail(ErrSyntax, p.pos, "expected an object key, found the end of input")
+		}
+		if p.data[p.pos] != '"' {
+			return nil, p.fail(ErrSyntax, p.pos, "expected an object key, found %s", describe(p.data[p.pos]))
+		}
+		keyAt := p.pos
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		if len(m) >= p.lim.MaxItems {
+			return nil, p.fail(ErrLimit, keyAt, "object has more than %d members", p.lim.MaxItems)
+		}
+		if _, dup := m[key]; dup {
+			p.path = append(p.path, segment{key: key, isKey: true})
+			return nil, p.fail(ErrDuplicateKey, keyAt, "duplicate key %s", strconv.Quote(truncate(key, 64)))
+		}
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return nil, p.failExpected("':' after an object key")
+		}
+		p.pos++
+		p.skipSpace()
+		p.path = append(p.path, segment{key: key, isKey: true})
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		p.path = p.path[:len(p.path)-1]
+		m[key] = v
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return nil, p.failExpected("',' or '}' in an object")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case '}':
+			p.pos++
+			return m, nil
+		default:
+			return nil, p.failExpected("',' or '}' in an object")
+		}
+	}
+}
+
+func (p *parser) array(depth int) (any, error) {
+	p.pos++ // '['
+	items := []any{}
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		return items, nil
+	}
+	for {
+		p.skipSpace()
+		if len(items) >= p.lim.MaxItems {
+			return nil, p.fail(ErrLimit, p.pos, "array has more than %d elements", p.lim.MaxItems)
+		}
+		p.path = append(p.path, segment{index: len(items)})
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		p.path = p.path[:len(p.path)-1]
+		items = append(items, v)
+		p.skipSpace()
+		if p.pos >= len(p.data) {
+			return nil, p.failExpected("',' or ']' in an array")
+		}
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+		case ']':
+			p.pos++
+			return items, nil
+		default:
+			return nil, p.failExpected("',' or ']' in an array")
+		}
+	}
+}
+
+func (p *parser) failExpected(what string) *Error {
+	if p.pos >= len(p.data) {
+		return p.fail(ErrSyntax, p.pos, "expected %s, found the end of input", what)
+	}
+	return p.fail(ErrSyntax, p.pos, "expected %s, found %s", what, describe(p.data[p.pos]))
+}
+
+// str parses the string at p.pos (which holds '"') and charges it to the
+// string budgets.
+func (p *parser) str() (string, error) {
+	start := p.pos
+	p.pos++
+	data := p.data
+	runStart := p.pos // start of the bytes not yet copied to scratch
+	escaped := false
+	p.scratch = p.scratch[:0]
+	for {
+		if p.pos >= len(data) {
+			return "", p.fail(ErrSyntax, start, "unterminated string")
+		}
+		c := data[p.pos]
+		switch {
+		case c == '"':
+			var s string
+			if escaped {
+				p.scratch = append(p.scratch, data[runStart:p.pos]...)
+				s = string(p.scratch)
+			} else {
+				s = string(data[runStart:p.pos])
+			}
+			p.pos++
+			return s, p.chargeString(start, s)
+		case c == '\\':
+			escaped = true
+			p.scratch = append(p.scratch, data[runStart:p.pos]...)
+			if err := p.escape(); err != nil {
+				return "", err
+			}
+			runStart = p.pos
+		case c < 0x20:
+			return "", p.fail(ErrSyntax, p.pos, "control character 0x%02x in a string must be escaped", c)
+		case c < utf8.RuneSelf:
+			p.pos++
+		default:
+			r, size := utf8.DecodeRune(data[p.pos:])
+			if r == utf8.RuneError && size <= 1 {
+				return "", p.fail(ErrSyntax, p.pos, "invalid UTF-8 in a string")
+			}
+			p.pos += size
+		}
+	}
+}
+
+func (p *parser) chargeString(at int, s string) error {
+	if len(s) > p.lim.MaxStringBytes {
+		return p.fail(ErrLimit, at, "string of %d bytes, over the limit of %d", len(s), p.lim.MaxStringBytes)
+	}
+	p.strBytes += len(s)
+	if p.strBytes > p.lim.MaxTotalStringBytes {
+		return p.fail(ErrLimit, at, "strings and keys exceed %d bytes in all", p.lim.MaxTotalStringBytes)
+	}
+	return nil
+}
+
+// escape decodes the escape sequence at p.pos (which holds '\') into scratch.
+func (p *parser) escape() error {
+	at := p.pos
+	if p.pos+1 >= len(p.data) {
+		return p.fail(ErrSyntax, at, "unterminated escape sequence")
+	}
+	c := p.data[p.pos+1]
+	p.pos += 2
+	switch c {
+	case '"', '\\', '/':
+		p.scratch = append(p.scratch, c)
+	case 'b':
+		p.scratch = append(p.scratch, '\b')
+	case 'f':
+		p.scratch = append(p.scratch, '\f')
+	case 'n':
+		p.scratch = append(p.scratch, '\n')
+	case 'r':
+		p.scratch = append(p.scratch, '\r')
+	case 't':
+		p.scratch = append(p.scratch, '\t')
+	case 'u':
+		r, err := p.hex4(at)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return p.fail(ErrSyntax, at, "lone low surrogate \\u%04x", r)
+		case r >= 0xd800 && r <= 0xdbff:
+			if p.pos+1 >= len(p.data) || p.data[p.pos] != '\\' || p.data[p.pos+1] != 'u' {
+				return p.fail(ErrSyntax, at, "lone high surrogate \\u%04x", r)
+			}
+			lowAt := p.pos
+			p.pos += 2
+			lo, err := p.hex4(lowAt)
+			if err != nil {
+				return err
+			}
+			if lo < 0xdc00 || lo > 0xdfff {
+				return p.fail(ErrSyntax, at, "high surrogate \\u%04x not followed by a low surrogate", r)
+			}
+			r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
+		}
+		p.scratch = utf8.AppendRune(p.scratch, r)
+	default:
+		return p.fail(ErrSyntax, at, "invalid escape sequence %s", describeEscape(c))
+	}
+	return nil
+}
+
+func describeEscape(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return `\` + string(rune(c))
+	}
+	return fmt.Sprintf("\\ followed by byte 0x%02x", c)
+}
+
+// hex4 reads the four hex digits at p.pos of a \u escape that began at at.
+func (p *parser) hex4(at int) (rune, error) {
+	if len(p.data)-p.pos < 4 {
+		return 0, p.fail(ErrSyntax, at, "truncated \\u escape")
+	}
+	var r rune
+	for _, c := range p.data[p.pos : p.pos+4] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, p.fail(ErrSyntax, at, "invalid hex digit in \\u escape")
+		}
+		r = r<<4 | rune(d)
+	}
+	p.pos += 4
+	return r, nil
+}
+
+// number parses the number at p.pos with JSON's grammar
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? and converts it.
+func (p *parser) number() (any, error) {
+	data := p.data
+	start := p.pos
+	neg := data[p.pos] == '-'
+	if neg {
+		p.pos++
+	}
+	digitsAt := p.pos
+	switch {
+	case p.pos < len(data) && data[p.pos] == '0':
+		p.pos++
+		if p.pos < len(data) && isDigit(data[p.pos]) {
+			return nil, p.fail(ErrSyntax, start, "number with a leading zero")
+		}
+	case p.pos < len(data) && data[p.pos] >= '1' && data[p.pos] <= '9':
+		p.skipDigits()
+	default:
+		return nil, p.fail(ErrSyntax, start, "invalid number: expected a digit")
+	}
+	digitsEnd := p.pos
+	integer := true
+	if p.pos < len(data) && data[p.pos] == '.' {
+		integer = false
+		p.pos++
+		if p.pos >= len(data) || !isDigit(data[p.pos]) {
+			return nil, p.fail(ErrSyntax, start, "invalid number: expected a digit after '.'")
+		}
+		p.skipDigits()
+	}
+	if p.pos < len(data) && (data[p.pos] == 'e' || data[p.pos] == 'E') {
+		integer = false
+		p.pos++
+		if p.pos < len(data) && (data[p.pos] == '+' || data[p.pos] == '-') {
+			p.pos++
+		}
+		if p.pos >= len(data) || !isDigit(data[p.pos]) {
+			return nil, p.fail(ErrSyntax, start, "invalid number: expected a digit in the exponent")
+		}
+		p.skipDigits()
+	}
+	text := data[start:p.pos]
+	if integer {
+		if n, ok := parseInt(data[digitsAt:digitsEnd], neg); ok {
+			return n, nil
+		}
+		return nil, p.fail(ErrNumber, start, "integer %s does not fit in a signed 64-bit integer", truncate(string(text), 40))
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, p.fail(ErrNumber, start, "number %s is out of the float64 range", truncate(string(text), 40))
+	}
+	// An integral float in i64 range is the integer (Tenuo's integral_i64).
+	// The upper bound is exclusive: 2^63 must not saturate to MaxInt64.
+	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f), nil
+	}
+	return f, nil
+}
+
+func (p *parser) skipDigits() {
+	for p.pos < len(p.data) && isDigit(p.data[p.pos]) {
+		p.pos++
+	}
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// parseInt converts decimal digits (already validated) to an int64, negated
+// when neg; ok is false when the value does not fit.
+func parseInt(digits []byte, neg bool) (int64, bool) {
+	const limit = uint64(1) << 63 // |MinInt64|
+	var u uint64
+	for _, c := range digits {
+		if u > (limit+9)/10 { // certainly too large after one more digit
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+		if u > limit {
+			return 0, false
+		}
+	}
+	if neg {
+		return int64(-u), true // -(1<<63) wraps to MinInt64, as intended
+	}
+	if u == limit {
+		return 0, false
+	}
+	return int64(u), true
+}

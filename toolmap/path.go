@@ -1,0 +1,122 @@
+package toolmap
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// A body path is dotted, as in Tenuo: "a.b" names nested object keys, a
+// numeric segment ("items.0") indexes an array, and "*" ("items.*.id") maps
+// the rest of the path over every element of an array, giving a list.
+
+type segKind uint8
+
+const (
+	segField segKind = iota // object key
+	segIndex                // array index
+	segWild                 // every array element
+)
+
+type segment struct {
+	kind  segKind
+	name  string // segField: the key
+	index int    // segIndex: the index
+}
+
+// compilePath parses a dotted path. Empty paths and empty segments ("a..b")
+// are errors. A segment is an index when Rust's usize parser would take it
+// (digits with an optional leading '+', within range), so both sides extract
+// the same value; otherwise it is a key.
+func compilePath(p string) ([]segment, bool, error) {
+	if p == "" {
+		return nil, false, fmt.Errorf("empty path")
+	}
+	parts := strings.Split(p, ".")
+	segs := make([]segment, 0, len(parts))
+	wild := false
+	for i, part := range parts {
+		switch {
+		case part == "":
+			return nil, false, fmt.Errorf("path %q has an empty segment at position %d", p, i+1)
+		case part == "*":
+			segs = append(segs, segment{kind: segWild})
+			wild = true
+		default:
+			if idx, ok := parseIndex(part); ok {
+				segs = append(segs, segment{kind: segIndex, index: idx})
+			} else {
+				segs = append(segs, segment{kind: segField, name: part})
+			}
+		}
+	}
+	return segs, wild, nil
+}
+
+func parseIndex(s string) (int, bool) {
+	digits := strings.TrimPrefix(s, "+")
+	if digits == "" || strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, strconv.IntSize-1)
+	if err != nil {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// wildcardGapError reports an array element that lacks the rest of a
+// wildcard path. Tenuo silently drops such elements; we refuse the call,
+// since the dropped element would escape the warrant's check.
+type wildcardGapError struct {
+	index int
+}
+
+func (e *wildcardGapError) Error() string {
+	return fmt.Sprintf("array element %d has no value at the rest of the path", e.index)
+}
+
+// extract follows segs through v. It reports found=false when the path does
+// not exist (a key or index absent, a segment applied to the wrong kind of
+// value, a wildcard over an empty array or a non-array), as Tenuo does. A
+// present JSON null is found, with value nil.
+func extract(v any, segs []segment) (any, bool, error) {
+	for len(segs) > 0 {
+		s := segs[0]
+		segs = segs[1:]
+		switch s.kind {
+		case segField:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, false, nil
+			}
+			if v, ok = m[s.name]; !ok {
+				return nil, false, nil
+			}
+		case segIndex:
+			a, ok := v.([]any)
+			if !ok || s.index >= len(a) {
+				return nil, false, nil
+			}
+			v = a[s.index]
+		case segWild:
+			a, ok := v.([]any)
+			if !ok || len(a) == 0 {
+				return nil, false, nil
+			}
+			out := make([]any, 0, len(a))
+			for i, e := range a {
+				x, found, err := extract(e, segs)
+				if err != nil {
+					return nil, false, err
+				}
+				if !found {
+					return nil, false, &wildcardGapError{index: i}
+				}
+				out = append(out, x)
+			}
+			return out, true, nil
+		}
+	}
+	return v, true, nil
+}
