@@ -193,7 +193,7 @@ every check, the PoP window included.`,
 				}
 				rep.finish(decErr)
 				rep.print(e, asJSON)
-				return &exitError{code: exitBadInput}
+				return badInput("the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack", "--warrant: %v", decErr)
 			}
 			leaf := stack.Leaf()
 			rep.WarrantID = leaf.ID.String()

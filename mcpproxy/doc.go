@@ -1,0 +1,30 @@
+// Package mcpproxy relays MCP (Model Context Protocol) traffic between an
+// agent and a real MCP server, and enforces what the agent may call.
+//
+// # What it touches
+//
+// A [Proxy] forwards every message untouched — bytes as received, ids as
+// sent — except at two interception points:
+//
+//   - tools/call: the call is parsed (name, arguments, the Tenuo envelope in
+//     params._meta.tenuo or params.arguments._tenuo) and handed to
+//     [Proxy.AuthorizeCall]. An allowed call is forwarded with only the
+//     envelope removed; a denied call is answered by the proxy and never
+//     reaches the server.
+//   - tools/list: the server's answer is filtered through
+//     [Proxy.FilterTools]; only the tools array is re-encoded, every other key
+//     and every kept tool's bytes stay as the server sent them.
+//
+// Each hook's nil default denies. Resources, prompts, completion, logging,
+// ping, progress, cancellation, server-to-client requests (sampling,
+// elicitation, roots) and unknown methods pass both ways in order.
+//
+// # Concurrency and lifecycle
+//
+// Each tools/call is checked in its own goroutine (at most
+// [Proxy.MaxInFlight] at once), so a slow check stalls nothing else. When the
+// client reaches EOF, requests in flight may finish for
+// [Proxy.DrainTimeout]; then the upstream is shut down. When the upstream
+// dies, every request still pending is answered with an error and Run
+// returns [ErrUpstreamExited].
+package mcpproxy

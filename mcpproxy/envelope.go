@@ -1,0 +1,131 @@
+package mcpproxy
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Size limits of the Tenuo envelope, checked before anything is decoded
+// further (WIRE.md §7).
+const (
+	MaxWarrantLen   = 64 << 10 // bytes of the warrant string
+	MaxSignatureLen = 4 << 10  // bytes of the signature string
+	MaxApprovals    = 64       // entries of the approvals array
+	MaxApprovalLen  = 8 << 10  // bytes of one approval string
+)
+
+// Where a TenuoMeta came from.
+const (
+	SourceMeta      = "_meta"     // params._meta.tenuo
+	SourceArguments = "arguments" // params.arguments._tenuo
+)
+
+// TenuoMeta is the Tenuo envelope a request carries: the warrant (or warrant
+// stack), the proof-of-possession signature and any approvals, each still
+// base64 text as sent.
+type TenuoMeta struct {
+	Warrant   string
+	Signature string
+	Approvals []string
+	// Source is SourceMeta or SourceArguments.
+	Source string
+}
+
+func (m *TenuoMeta) equal(o *TenuoMeta) bool {
+	return m.Warrant == o.Warrant && m.Signature == o.Signature && slices.Equal(m.Approvals, o.Approvals)
+}
+
+// envelopeError is a malformed envelope; its text is the -32602 message.
+type envelopeError struct{ msg string }
+
+func (e *envelopeError) Error() string { return e.msg }
+
+func badEnvelope(format string, args ...any) error {
+	return &envelopeError{msg: fmt.Sprintf(format, args...)}
+}
+
+// parseEnvelope reads a Tenuo envelope strictly: an object with a "warrant"
+// string and a "signature" string, and optionally an "approvals" array of
+// strings; no other key, no duplicate key, every length within its limit. The
+// lengths are those of the raw JSON text, checked before decoding it.
+func parseEnvelope(raw json.RawMessage, where string) (*TenuoMeta, error) {
+	if !isObject(raw) {
+		return nil, badEnvelope("%s must be an object", where)
+	}
+	ms, err := objectMembers(raw)
+	if err != nil {
+		return nil, badEnvelope("%s: %v", where, err)
+	}
+	meta := &TenuoMeta{}
+	var haveWarrant, haveSignature bool
+	for _, m := range ms {
+		v := value(raw, m)
+		switch m.key {
+		case "warrant":
+			if len(v) > MaxWarrantLen+2 {
+				return nil, badEnvelope("%s.warrant exceeds %d bytes", where, MaxWarrantLen)
+			}
+			s, ok := jsonString(v)
+			if !ok {
+				return nil, badEnvelope("%s.warrant must be a string", where)
+			}
+			meta.Warrant, haveWarrant = s, true
+		case "signature":
+			if len(v) > MaxSignatureLen+2 {
+				return nil, badEnvelope("%s.signature exceeds %d bytes", where, MaxSignatureLen)
+			}
+			s, ok := jsonString(v)
+			if !ok {
+				return nil, badEnvelope("%s.signature must be a string", where)
+			}
+			meta.Signature, haveSignature = s, true
+		case "approvals":
+			if err := parseApprovals(v, where, meta); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, badEnvelope("%s has unknown key %q", where, m.key)
+		}
+	}
+	switch {
+	case !haveWarrant:
+		return nil, badEnvelope("%s.warrant is missing", where)
+	case !haveSignature:
+		return nil, badEnvelope("%s.signature is missing", where)
+	case len(meta.Warrant) > MaxWarrantLen:
+		return nil, badEnvelope("%s.warrant exceeds %d bytes", where, MaxWarrantLen)
+	case len(meta.Signature) > MaxSignatureLen:
+		return nil, badEnvelope("%s.signature exceeds %d bytes", where, MaxSignatureLen)
+	}
+	return meta, nil
+}
+
+func parseApprovals(v json.RawMessage, where string, meta *TenuoMeta) error {
+	if len(v) == 0 || v[0] != '[' {
+		return badEnvelope("%s.approvals must be an array of strings", where)
+	}
+	// Bound the work before decoding: 64 approvals of 8 KiB plus quoting.
+	if len(v) > MaxApprovals*(MaxApprovalLen+8)+2 {
+		return badEnvelope("%s.approvals exceeds %d entries of %d bytes", where, MaxApprovals, MaxApprovalLen)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(v, &items); err != nil {
+		return badEnvelope("%s.approvals must be an array of strings", where)
+	}
+	if len(items) > MaxApprovals {
+		return badEnvelope("%s.approvals has %d entries, more than %d", where, len(items), MaxApprovals)
+	}
+	meta.Approvals = make([]string, 0, len(items))
+	for i, it := range items {
+		s, ok := jsonString(it)
+		if !ok {
+			return badEnvelope("%s.approvals[%d] must be a string", where, i)
+		}
+		if len(s) > MaxApprovalLen {
+			return badEnvelope("%s.approvals[%d] exceeds %d bytes", where, i, MaxApprovalLen)
+		}
+		meta.Approvals = append(meta.Approvals, s)
+	}
+	return nil
+}

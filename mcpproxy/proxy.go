@@ -1,0 +1,435 @@
+package mcpproxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+)
+
+// JSON-RPC error codes the proxy answers with.
+const (
+	CodeParseError       = -32700 // the message is not JSON
+	CodeInvalidRequest   = -32600 // not a valid JSON-RPC message here
+	CodeInvalidParams    = -32602 // malformed tools/call params or Tenuo envelope
+	CodeInternalError    = -32603 // upstream gone, proxy shutting down
+	CodeAccessDenied     = -32001 // the warrant does not allow the call
+	CodeApprovalRequired = -32002 // the call needs approvals it lacks
+)
+
+// Defaults for the Proxy's zero-valued limits.
+const (
+	DefaultMaxInFlight   = 64
+	DefaultDrainTimeout  = 10 * time.Second
+	DefaultShutdownGrace = 5 * time.Second
+)
+
+// ErrUpstreamExited is returned by Run when the upstream server went away
+// before the client did.
+var ErrUpstreamExited = errors.New("mcpproxy: upstream MCP server exited")
+
+// Call is a tools/call request as the authorization hook sees it. It must not
+// be modified.
+type Call struct {
+	// ID is the client's request id, raw.
+	ID json.RawMessage
+	// Name is the tool's name.
+	Name string
+	// Arguments is params.arguments as sent, without arguments._tenuo; nil
+	// when the call has no arguments.
+	Arguments json.RawMessage
+	// Tenuo is the envelope from params._meta.tenuo or, failing that,
+	// params.arguments._tenuo; nil when the call carries neither.
+	Tenuo *TenuoMeta
+	// Params is the original params object, read-only.
+	Params json.RawMessage
+}
+
+// Verdict is the authorization hook's answer for one call.
+type Verdict struct {
+	// Allow forwards the call.
+	Allow bool
+	// Code is the JSON-RPC error code of a denial: CodeAccessDenied (the
+	// default when zero), CodeApprovalRequired or CodeInvalidParams.
+	Code int
+	// Message is the error message of a denial ("Access denied" when empty).
+	Message string
+	// Data, when set, becomes error.data; it must be valid JSON.
+	Data json.RawMessage
+	// AuditOnly, with Allow false, forwards the call all the same and only
+	// logs the denial (shadow mode).
+	AuditOnly bool
+}
+
+// ListRequest is a tools/list request as the filter hook sees it.
+type ListRequest struct {
+	// Tenuo is the envelope from params._meta.tenuo, or nil.
+	Tenuo *TenuoMeta
+	// Params is the original params, read-only; nil when absent.
+	Params json.RawMessage
+}
+
+// Proxy relays one MCP session between Client and Upstream. Set its fields
+// before calling Run, and don't change them while it runs.
+type Proxy struct {
+	// Client is the agent's side; Upstream is the real MCP server's side.
+	// Both are required. Run does not close Client. It shuts Upstream down
+	// with Shutdown(ShutdownGrace) when Upstream has that method (as
+	// *transport.Process does), else with Close.
+	Client, Upstream transport.Conn
+
+	// AuthorizeCall decides each tools/call. It runs in its own goroutine;
+	// ctx is cancelled when the client cancels the request or the proxy stops.
+	// A nil AuthorizeCall, a nil Verdict or a panic denies.
+	AuthorizeCall func(ctx context.Context, call *Call) *Verdict
+
+	// FilterTools returns, for one tools/list request, which tool names the
+	// answer may show. A nil FilterTools, a nil keep function or a panic hides
+	// every tool. Hiding is not enforcement: AuthorizeCall must deny hidden
+	// tools too.
+	FilterTools func(ctx context.Context, req *ListRequest) (keep func(name string) bool)
+
+	// DenyAsResult answers a denied call with a CallToolResult
+	// {"content":[{"type":"text","text":message}],"isError":true} instead of a
+	// JSON-RPC error, for clients that show only tool results to the model.
+	// Malformed requests are always JSON-RPC errors.
+	DenyAsResult bool
+
+	// Log receives one line per dropped message, denial and lifecycle event.
+	// The zero Logger discards.
+	Log zerolog.Logger
+
+	// MaxInFlight bounds the hook goroutines running at once
+	// (DefaultMaxInFlight when zero); past it the proxy stops reading the
+	// client until one finishes.
+	MaxInFlight int
+
+	// DrainTimeout bounds how long, after the client's EOF, requests in flight
+	// may take to be answered (DefaultDrainTimeout when zero).
+	DrainTimeout time.Duration
+
+	// ShutdownGrace is each stage of the upstream's shutdown: after its stdin
+	// closes, and after SIGTERM (DefaultShutdownGrace when zero).
+	ShutdownGrace time.Duration
+}
+
+type kind int
+
+const (
+	kindPlain kind = iota // relayed as is
+	kindInit              // initialize: its result names the protocol version
+	kindList              // tools/list: its result is filtered
+	kindCall              // tools/call: checked before forwarding
+)
+
+// pending is a client request awaiting its answer.
+type pending struct {
+	key    string
+	id     json.RawMessage
+	kind   kind
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// keep is set before keepReady is closed (kindList).
+	keep      func(string) bool
+	keepReady chan struct{}
+
+	// fwd orders forwarding a checked call against its cancellation: either
+	// the call is written upstream before the cancellation is handled, or it is
+	// never written.
+	fwd       sync.Mutex
+	cancelled bool // guarded by fwd
+}
+
+// session is the state of one Run.
+type session struct {
+	p      *Proxy
+	log    *zerolog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	hooks  sync.WaitGroup
+
+	stopped atomic.Bool
+
+	mu      sync.Mutex // guards pending, idle and version
+	pending map[string]*pending
+	idle    chan struct{} // closed when pending empties; nil unless draining
+	version string        // negotiated protocol version, from initialize
+}
+
+// Run relays messages until the client reaches EOF (then requests in flight
+// drain and the upstream is shut down), the upstream goes away (then every
+// pending request is answered with an error and Run returns an error wrapping
+// ErrUpstreamExited that says how it exited), or ctx is done.
+func (p *Proxy) Run(ctx context.Context) error {
+	if p.Client == nil || p.Upstream == nil {
+		return errors.New("mcpproxy: Client and Upstream must both be set")
+	}
+	s := &session{p: p, log: &p.Log, pending: map[string]*pending{}}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	defer s.cancel()
+	s.sem = make(chan struct{}, cmp(p.MaxInFlight, DefaultMaxInFlight))
+
+	upDone := make(chan error, 1)
+	go func() { upDone <- s.upstreamLoop() }()
+	cliDone := make(chan error, 1)
+	go func() { cliDone <- s.clientLoop() }()
+
+	select {
+	case err := <-upDone:
+		return s.upstreamGone(err)
+	case <-ctx.Done():
+		s.stop("MCP proxy stopped")
+		s.shutdownUpstream()
+		return ctx.Err()
+	case cliErr := <-cliDone:
+		s.log.Debug().Err(cliErr).Msg("client input ended; draining")
+		if upErr, died := s.drain(upDone); died {
+			return s.upstreamGone(upErr)
+		}
+		s.stop("MCP proxy shutting down")
+		err := s.shutdownUpstream()
+		if cliErr != nil && !errors.Is(cliErr, io.EOF) {
+			err = errors.Join(fmt.Errorf("mcpproxy: reading client: %w", cliErr), err)
+		}
+		return err
+	}
+}
+
+func cmp[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// drain waits until no request is pending, DrainTimeout passes, or the
+// upstream dies (died is then true).
+func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
+	s.mu.Lock()
+	if len(s.pending) == 0 {
+		s.mu.Unlock()
+		return nil, false
+	}
+	s.idle = make(chan struct{})
+	idle := s.idle
+	s.mu.Unlock()
+	t := time.NewTimer(cmp(s.p.DrainTimeout, DefaultDrainTimeout))
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+		s.log.Warn().Msg("drain timeout: answering requests still in flight with an error")
+	case err := <-upDone:
+		return err, true
+	}
+	return nil, false
+}
+
+// upstreamGone ends the session after the upstream's stream ended.
+func (s *session) upstreamGone(readErr error) error {
+	s.stop("upstream MCP server exited")
+	detail := s.upstreamExit(readErr)
+	s.log.Error().Str("exit", detail).Msg("upstream MCP server exited")
+	return fmt.Errorf("%w: %s", ErrUpstreamExited, detail)
+}
+
+// upstreamExit says how the upstream ended, reaping it when it is a process.
+func (s *session) upstreamExit(readErr error) string {
+	type waiter interface{ Wait() error }
+	w, ok := s.p.Upstream.(waiter)
+	if !ok {
+		s.p.Upstream.Close()
+		if readErr == nil || errors.Is(readErr, io.EOF) {
+			return "stream closed"
+		}
+		return readErr.Error()
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Wait() }()
+	t := time.NewTimer(cmp(s.p.ShutdownGrace, DefaultShutdownGrace))
+	defer t.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-t.C: // it closed stdout but lives on
+		s.shutdownUpstream()
+		err = <-done
+	}
+	s.p.Upstream.Close()
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// shutdownUpstream stops the upstream in order.
+func (s *session) shutdownUpstream() error {
+	type shutdowner interface{ Shutdown(time.Duration) error }
+	if sd, ok := s.p.Upstream.(shutdowner); ok {
+		if err := sd.Shutdown(cmp(s.p.ShutdownGrace, DefaultShutdownGrace)); err != nil {
+			return fmt.Errorf("mcpproxy: upstream shutdown: %w", err)
+		}
+		return nil
+	}
+	return s.p.Upstream.Close()
+}
+
+// stop answers every pending request with an internal error, cancels the
+// hooks and makes the loops discard what they read from now on.
+func (s *session) stop(reason string) {
+	s.stopped.Store(true)
+	s.mu.Lock()
+	var all []*pending
+	for k, e := range s.pending {
+		all = append(all, e)
+		delete(s.pending, k)
+	}
+	s.mu.Unlock()
+	for _, e := range all {
+		s.markCancelled(e)
+		s.replyError(e.id, CodeInternalError, reason, nil)
+	}
+	s.cancel()
+}
+
+// addPending registers a client request; false when its id is already
+// pending.
+func (s *session) addPending(id json.RawMessage, k kind) (*pending, bool) {
+	key, ok := idKey(id)
+	if !ok {
+		return nil, false
+	}
+	e := &pending{key: key, id: id, kind: k}
+	e.ctx, e.cancel = context.WithCancel(s.ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.pending[key]; dup {
+		e.cancel()
+		return nil, false
+	}
+	s.pending[key] = e
+	return e, true
+}
+
+// take removes and returns the pending request with the given key, or nil.
+func (s *session) take(key string) *pending {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.pending[key]
+	if e != nil {
+		s.removeLocked(e)
+	}
+	return e
+}
+
+// claim removes e if it is still pending; the caller that gets true answers it.
+func (s *session) claim(e *pending) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[e.key] != e {
+		return false
+	}
+	s.removeLocked(e)
+	return true
+}
+
+func (s *session) removeLocked(e *pending) {
+	delete(s.pending, e.key)
+	e.cancel()
+	if len(s.pending) == 0 && s.idle != nil {
+		close(s.idle)
+		s.idle = nil
+	}
+}
+
+func (s *session) markCancelled(e *pending) {
+	e.cancel()
+	e.fwd.Lock()
+	e.cancelled = true
+	e.fwd.Unlock()
+}
+
+func (s *session) setVersion(v string) {
+	s.mu.Lock()
+	s.version = v
+	s.mu.Unlock()
+}
+
+func (s *session) negotiatedVersion() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// toClient writes one message to the client.
+func (s *session) toClient(msg []byte) {
+	if err := s.p.Client.Write(msg); err != nil {
+		s.log.Warn().Err(err).Msg("write to client failed")
+	}
+}
+
+// toUpstream writes one message upstream; when that fails and e is still
+// pending, the client gets an error for it.
+func (s *session) toUpstream(msg []byte, e *pending) {
+	if err := s.p.Upstream.Write(msg); err != nil {
+		s.log.Warn().Err(err).Msg("write to upstream failed")
+		if e != nil && s.claim(e) {
+			s.replyError(e.id, CodeInternalError, "upstream MCP server unavailable", nil)
+		}
+	}
+}
+
+// rpcError and rpcResponse are what the proxy itself answers with.
+type rpcError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+type rpcResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   *rpcError       `json:"error,omitempty"`
+}
+
+// replyError answers the client with the given raw id (null when nil).
+func (s *session) replyError(id json.RawMessage, code int, msg string, data json.RawMessage) {
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	if len(data) > 0 && !json.Valid(data) {
+		s.log.Error().Msg("hook returned invalid JSON as error data; dropping it")
+		data = nil
+	}
+	b, err := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: code, Message: msg, Data: data}})
+	if err != nil {
+		s.log.Error().Err(err).Msg("encoding error response")
+		return
+	}
+	s.toClient(b)
+}
+
+// replyResult answers the client with a result.
+func (s *session) replyResult(id json.RawMessage, result any) {
+	r, err := json.Marshal(result)
+	if err == nil {
+		var b []byte
+		b, err = json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Result: r})
+		if err == nil {
+			s.toClient(b)
+			return
+		}
+	}
+	s.log.Error().Err(err).Msg("encoding result")
+}

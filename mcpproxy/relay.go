@@ -1,0 +1,553 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+)
+
+// batchVersion is the only protocol version with JSON-RPC batches.
+const batchVersion = "2025-03-26"
+
+// message is one JSON-RPC object, read but not decoded beyond its envelope.
+type message struct {
+	raw     []byte
+	ms      []member
+	id      json.RawMessage // nil when absent
+	method  string
+	isCall  bool // has a method
+	params  int  // index of params in ms, or -1
+	result  int  // index of result in ms, or -1
+	isReply bool // a response (result or error, no method)
+}
+
+func (m *message) isNotification() bool { return m.isCall && m.id == nil }
+
+// invalidError is a message that is not valid JSON-RPC; id is its request id
+// when it has a usable one.
+type invalidError struct {
+	id           json.RawMessage
+	notification bool
+	msg          string
+}
+
+func (e *invalidError) Error() string { return e.msg }
+
+// parseMessage reads the JSON-RPC envelope of one object. A "params": null
+// member is removed: some clients drop such messages and then hang.
+func parseMessage(raw []byte) (*message, error) {
+	ms, err := objectMembers(raw)
+	if err != nil {
+		return nil, &invalidError{msg: "Invalid Request: " + err.Error()}
+	}
+	if i := find(ms, "params"); i >= 0 && string(value(raw, ms[i])) == "null" {
+		raw = removeMember(raw, ms, i)
+		if ms, err = objectMembers(raw); err != nil {
+			return nil, &invalidError{msg: "Invalid Request: " + err.Error()}
+		}
+	}
+	m := &message{raw: raw, ms: ms, params: find(ms, "params"), result: find(ms, "result")}
+	var idOK bool
+	if i := find(ms, "id"); i >= 0 {
+		m.id = value(raw, ms[i])
+		_, idOK = idKey(m.id)
+	}
+	mi := find(ms, "method")
+	if mi >= 0 {
+		method, ok := jsonString(value(raw, ms[mi]))
+		if !ok || method == "" {
+			return nil, invalid(m, idOK, mi >= 0 && m.id == nil, "method must be a non-empty string")
+		}
+		m.method, m.isCall = method, true
+	}
+	if i := find(ms, "jsonrpc"); i < 0 || string(value(raw, ms[i])) != `"2.0"` {
+		return nil, invalid(m, idOK, m.isCall && m.id == nil, `jsonrpc must be "2.0"`)
+	}
+	hasErr := find(ms, "error") >= 0
+	switch {
+	case m.isCall && m.id != nil && !idOK:
+		return nil, invalid(m, false, false, "id must be a string or a number")
+	case m.isCall:
+		if m.result >= 0 || hasErr {
+			return nil, invalid(m, idOK, m.id == nil, "a request has no result or error")
+		}
+		if m.params >= 0 {
+			if p := value(raw, ms[m.params]); p[0] != '{' && p[0] != '[' {
+				return nil, invalid(m, idOK, m.id == nil, "params must be an object")
+			}
+		}
+	case m.id == nil:
+		return nil, invalid(m, false, false, "a message needs a method or an id")
+	case (m.result >= 0) == hasErr:
+		return nil, invalid(m, idOK, false, "a response has exactly one of result and error")
+	case !idOK && string(m.id) != "null":
+		return nil, invalid(m, false, false, "id must be a string or a number")
+	default:
+		m.isReply = true
+	}
+	return m, nil
+}
+
+func invalid(m *message, idOK, notification bool, msg string) error {
+	e := &invalidError{notification: notification, msg: "Invalid Request: " + msg}
+	if idOK {
+		e.id = m.id
+	}
+	return e
+}
+
+// clientLoop reads the client until EOF or a read error.
+func (s *session) clientLoop() error {
+	for {
+		msg, err := s.p.Client.Read()
+		if s.stopped.Load() {
+			return nil
+		}
+		var long *transport.LineTooLongError
+		if errors.As(err, &long) {
+			s.log.Warn().Int("limit", long.Limit).Msg("client message too long; answered with an error")
+			s.replyError(idFromPrefix(long.Prefix), CodeInvalidRequest,
+				fmt.Sprintf("Invalid Request: message exceeds the %d-byte limit", long.Limit), nil)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		s.fromClient(msg)
+	}
+}
+
+// fromClient handles one message (or batch) from the client.
+func (s *session) fromClient(raw []byte) {
+	if !utf8.Valid(raw) || !json.Valid(raw) {
+		s.replyError(nil, CodeParseError, "Parse error: message is not valid JSON", nil)
+		return
+	}
+	switch raw[0] {
+	case '{':
+		s.clientMessage(raw)
+	case '[':
+		if v := s.negotiatedVersion(); v != batchVersion {
+			if v == "" {
+				v = "none negotiated"
+			}
+			s.replyError(nil, CodeInvalidRequest, fmt.Sprintf("Invalid Request: JSON-RPC batches are not allowed under protocol version %s", v), nil)
+			return
+		}
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil || len(elems) == 0 {
+			s.replyError(nil, CodeInvalidRequest, "Invalid Request: empty batch", nil)
+			return
+		}
+		// Elements are intercepted one by one and relayed as single messages;
+		// the client matches the answers by id.
+		for _, el := range elems {
+			if el[0] != '{' {
+				s.replyError(nil, CodeInvalidRequest, "Invalid Request: batch element is not an object", nil)
+				continue
+			}
+			s.clientMessage(el)
+		}
+	default:
+		s.replyError(nil, CodeInvalidRequest, "Invalid Request: a message must be a JSON object", nil)
+	}
+}
+
+// clientMessage handles one JSON-RPC object from the client.
+func (s *session) clientMessage(raw []byte) {
+	m, err := parseMessage(raw)
+	if err != nil {
+		var inv *invalidError
+		if errors.As(err, &inv) && inv.notification {
+			s.log.Warn().Str("reason", inv.msg).Msg("dropped invalid notification from client")
+			return
+		}
+		if errors.As(err, &inv) {
+			s.replyError(inv.id, CodeInvalidRequest, inv.msg, nil)
+		}
+		return
+	}
+	switch {
+	case m.isReply: // answer to a server request (sampling, roots, ...)
+		s.toUpstream(m.raw, nil)
+	case m.isNotification():
+		if m.method == "notifications/cancelled" {
+			s.clientCancelled(m)
+		}
+		s.toUpstream(m.raw, nil)
+	case m.method == "tools/call":
+		s.startCall(m)
+	case m.method == "tools/list":
+		s.startList(m)
+	default:
+		k := kindPlain
+		if m.method == "initialize" {
+			k = kindInit
+		}
+		e, ok := s.addPending(m.id, k)
+		if !ok {
+			s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
+			return
+		}
+		s.toUpstream(m.raw, e)
+	}
+}
+
+// clientCancelled frees the pending entry a notifications/cancelled names, and
+// stops a call whose check is still running from being forwarded.
+func (s *session) clientCancelled(m *message) {
+	if m.params < 0 {
+		return
+	}
+	p := value(m.raw, m.ms[m.params])
+	ms, err := objectMembers(p)
+	if err != nil {
+		return
+	}
+	i := find(ms, "requestId")
+	if i < 0 {
+		return
+	}
+	key, ok := idKey(value(p, ms[i]))
+	if !ok {
+		return
+	}
+	if e := s.take(key); e != nil {
+		s.markCancelled(e)
+	}
+}
+
+// params returns the raw params of m, or nil.
+func (m *message) paramsRaw() json.RawMessage {
+	if m.params < 0 {
+		return nil
+	}
+	return value(m.raw, m.ms[m.params])
+}
+
+// withParams returns m's bytes with params replaced (or unchanged when p is
+// the same slice).
+func (m *message) withParams(p []byte) []byte {
+	old := m.paramsRaw()
+	if m.params < 0 || bytes.Equal(old, p) {
+		return m.raw
+	}
+	return replaceValue(m.raw, m.ms[m.params], p)
+}
+
+// acquire takes a hook slot, waiting while MaxInFlight are busy.
+func (s *session) acquire() bool {
+	select {
+	case s.sem <- struct{}{}:
+		s.hooks.Add(1)
+		return true
+	case <-s.ctx.Done():
+		return false
+	}
+}
+
+func (s *session) release() {
+	<-s.sem
+	s.hooks.Done()
+}
+
+// startCall checks a tools/call in its own goroutine.
+func (s *session) startCall(m *message) {
+	e, ok := s.addPending(m.id, kindCall)
+	if !ok {
+		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
+		return
+	}
+	call, fwdParams, err := parseCall(m.id, m.paramsRaw())
+	if err != nil {
+		if s.claim(e) {
+			s.log.Warn().Err(err).Msg("malformed tools/call")
+			s.replyError(m.id, CodeInvalidParams, "Invalid params: "+err.Error(), nil)
+		}
+		return
+	}
+	fwd := m.withParams(fwdParams)
+	if !s.acquire() {
+		return
+	}
+	go func() {
+		defer s.release()
+		v := s.authorize(e, call)
+		s.decide(e, call, v, fwd)
+	}()
+}
+
+// authorize runs the hook; nil hooks, nil verdicts and panics deny.
+func (s *session) authorize(e *pending, call *Call) (v *Verdict) {
+	if s.p.AuthorizeCall == nil {
+		return &Verdict{Code: CodeAccessDenied, Message: "Access denied: no authorization configured"}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error().Interface("panic", r).Str("tool", call.Name).Msg("AuthorizeCall panicked; denying")
+			v = &Verdict{Code: CodeAccessDenied, Message: "Access denied: internal error"}
+		}
+	}()
+	v = s.p.AuthorizeCall(e.ctx, call)
+	if v == nil {
+		v = &Verdict{Code: CodeAccessDenied, Message: "Access denied"}
+	}
+	return v
+}
+
+// decide forwards or answers a checked call.
+func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
+	if v.Allow || v.AuditOnly {
+		if !v.Allow {
+			s.log.Warn().Str("tool", call.Name).Int("code", v.Code).Str("reason", v.Message).Msg("audit only: call would be denied; forwarding")
+		}
+		e.fwd.Lock()
+		defer e.fwd.Unlock()
+		if e.cancelled {
+			return
+		}
+		s.toUpstream(fwd, e)
+		return
+	}
+	if !s.claim(e) { // cancelled, or the proxy stopped
+		return
+	}
+	code, msg := v.Code, v.Message
+	if code == 0 {
+		code = CodeAccessDenied
+	}
+	if msg == "" {
+		msg = "Access denied"
+	}
+	s.log.Info().Str("tool", call.Name).Int("code", code).Str("reason", msg).Msg("tools/call denied")
+	if s.p.DenyAsResult {
+		type content struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}
+		s.replyResult(e.id, struct {
+			Content []content `json:"content"`
+			IsError bool      `json:"isError"`
+		}{[]content{{"text", msg}}, true})
+		return
+	}
+	s.replyError(e.id, code, msg, v.Data)
+}
+
+// startList forwards a tools/list request and computes, alongside, which
+// tools its answer may show.
+func (s *session) startList(m *message) {
+	e, ok := s.addPending(m.id, kindList)
+	if !ok {
+		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
+		return
+	}
+	params := m.paramsRaw()
+	req := &ListRequest{Params: params}
+	fwdParams := params
+	if params != nil {
+		var err error
+		req.Tenuo, fwdParams, err = stripListEnvelope(params)
+		if err != nil {
+			if s.claim(e) {
+				s.replyError(m.id, CodeInvalidParams, "Invalid params: "+err.Error(), nil)
+			}
+			return
+		}
+	}
+	e.keepReady = make(chan struct{})
+	if !s.acquire() {
+		return
+	}
+	go func() {
+		defer s.release()
+		defer close(e.keepReady)
+		e.keep = s.filter(e, req)
+	}()
+	s.toUpstream(m.withParams(fwdParams), e)
+}
+
+// filter runs the FilterTools hook; nil hooks, nil answers and panics hide
+// everything.
+func (s *session) filter(e *pending, req *ListRequest) (keep func(string) bool) {
+	hideAll := func(string) bool { return false }
+	if s.p.FilterTools == nil {
+		return hideAll
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error().Interface("panic", r).Msg("FilterTools panicked; hiding every tool")
+			keep = hideAll
+		}
+	}()
+	keep = s.p.FilterTools(e.ctx, req)
+	if keep == nil {
+		return hideAll
+	}
+	return keep
+}
+
+// upstreamLoop reads the upstream until its stream ends.
+func (s *session) upstreamLoop() error {
+	for {
+		msg, err := s.p.Upstream.Read()
+		var long *transport.LineTooLongError
+		if errors.As(err, &long) {
+			s.log.Warn().Int("limit", long.Limit).Msg("upstream message too long; dropped")
+			if id := idFromPrefix(long.Prefix); id != nil {
+				if key, ok := idKey(id); ok {
+					if e := s.take(key); e != nil {
+						s.replyError(e.id, CodeInternalError, fmt.Sprintf("upstream answer exceeds the %d-byte limit", long.Limit), nil)
+					}
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if s.stopped.Load() {
+			continue
+		}
+		s.fromUpstream(msg)
+	}
+}
+
+// fromUpstream handles one message (or batch) from the upstream.
+func (s *session) fromUpstream(raw []byte) {
+	if !utf8.Valid(raw) || !json.Valid(raw) {
+		s.log.Warn().Int("bytes", len(raw)).Msg("dropped non-JSON line from upstream")
+		return
+	}
+	switch raw[0] {
+	case '{':
+		if out := s.upstreamMessage(raw); out != nil {
+			s.toClient(out)
+		}
+	case '[':
+		var elems []json.RawMessage
+		if json.Unmarshal(raw, &elems) != nil {
+			return
+		}
+		var out [][]byte
+		for _, el := range elems {
+			if len(el) > 0 && el[0] == '{' {
+				if b := s.upstreamMessage(el); b != nil {
+					out = append(out, b)
+				}
+			}
+		}
+		if len(out) > 0 {
+			s.toClient(append(append([]byte{'['}, bytes.Join(out, []byte{','})...), ']'))
+		}
+	default:
+		s.log.Warn().Msg("dropped upstream message that is not an object")
+	}
+}
+
+// upstreamMessage returns what to send the client for one upstream object, or
+// nil when it is dropped or already answered.
+func (s *session) upstreamMessage(raw []byte) []byte {
+	m, err := parseMessage(raw)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("dropped invalid message from upstream")
+		return nil
+	}
+	if !m.isReply { // server request or notification: relay
+		return m.raw
+	}
+	key, ok := idKey(m.id)
+	var e *pending
+	if ok {
+		e = s.take(key)
+	}
+	if e == nil {
+		s.log.Warn().RawJSON("id", m.id).Msg("dropped upstream response to no pending request")
+		return nil
+	}
+	switch {
+	case m.result < 0:
+		return m.raw
+	case e.kind == kindInit:
+		s.recordVersion(value(m.raw, m.ms[m.result]))
+	case e.kind == kindList:
+		<-e.keepReady
+		out, err := filterToolsList(m.raw, m.ms[m.result], e.keep)
+		if err != nil {
+			s.log.Error().Err(err).Msg("malformed tools/list result from upstream")
+			s.replyError(e.id, CodeInternalError, "upstream returned a malformed tools/list result", nil)
+			return nil
+		}
+		return out
+	}
+	return m.raw
+}
+
+// recordVersion notes the protocolVersion of an initialize result.
+func (s *session) recordVersion(result []byte) {
+	ms, err := objectMembers(result)
+	if err != nil {
+		return
+	}
+	if i := find(ms, "protocolVersion"); i >= 0 {
+		if v, ok := jsonString(value(result, ms[i])); ok {
+			s.setVersion(v)
+		}
+	}
+}
+
+// idFromPrefix finds the top-level "id" in the start of an oversized message,
+// when it comes early enough; nil otherwise.
+func idFromPrefix(prefix []byte) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	depth := 1
+	expectKey := true
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			if depth == 1 {
+				expectKey = true
+			}
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if !expectKey {
+			expectKey = true
+			continue
+		}
+		expectKey = false
+		if t != "id" {
+			continue
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch v := v.(type) {
+		case string:
+			b, _ := json.Marshal(v)
+			return b
+		case json.Number:
+			return json.RawMessage(v.String())
+		}
+		return nil
+	}
+}

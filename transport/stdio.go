@@ -1,0 +1,154 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// DefaultMaxLine is the line cap used when NewStdioConn is given a maxLine of
+// zero or less: 4 MiB.
+const DefaultMaxLine = 4 << 20
+
+// linePrefixLen is how much of an oversized line LineTooLongError keeps.
+const linePrefixLen = 512
+
+// ErrClosed is returned by Write on a connection that was closed.
+var ErrClosed = errors.New("transport: connection closed")
+
+// LineTooLongError reports a line longer than the connection's cap. The rest
+// of the line has been skipped; the next Read continues with the next line.
+type LineTooLongError struct {
+	// Limit is the cap in bytes.
+	Limit int
+	// Prefix holds the first bytes of the line (at most 512), which a caller
+	// may use to find the request id of the oversized message.
+	Prefix []byte
+}
+
+func (e *LineTooLongError) Error() string {
+	return fmt.Sprintf("transport: message line exceeds %d bytes", e.Limit)
+}
+
+// stdioConn frames newline-delimited JSON-RPC messages.
+type stdioConn struct {
+	r       *bufio.Reader
+	rc      io.Closer // the reader, when it can be closed
+	maxLine int
+	buf     []byte // line being assembled; reused between reads
+
+	wmu    sync.Mutex // guards w, closed and wbuf
+	w      io.WriteCloser
+	closed bool
+	wbuf   []byte
+}
+
+// NewStdioConn returns a Conn that reads newline-delimited messages from r and
+// writes them to w. A line longer than maxLine bytes (DefaultMaxLine when
+// maxLine <= 0) is reported as a *LineTooLongError and skipped. Blank lines are
+// skipped, and a trailing "\r" is removed. Close closes w, and r too when it is
+// an io.Closer.
+func NewStdioConn(r io.Reader, w io.WriteCloser, maxLine int) Conn {
+	if maxLine <= 0 {
+		maxLine = DefaultMaxLine
+	}
+	c := &stdioConn{r: bufio.NewReaderSize(r, 64<<10), maxLine: maxLine, w: w}
+	if rc, ok := r.(io.Closer); ok {
+		c.rc = rc
+	}
+	return c
+}
+
+// Read returns the next non-blank line without its line ending.
+func (c *stdioConn) Read() ([]byte, error) {
+	for {
+		line, err := c.readLine()
+		if err != nil {
+			return nil, err
+		}
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		return bytes.Clone(line), nil
+	}
+}
+
+// readLine reads one line into c.buf, never holding more than maxLine+1 bytes
+// (the extra byte being a "\r" before the "\n"). The returned slice aliases
+// c.buf. An unterminated last line is returned as a line; io.EOF follows it.
+func (c *stdioConn) readLine() ([]byte, error) {
+	c.buf = c.buf[:0]
+	var prefix []byte // set once the line is known to be too long
+	for {
+		chunk, err := c.r.ReadSlice('\n')
+		if prefix == nil {
+			c.buf = append(c.buf, bytes.TrimSuffix(chunk, []byte{'\n'})...)
+			if len(c.buf) > c.maxLine+1 || (err == nil && len(c.buf) == c.maxLine+1 && c.buf[c.maxLine] != '\r') {
+				prefix = bytes.Clone(c.buf[:min(linePrefixLen, len(c.buf))])
+				c.buf = c.buf[:0]
+			}
+		}
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case err != nil && !errors.Is(err, io.EOF):
+			return nil, err
+		case prefix != nil:
+			return nil, &LineTooLongError{Limit: c.maxLine, Prefix: prefix}
+		case err == nil:
+			return bytes.TrimSuffix(c.buf, []byte{'\r'}), nil
+		case len(c.buf) > 0: // last line without a newline
+			return bytes.TrimSuffix(c.buf, []byte{'\r'}), nil
+		default:
+			return nil, io.EOF
+		}
+	}
+}
+
+// Write writes msg followed by a newline in one call to the underlying
+// writer. A message holding a raw newline (pretty-printed JSON from another
+// transport) is compacted first: outside strings, JSON whitespace carries no
+// meaning, and inside strings a newline is always escaped.
+func (c *stdioConn) Write(msg []byte) error {
+	if bytes.IndexByte(msg, '\n') >= 0 || bytes.IndexByte(msg, '\r') >= 0 {
+		var b bytes.Buffer
+		if err := json.Compact(&b, msg); err != nil {
+			return fmt.Errorf("transport: message spans lines and is not valid JSON: %w", err)
+		}
+		msg = b.Bytes()
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.wbuf = append(append(c.wbuf[:0], msg...), '\n')
+	if _, err := c.w.Write(c.wbuf); err != nil {
+		return fmt.Errorf("transport: write: %w", err)
+	}
+	if cap(c.wbuf) > 1<<20 {
+		c.wbuf = nil // don't pin a large buffer after a large message
+	}
+	return nil
+}
+
+// Close closes the writer and, when it can be closed, the reader.
+func (c *stdioConn) Close() error {
+	c.wmu.Lock()
+	already := c.closed
+	c.closed = true
+	c.wmu.Unlock()
+	if already {
+		return nil
+	}
+	err := c.w.Close()
+	if c.rc != nil {
+		err = errors.Join(err, c.rc.Close())
+	}
+	return err
+}
