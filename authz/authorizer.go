@@ -116,6 +116,7 @@ type Decision struct {
 	Depth     int       // the leaf's delegation depth
 	Root      PublicKey // the trusted root of an allowed chain
 	Cached    bool      // the chain came from the cache
+	Session   string    // the leaf's tenuo.session_id, if any
 	Denial    *Denial   // why not, when !Allowed
 }
 
@@ -186,6 +187,7 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 	leaf := stack.Leaf()
 	dec.WarrantID = leaf.ID.String()
 	dec.Depth = int(leaf.Depth)
+	dec.Session, _ = leaf.SessionID()
 
 	set, err := ToolPolicy(&leaf.Payload, req.Tool)
 	if err != nil {

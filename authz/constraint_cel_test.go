@@ -462,6 +462,10 @@ func FuzzCelInput(f *testing.F) {
 				if err == nil && c.Expression == "value" && v != true {
 					t.Fatalf("%s allowed %s", c, formatValue(v))
 				}
+				// Panics are recovered into errors; none may happen.
+				if err != nil && strings.Contains(err.Error(), "internal error") {
+					t.Fatalf("%s on %s: %v", c, formatValue(v), err)
+				}
 			}
 		}
 	})

@@ -31,6 +31,10 @@ type targetURL struct {
 	host   netguard.Host // normalised name or address
 	port   uint16        // explicit port, or the scheme's default; 0 if neither
 	path   string        // escaped path, dot segments removed, "/" at least
+	// trailingDot is set when the host was written with a final dot
+	// ("example.com."): the same DNS name, but Tenuo's string comparisons
+	// see another host, so allow lists and patterns refuse it.
+	trailingDot bool
 }
 
 // defaultPort is the default port of the WHATWG special schemes.
@@ -47,38 +51,38 @@ func defaultPort(scheme string) uint16 {
 }
 
 // parseTargetURL parses s strictly (see the file comment).
-func parseTargetURL(s string) (*targetURL, error) {
+func parseTargetURL(s string) (targetURL, error) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == 0x7f || c == '\\' {
-			return nil, fmt.Errorf("URL %q contains a control character, space or backslash", s)
+			return targetURL{}, fmt.Errorf("URL %q contains a control character, space or backslash", s)
 		}
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("URL %q does not parse: %v", s, errors.Unwrap(err))
+		return targetURL{}, fmt.Errorf("URL %q does not parse: %v", s, errors.Unwrap(err))
 	}
 	if u.Scheme == "" || u.Opaque != "" {
-		return nil, fmt.Errorf("URL %q is not an absolute URL with a host", s)
+		return targetURL{}, fmt.Errorf("URL %q is not an absolute URL with a host", s)
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("URL %q carries userinfo, which is not allowed", s)
+		return targetURL{}, fmt.Errorf("URL %q carries userinfo, which is not allowed", s)
 	}
 	hostname := u.Hostname()
 	if hostname == "" {
-		return nil, fmt.Errorf("URL %q has no host", s)
+		return targetURL{}, fmt.Errorf("URL %q has no host", s)
 	}
 	if strings.IndexByte(hostname, '%') >= 0 && strings.IndexByte(hostname, ':') < 0 {
-		return nil, fmt.Errorf("URL %q has a percent-encoded host", s)
+		return targetURL{}, fmt.Errorf("URL %q has a percent-encoded host", s)
 	}
 	h, err := netguard.ParseHost(hostname)
 	if err != nil {
-		return nil, fmt.Errorf("URL %q: %v", s, err)
+		return targetURL{}, fmt.Errorf("URL %q: %v", s, err)
 	}
-	t := &targetURL{scheme: strings.ToLower(u.Scheme), host: h}
+	t := targetURL{scheme: strings.ToLower(u.Scheme), host: h, trailingDot: strings.HasSuffix(hostname, ".")}
 	if ps := u.Port(); ps != "" {
 		p, err := strconv.ParseUint(ps, 10, 16)
 		if err != nil || p == 0 {
-			return nil, fmt.Errorf("URL %q has an invalid port %q", s, ps)
+			return targetURL{}, fmt.Errorf("URL %q has an invalid port %q", s, ps)
 		}
 		t.port = uint16(p)
 	} else {
@@ -86,7 +90,7 @@ func parseTargetURL(s string) (*targetURL, error) {
 	}
 	t.path, err = cleanURLPath(u.EscapedPath())
 	if err != nil {
-		return nil, fmt.Errorf("URL %q: %v", s, err)
+		return targetURL{}, fmt.Errorf("URL %q: %v", s, err)
 	}
 	return t, nil
 }
@@ -98,6 +102,9 @@ func parseTargetURL(s string) (*targetURL, error) {
 func cleanURLPath(p string) (string, error) {
 	if p == "" || p == "/" {
 		return "/", nil
+	}
+	if p[0] == '/' && !strings.Contains(p, "/.") && strings.IndexByte(p, '%') < 0 {
+		return p, nil // no dot segment, plain or encoded
 	}
 	if p[0] != '/' {
 		p = "/" + p
@@ -158,6 +165,7 @@ type urlPatternSpec struct {
 	host      netguard.Host // exact host, or the wildcard's suffix
 	port      uint16        // 0: the URL's scheme default
 	path      string        // glob; "" means any path
+	glob      *globMatcher  // path compiled; nil when the glob does not compile
 }
 
 func (c *UrlPattern) Type() ConstraintType { return TypeUrlPattern }
@@ -244,6 +252,11 @@ func parseURLPattern(pat string) (*urlPatternSpec, error) {
 	if sp.wildcard && h.IsIP() {
 		return nil, bad("a wildcard host needs a domain name")
 	}
+	// Stricter than Tenuo: a host with a final dot matches only URLs with
+	// one there; it is refused rather than given a second meaning.
+	if strings.HasSuffix(hostname, ".") {
+		return nil, bad("host with a trailing dot")
+	}
 	sp.host = h
 	if ps := u.Port(); ps != "" {
 		p, err := strconv.ParseUint(ps, 10, 16)
@@ -274,6 +287,7 @@ func parseURLPattern(pat string) (*urlPatternSpec, error) {
 	}
 	if path != "/" {
 		sp.path = path
+		sp.glob, _ = compileGlob(path) // Tenuo compares a bad glob literally
 	}
 	return sp, nil
 }
@@ -307,7 +321,9 @@ func (c *UrlPattern) match(v any, _ *evalContext) error {
 	if !sp.anyScheme && t.scheme != sp.scheme {
 		return fmt.Errorf("URL %q: scheme %q is not %q", s, t.scheme, sp.scheme)
 	}
-	if !sp.matchHost(t.host) {
+	// Stricter than Tenuo in one respect: the same address in IPv4-mapped
+	// IPv6 form is not the same host (Tenuo's URL parser keeps it IPv6).
+	if t.trailingDot || !sp.matchHost(t.host) {
 		return fmt.Errorf("URL %q: host %q does not match %s", s, t.host, sp.hostString())
 	}
 	// Stricter than Tenuo: a pattern without a port allows only the
@@ -319,7 +335,7 @@ func (c *UrlPattern) match(v any, _ *evalContext) error {
 	if t.port != want {
 		return fmt.Errorf("URL %q: port %d is not the allowed port %d", s, t.port, want)
 	}
-	if sp.path != "" && sp.path != "/*" && !matchURLPathGlob(sp.path, t.path) {
+	if sp.path != "" && sp.path != "/*" && !sp.matchPath(t.path) {
 		return fmt.Errorf("URL %q: path %q does not match %q", s, t.path, sp.path)
 	}
 	return nil
@@ -346,7 +362,7 @@ func (sp *urlPatternSpec) matchHost(h netguard.Host) bool {
 		return h.Name == sp.host.Name
 	}
 	for _, a := range h.Addrs() {
-		if !sameAddr(a, sp.host.Addr) {
+		if a != sp.host.Addr {
 			return false
 		}
 	}
@@ -390,7 +406,7 @@ func (sp *urlPatternSpec) coversHost(k *urlPatternSpec) bool {
 			return false
 		}
 		if sp.host.IsIP() {
-			return sameAddr(sp.host.Addr, k.host.Addr) && !k.host.Alt.IsValid()
+			return sp.host.Addr == k.host.Addr && !k.host.Alt.IsValid()
 		}
 		return sp.host.Name == k.host.Name
 	}
@@ -421,15 +437,15 @@ func urlPathCovers(parent, child string) bool {
 	return false
 }
 
-// matchURLPathGlob matches a URL path against a glob with the Rust glob
-// crate's default options, as Tenuo does ('*' crosses '/'). A glob the crate
-// refuses is compared literally, as Tenuo does when its glob fails to compile.
-func matchURLPathGlob(glob, s string) bool {
-	m, err := compileGlob(glob)
-	if err != nil {
-		return glob == s
+// matchPath matches a URL path against the pattern's glob with the Rust
+// glob crate's default options, as Tenuo does ('*' crosses '/'). A glob the
+// crate refuses is compared literally, as Tenuo does when its glob fails to
+// compile.
+func (sp *urlPatternSpec) matchPath(p string) bool {
+	if sp.glob == nil {
+		return sp.path == p
 	}
-	return m.match(s)
+	return sp.glob.match(p)
 }
 
 // ---------------------------------------------------------------------------
@@ -559,7 +575,9 @@ func (c *UrlSafe) match(v any, _ *evalContext) error {
 	}
 	// Stricter than Tenuo: the allow list applies to IP hosts too (an IP
 	// must be listed literally); Tenuo lets any unblocked IP through.
-	if c.AllowDomains != nil && !domainListMatches(c.AllowDomains, t.host, true) {
+	// Stricter than Tenuo (which compares strings) in the other direction
+	// too: "example.com." does not match an allow entry "example.com".
+	if c.AllowDomains != nil && (t.trailingDot || !domainListMatches(c.AllowDomains, t.host, true)) {
 		return fmt.Errorf("URL %q: host %q is not in allow_domains", s, t.host)
 	}
 	if c.DenyDomains != nil && domainListMatches(c.DenyDomains, t.host, false) {

@@ -12,8 +12,8 @@ import (
 
 // Strict Ed25519 verification.
 //
-// The rules are those of ed25519-dalek's verify_strict, which Tenuo's Rust
-// core uses:
+// The rules are those of ed25519-dalek's verify_strict, as WIRE.md requires
+// (stricter than dalek's plain verify; honest signatures pass both):
 //
 //   - the signature is 64 bytes and its S is canonical (S < L), so that a
 //     signature cannot be re-spelled as S+L (malleability);
@@ -92,6 +92,8 @@ func verifyBatch(items []sigItem) (failed int, err error) {
 	return -1, nil
 }
 
+// verifyStrict is verifySignature with the expanded-key cache as a parameter
+// (tests use small caches).
 func verifyStrict(cache *keyCache, pub PublicKey, msg, sig []byte) (err error) {
 	if len(sig) != SignatureSize {
 		return fmt.Errorf("%w: got %d bytes, want %d", errSignatureLength, len(sig), SignatureSize)

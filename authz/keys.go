@@ -2,8 +2,11 @@ package authz
 
 import (
 	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/ed25519"
 	cryptorand "crypto/rand"
+	"crypto/rsa"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/asn1"
@@ -124,15 +127,13 @@ func parsePublicPEM(s []byte) ([]byte, error) {
 }
 
 func keyTypeName(k any) string {
-	switch fmt.Sprintf("%T", k) {
-	case "*rsa.PublicKey":
+	switch k.(type) {
+	case *rsa.PublicKey:
 		return "RSA"
-	case "*ecdsa.PublicKey":
+	case *ecdsa.PublicKey:
 		return "ECDSA"
-	case "*ecdh.PublicKey":
+	case *ecdh.PublicKey:
 		return "X25519 (key agreement)"
-	case "*dsa.PublicKey":
-		return "DSA"
 	}
 	return fmt.Sprintf("%T", k)
 }

@@ -57,3 +57,17 @@ func (c *Config) MapCall(mcpTool string, argsJSON []byte) (*Mapping, error) {
 	}
 	return &Mapping{Tool: t.warrant, Fields: fields}, nil
 }
+
+// WarrantTool returns the warrant tool name that calls of mcpTool map to.
+// ok is false when a configuration is loaded and does not list mcpTool (its
+// calls are refused). A nil Config maps every tool to itself.
+func (c *Config) WarrantTool(mcpTool string) (name string, ok bool) {
+	if c == nil {
+		return mcpTool, mcpTool != ""
+	}
+	t, ok := c.tools[mcpTool]
+	if !ok {
+		return "", false
+	}
+	return t.warrant, true
+}

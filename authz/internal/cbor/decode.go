@@ -38,6 +38,7 @@ var kindNames = [...]string{
 	KindFloat: "float",
 }
 
+// String names the kind for error messages.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
@@ -94,6 +95,7 @@ type Error struct {
 	Nested bool
 }
 
+// Error describes the failure and where it was found.
 func (e *Error) Error() string {
 	if e.Offset < 0 {
 		return "cbor: " + e.Msg
@@ -108,10 +110,11 @@ type Limits struct {
 }
 
 // gate is fxamacker/cbor's well-formedness check configured for the strict
-// profile. It runs before our own reader, as an independent first line.
+// profile: no indefinite lengths, no tags, bounded nesting and counts. It runs
+// before our own reader as an independent first line; duplicate map keys,
+// which a well-formedness check does not see, are the reader's to refuse.
 var gate = func() fx.DecMode {
 	dm, err := fx.DecOptions{
-		DupMapKey:        fx.DupMapKeyEnforcedAPF,
 		IndefLength:      fx.IndefLengthForbidden,
 		TagsMd:           fx.TagsForbidden,
 		MaxNestedLevels:  1024,

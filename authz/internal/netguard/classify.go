@@ -210,6 +210,15 @@ var internalTLDs = []string{
 	"intranet", "private", "svc", "default",
 }
 
+// dottedInternalTLDs is internalTLDs with a leading dot, for suffix tests.
+var dottedInternalTLDs = func() []string {
+	d := make([]string, len(internalTLDs))
+	for i, t := range internalTLDs {
+		d[i] = "." + t
+	}
+	return d
+}()
+
 // ClassifyName returns the categories of a host name as returned by
 // [ParseHost] (lower case, no trailing dot): Loopback for localhost and its
 // subdomains (RFC 6761) and localhost.localdomain, Metadata for cloud
@@ -228,8 +237,8 @@ func ClassifyName(name string) Class {
 	if !strings.Contains(name, ".") {
 		c |= InternalName
 	}
-	for _, t := range internalTLDs {
-		if name == t || strings.HasSuffix(name, "."+t) {
+	for i, t := range internalTLDs {
+		if name == t || strings.HasSuffix(name, dottedInternalTLDs[i]) {
 			c |= InternalName
 			break
 		}
