@@ -1,8 +1,6 @@
 package authz
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -292,7 +290,6 @@ func FuzzGlob(f *testing.F) {
 		if len(pattern) > 2048 || len(input) > 2048 {
 			return
 		}
-		os.WriteFile("/tmp/ctlast.txt", []byte(strconv.Quote(pattern)+"\n"+strconv.Quote(input)), 0o644)
 		g, err := compileGlob(pattern)
 		if err != nil {
 			return

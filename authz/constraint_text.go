@@ -226,7 +226,7 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 	case "wildcard":
 		c = &Wildcard{}
 	case "subpath":
-		c = &Subpath{Root: f.str("root"), CaseSensitive: f.boolOr("case_sensitive", true), AllowEqual: f.boolOr("allow_equal", true)}
+		c = newSubpathSpec(f.str("root"), f.boolOr("case_sensitive", true), f.boolOr("allow_equal", true))
 	case "urlsafe":
 		u := &UrlSafe{Schemes: f.strList("schemes", []string{"http", "https"}),
 			AllowDomains: f.strList("allow_domains", nil), DenyDomains: f.strList("deny_domains", nil),
@@ -418,7 +418,7 @@ func ParseConstraintSpec(spec string) (Constraint, error) {
 	case "urlpattern", "url":
 		c = &UrlPattern{Pattern: arg}
 	case "subpath":
-		c = &Subpath{Root: arg, CaseSensitive: true, AllowEqual: true}
+		c = newSubpathSpec(arg, true, true)
 	case "shlex":
 		var allow []string
 		for _, p := range strings.Split(arg, ",") {
@@ -455,4 +455,17 @@ func listFromText(s string) []any {
 		out = append(out, scalarFromText(strings.TrimSpace(p)))
 	}
 	return out
+}
+
+// newSubpathSpec builds a Subpath from text a person wrote: the root is put in
+// normal form ("/data/" → "/data", lower case when case-insensitive), since a
+// root on the wire is compared as it is written.
+func newSubpathSpec(root string, caseSensitive, allowEqual bool) *Subpath {
+	if subpathIsAbsolute(root) && strings.IndexByte(root, 0) < 0 {
+		root = subpathNormalize(root)
+		if !caseSensitive {
+			root = strings.ToLower(root)
+		}
+	}
+	return &Subpath{Root: root, CaseSensitive: caseSensitive, AllowEqual: allowEqual}
 }

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -506,7 +507,7 @@ func TestVerifyBatchEqualsSingle(t *testing.T) {
 // warrants (signed by ed25519-dalek): every one verifies except the one the
 // vectors mark as forged.
 func TestVerifyTenuoVectors(t *testing.T) {
-	data, err := os.ReadFile("/work/shared/vectors/tenuo/warrants.json")
+	data, err := os.ReadFile(filepath.Join(vecDir(t), "warrants.json"))
 	if err != nil {
 		t.Fatalf("Tenuo vectors: %v", err)
 	}
