@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 	"time"
 
@@ -591,5 +592,56 @@ func TestConstraintSpecs(t *testing.T) {
 		if _, err := ParseConstraintSpec(bad); err == nil {
 			t.Errorf("%q should be refused", bad)
 		}
+	}
+}
+
+// TestNotOverFamilies: an ordinary non-match of every family is a plain
+// non-match (Not turns it into a match), while hostile or unevaluable input
+// stays an error that Not passes on (deny both ways).
+func TestNotOverFamilies(t *testing.T) {
+	cases := []struct {
+		inner       Constraint
+		outside     any // an ordinary value the inner constraint rejects
+		unevaluable any // a value that must be denied by Not(inner) too
+	}{
+		{&Subpath{Root: "/data", CaseSensitive: true, AllowEqual: true}, "/etc/passwd", "relative/path"},
+		{&UrlPattern{Pattern: "https://*.example.com/*"}, "https://evil.com/x", "http://user@example.com/"},
+		{&UrlSafe{Schemes: []string{"https"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}, "https://127.0.0.1/", "not a url"},
+		{&Shlex{Allow: []string{"ls"}}, "rm -rf /tmp/x", "ls; rm -rf /"},
+		{&Cel{Expression: "value < 10"}, int64(20), "text"},
+	}
+	for _, c := range cases {
+		if err := c.inner.validate(); err != nil {
+			t.Fatalf("%s: %v", c.inner, err)
+		}
+		not := &Not{Constraint: c.inner}
+		if err := not.Match(c.outside); err != nil {
+			t.Errorf("Not(%s) should match %v: %v", c.inner, c.outside, err)
+		}
+		if err := c.inner.Match(c.unevaluable); err == nil {
+			t.Errorf("%s should reject %v", c.inner, c.unevaluable)
+		}
+		if err := not.Match(c.unevaluable); err == nil {
+			t.Errorf("Not(%s) must not match hostile or unevaluable %v", c.inner, c.unevaluable)
+		}
+	}
+}
+
+// TestGlobBudget: a forged warrant's constraints run before its signatures,
+// so a pathological pattern × value is refused instead of burning CPU.
+func TestGlobBudget(t *testing.T) {
+	pat := &Pattern{Pattern: strings.Repeat("*a", 2048) + "b"}
+	if err := pat.validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := pat.Match(strings.Repeat("a", 16<<10))
+	if err == nil || isNoMatch(err) {
+		t.Fatalf("want an evaluation error, got %v", err)
+	}
+	if err := (&Not{Constraint: pat}).Match(strings.Repeat("a", 16<<10)); err == nil {
+		t.Fatal("Not over a refused evaluation must deny")
+	}
+	if err := pat.Match(strings.Repeat("a", 100) + "b"); err == nil || !isNoMatch(err) {
+		t.Fatalf("ordinary values are still matched: %v", err)
 	}
 }

@@ -116,7 +116,7 @@ func (c *Cel) match(v any, ec *evalContext) (err error) {
 		return fmt.Errorf("%s must return a boolean, got %s for %s", c, out.Type().TypeName(), formatValue(v))
 	}
 	if !b {
-		return fmt.Errorf("%s is false for %s", c, formatValue(v))
+		return noMatch("%s is false for %s", c, formatValue(v))
 	}
 	return nil
 }

@@ -54,6 +54,12 @@ func (c *Pattern) match(v any, ec *evalContext) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("cannot evaluate %s: value is not valid UTF-8", c)
 	}
+	// The matcher is O(pattern × input). A presented warrant's constraints are
+	// evaluated before its signatures (cheap checks first), so a forged
+	// warrant must not be able to buy seconds of CPU with a huge pattern.
+	if len(c.Pattern)*len(s) > maxGlobWork {
+		return fmt.Errorf("cannot evaluate %s on a %d-byte value: pattern × value exceeds the matching budget", c, len(s))
+	}
 	if !g.match(s) {
 		return noMatch("%s does not match pattern %s", strconv.Quote(s), strconv.Quote(c.Pattern))
 	}
@@ -354,3 +360,7 @@ func (c *Regex) narrowedBy(child Constraint) error {
 	}
 	return nil
 }
+
+// maxGlobWork bounds len(pattern) × len(value) for one glob match (about
+// 10 ms of work); beyond it the match is an evaluation error (deny).
+const maxGlobWork = 1 << 24

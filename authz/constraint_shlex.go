@@ -60,7 +60,7 @@ func (c *Shlex) String() string {
 func (c *Shlex) match(v any, _ *evalContext) error {
 	cmd, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("%s expects a command string, got %s %s", c, typeName(v), formatValue(v))
+		return noMatch("%s expects a command string, got %s %s", c, typeName(v), formatValue(v))
 	}
 	if cmd == "" {
 		return fmt.Errorf("empty command is not allowed by %s", c)
@@ -106,7 +106,7 @@ func (c *Shlex) match(v any, _ *evalContext) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("program %q of command %s is not allowed by %s", name, strconv.Quote(cmd), c)
+	return noMatch("program %q of command %s is not allowed by %s", name, strconv.Quote(cmd), c)
 }
 
 // shlexProgram returns the program word as compared with the allow list:

@@ -30,7 +30,7 @@ func (c *Subpath) String() string {
 func (c *Subpath) match(v any, _ *evalContext) error {
 	p, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("Subpath needs a string path, got %s %s", typeName(v), formatValue(v))
+		return noMatch("Subpath needs a string path, got %s %s", typeName(v), formatValue(v))
 	}
 	return c.contains(p)
 }
@@ -54,12 +54,12 @@ func (c *Subpath) contains(path string) error {
 		if c.AllowEqual {
 			return nil
 		}
-		return fmt.Errorf("path %q is the root %q itself, which is not allowed", path, c.Root)
+		return noMatch("path %q is the root %q itself, which is not allowed", path, c.Root)
 	}
 	if strings.HasPrefix(n, strings.TrimRight(c.Root, "/")+"/") {
 		return nil
 	}
-	return fmt.Errorf("path %q (normalised %q) is not inside root %q", path, n, c.Root)
+	return noMatch("path %q (normalised %q) is not inside root %q", path, n, c.Root)
 }
 
 // checkRoot reports a root that can match nothing: relative, with NUL, not in

@@ -308,7 +308,7 @@ func validScheme(s string) bool {
 func (c *UrlPattern) match(v any, _ *evalContext) error {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("UrlPattern needs a string URL, got %s %s", typeName(v), formatValue(v))
+		return noMatch("UrlPattern needs a string URL, got %s %s", typeName(v), formatValue(v))
 	}
 	sp, err := c.spec()
 	if err != nil {
@@ -319,12 +319,12 @@ func (c *UrlPattern) match(v any, _ *evalContext) error {
 		return err
 	}
 	if !sp.anyScheme && t.scheme != sp.scheme {
-		return fmt.Errorf("URL %q: scheme %q is not %q", s, t.scheme, sp.scheme)
+		return noMatch("URL %q: scheme %q is not %q", s, t.scheme, sp.scheme)
 	}
 	// Stricter than Tenuo in one respect: the same address in IPv4-mapped
 	// IPv6 form is not the same host (Tenuo's URL parser keeps it IPv6).
 	if t.trailingDot || !sp.matchHost(t.host) {
-		return fmt.Errorf("URL %q: host %q does not match %s", s, t.host, sp.hostString())
+		return noMatch("URL %q: host %q does not match %s", s, t.host, sp.hostString())
 	}
 	// Stricter than Tenuo: a pattern without a port allows only the
 	// scheme's default port; Tenuo allows any port.
@@ -333,10 +333,13 @@ func (c *UrlPattern) match(v any, _ *evalContext) error {
 		want = defaultPort(t.scheme)
 	}
 	if t.port != want {
-		return fmt.Errorf("URL %q: port %d is not the allowed port %d", s, t.port, want)
+		return noMatch("URL %q: port %d is not the allowed port %d", s, t.port, want)
+	}
+	if sp.glob != nil && len(sp.path)*len(t.path) > maxGlobWork {
+		return fmt.Errorf("cannot evaluate %s on a %d-byte path: pattern × path exceeds the matching budget", c, len(t.path))
 	}
 	if sp.path != "" && sp.path != "/*" && !sp.matchPath(t.path) {
-		return fmt.Errorf("URL %q: path %q does not match %q", s, t.path, sp.path)
+		return noMatch("URL %q: path %q does not match %q", s, t.path, sp.path)
 	}
 	return nil
 }
@@ -532,7 +535,7 @@ func (c *UrlSafe) blocked() netguard.Class {
 func (c *UrlSafe) match(v any, _ *evalContext) error {
 	s, ok := v.(string)
 	if !ok {
-		return fmt.Errorf("UrlSafe needs a string URL, got %s %s", typeName(v), formatValue(v))
+		return noMatch("UrlSafe needs a string URL, got %s %s", typeName(v), formatValue(v))
 	}
 	t, err := parseTargetURL(s)
 	if err != nil {
@@ -546,7 +549,7 @@ func (c *UrlSafe) match(v any, _ *evalContext) error {
 		}
 	}
 	if !schemeOK {
-		return fmt.Errorf("URL %q: scheme %q is not allowed", s, t.scheme)
+		return noMatch("URL %q: scheme %q is not allowed", s, t.scheme)
 	}
 	// Stricter than Tenuo: with a port allow list, a URL whose port is
 	// unknown (no port and a scheme without a default) is refused.
@@ -559,7 +562,7 @@ func (c *UrlSafe) match(v any, _ *evalContext) error {
 			}
 		}
 		if !portOK {
-			return fmt.Errorf("URL %q: port %d is not allowed", s, t.port)
+			return noMatch("URL %q: port %d is not allowed", s, t.port)
 		}
 	}
 	var cls netguard.Class
@@ -571,17 +574,17 @@ func (c *UrlSafe) match(v any, _ *evalContext) error {
 		cls = netguard.ClassifyName(t.host.Name)
 	}
 	if hit := cls & c.blocked(); hit != 0 {
-		return fmt.Errorf("URL %q: host %q is %s", s, t.host, hit)
+		return noMatch("URL %q: host %q is %s", s, t.host, hit)
 	}
 	// Stricter than Tenuo: the allow list applies to IP hosts too (an IP
 	// must be listed literally); Tenuo lets any unblocked IP through.
 	// Stricter than Tenuo (which compares strings) in the other direction
 	// too: "example.com." does not match an allow entry "example.com".
 	if c.AllowDomains != nil && (t.trailingDot || !domainListMatches(c.AllowDomains, t.host, true)) {
-		return fmt.Errorf("URL %q: host %q is not in allow_domains", s, t.host)
+		return noMatch("URL %q: host %q is not in allow_domains", s, t.host)
 	}
 	if c.DenyDomains != nil && domainListMatches(c.DenyDomains, t.host, false) {
-		return fmt.Errorf("URL %q: host %q is in deny_domains", s, t.host)
+		return noMatch("URL %q: host %q is in deny_domains", s, t.host)
 	}
 	return nil
 }
