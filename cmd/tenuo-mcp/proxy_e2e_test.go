@@ -1048,3 +1048,270 @@ func TestProxyE2EConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+var npmOnce sync.Once
+
+// npmDir returns testdata/npm with its pinned packages installed, running
+// `npm ci` when node_modules is missing. A test that needs it fails, never
+// skips, when that is not possible.
+func npmDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("../../testdata/npm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ciErr error
+	var out []byte
+	npmOnce.Do(func() {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem")); err == nil {
+			return
+		}
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+		cmd.Dir = dir
+		out, ciErr = cmd.CombinedOutput()
+	})
+	if ciErr != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, ciErr, out)
+	}
+	for _, pkg := range []string{"sdk", "server-everything", "server-filesystem"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", pkg)); err != nil {
+			t.Fatalf("testdata/npm/node_modules is incomplete: %v (run npm ci there)", err)
+		}
+	}
+	return dir
+}
+
+// driverCall is one call of the driver's warrant scenario.
+type driverCall struct {
+	Label     string         `json:"label"`
+	Name      string         `json:"name"`
+	Arguments map[string]any `json:"arguments"`
+	Meta      map[string]any `json:"meta,omitempty"`
+	Progress  bool           `json:"progress,omitempty"`
+}
+
+// driverSpec is the input of the driver's warrant scenario.
+type driverSpec struct {
+	Roots     []string       `json:"roots,omitempty"`
+	ListMeta  map[string]any `json:"listMeta,omitempty"`
+	WaitFor   string         `json:"waitFor,omitempty"`
+	Calls     []driverCall   `json:"calls"`
+	Resources bool           `json:"resources,omitempty"`
+	Prompts   bool           `json:"prompts,omitempty"`
+}
+
+// driverOutcome is what the driver saw of one call.
+type driverOutcome struct {
+	Text     string
+	IsError  bool
+	Code     int
+	Message  string
+	Data     struct{ Tenuo struct{ Code int } }
+	Progress int
+}
+
+type driverOutput struct {
+	Tools            []string
+	Calls            map[string]driverOutcome
+	Resources        int
+	ResourceRead     int
+	Prompts          []string
+	PromptMessages   int
+	Ping             bool
+	SamplingRequests int
+	RootsRequests    int
+}
+
+// call adds a call to the spec, signed by s (nil: no _meta).
+func (sp *driverSpec) call(t testing.TB, s *e2eSigner, label, tool string, args map[string]any, progress bool) {
+	t.Helper()
+	c := driverCall{Label: label, Name: tool, Arguments: args, Progress: progress}
+	if s != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Meta = map[string]any{"tenuo": s.envelope(t, tool, string(b))}
+	}
+	sp.Calls = append(sp.Calls, c)
+}
+
+// runDriver runs driver.mjs's warrant scenario with spec against argv, with
+// extra variables in the driver's (and so the proxy's) environment.
+func runDriver(t *testing.T, dir string, spec *driverSpec, env []string, argv ...string) driverOutput {
+	t.Helper()
+	specFile := filepath.Join(t.TempDir(), "spec.json")
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("node", append([]string{filepath.Join(dir, "driver.mjs"), "warrant", specFile, "--"}, argv...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, err = cmd.Output(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("driver timed out; stderr:\n%s", stderr.String())
+	}
+	if err != nil {
+		t.Fatalf("driver: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var got driverOutput
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("driver output %s: %v", out, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("driver output: %s\nstderr:\n%s", out, stderr.String())
+		}
+	})
+	return got
+}
+
+type check struct {
+	name string
+	ok   bool
+}
+
+func runChecks(t *testing.T, checks []check) {
+	t.Helper()
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: failed", c.name)
+		}
+	}
+}
+
+// everythingWarrant grants the tools of server-everything the SDK tests
+// call, except get-sum; echo's message must start with "hello".
+func everythingWarrant(t testing.TB, root, holder *authz.SigningKey) authz.Stack {
+	t.Helper()
+	loose := authz.ConstraintSet{AllowUnknown: true}
+	wt, err := authz.Mint(root, authz.Grant{Holder: holder.Public(), TTL: 10 * time.Minute, Tools: map[string]authz.ConstraintSet{
+		"echo":                           {Constraints: map[string]authz.Constraint{"message": &authz.Pattern{Pattern: "hello*"}}},
+		"trigger-long-running-operation": loose,
+		"trigger-sampling-request":       loose,
+		"get-roots-list":                 loose,
+		"get-env":                        loose,
+	}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return authz.Stack{wt}
+}
+
+var everythingGranted = []string{"echo", "get-env", "get-roots-list", "trigger-long-running-operation", "trigger-sampling-request"}
+
+// TestProxyE2ETypeScriptEverything runs the official TypeScript SDK client
+// through the proxy binary in front of server-everything, with warrants the
+// client presents in _meta.tenuo (each call's PoP signed by this test just
+// before) and, in a second run, with the proxy's held warrant and no _meta.
+func TestProxyE2ETypeScriptEverything(t *testing.T) {
+	t.Parallel()
+	dir := npmDir(t)
+	everything := filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
+	for _, held := range []bool{false, true} {
+		name := "client-presented"
+		if held {
+			name = "held"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			root, agent := newKey(t), newKey(t)
+			stack := everythingWarrant(t, root, agent)
+			signer := &e2eSigner{stack, agent}
+			spec := &driverSpec{WaitFor: "trigger-sampling-request", Resources: true, Prompts: true}
+			argv := []string{binPath, "proxy", "--trusted-root", root.Public().Hex(), "--log-level", "warn"}
+			env := []string{"TENUO_LEAK_CHECK=must-not-reach-the-server"}
+			if held {
+				wf := filepath.Join(t.TempDir(), "agent.warrant")
+				os.WriteFile(wf, []byte(stack.Base64()), 0o644)
+				argv = append(argv, "--warrant", wf)
+				env = append(env, "TENUO_HOLDER_KEY="+agent.SeedHex())
+				signer = nil
+			} else {
+				spec.ListMeta = map[string]any{"tenuo": signer.envelope(t, "tools/list", "{}")}
+				spec.call(t, nil, "unsigned", "echo", map[string]any{"message": "hello"}, false)
+			}
+			spec.call(t, signer, "echo", "echo", map[string]any{"message": "hello through the proxy"}, false)
+			spec.call(t, signer, "constraint", "echo", map[string]any{"message": "goodbye"}, false)
+			spec.call(t, signer, "hidden", "get-sum", map[string]any{"a": 1, "b": 2}, false)
+			spec.call(t, signer, "long", "trigger-long-running-operation", map[string]any{"duration": 0.3, "steps": 3}, true)
+			spec.call(t, signer, "sampling", "trigger-sampling-request", map[string]any{"prompt": "hi", "maxTokens": 5}, false)
+			spec.call(t, signer, "roots", "get-roots-list", map[string]any{}, false)
+			spec.call(t, signer, "env", "get-env", map[string]any{}, false)
+			argv = append(argv, "--", "node", everything, "stdio")
+			got := runDriver(t, dir, spec, env, argv...)
+			c := got.Calls
+			checks := []check{
+				{"filtered tools/list", slices.Equal(got.Tools, everythingGranted)},
+				{"allowed call", c["echo"].Text == "Echo: hello through the proxy"},
+				{"constraint denies with 1501", c["constraint"].Code == rpcAccessDenied && c["constraint"].Data.Tenuo.Code == int(authz.CodeConstraintViolation)},
+				{"hidden tool uncallable", c["hidden"].Code == rpcAccessDenied && c["hidden"].Data.Tenuo.Code == int(authz.CodeToolNotAuthorized)},
+				{"progress with a progressToken in _meta", c["long"].Progress >= 1 && strings.Contains(c["long"].Text, "completed")},
+				{"sampling round trip", strings.Contains(c["sampling"].Text, "sampled reply from the driver") && got.SamplingRequests == 1},
+				{"roots round trip", strings.Contains(c["roots"].Text, "file:///tmp/tenuo-driver-root") && got.RootsRequests >= 1},
+				{"resources passthrough", got.Resources > 0 && got.ResourceRead > 0},
+				{"prompts passthrough", slices.Contains(got.Prompts, "simple-prompt") && got.PromptMessages > 0},
+				{"ping", got.Ping},
+				{"no TENUO_* in the server's environment", strings.Contains(c["env"].Text, "PATH") && !strings.Contains(c["env"].Text, "TENUO_")},
+			}
+			if !held {
+				checks = append(checks, check{"unsigned call denied", c["unsigned"].Code == rpcAccessDenied})
+			}
+			runChecks(t, checks)
+		})
+	}
+}
+
+// TestProxyE2ETypeScriptFilesystem runs the TypeScript SDK client through the
+// proxy in front of @modelcontextprotocol/server-filesystem, whose allowed
+// directory the client's roots replace (a server→client round trip).
+func TestProxyE2ETypeScriptFilesystem(t *testing.T) {
+	t.Parallel()
+	dir := npmDir(t)
+	w := newFSWorld(t)
+	loose := authz.ConstraintSet{AllowUnknown: true}
+	wt, err := authz.Mint(w.root, authz.Grant{Holder: w.agent.Public(), TTL: 10 * time.Minute, Tools: map[string]authz.ConstraintSet{
+		"read_text_file": subpath(w.sandbox), "list_directory": subpath(w.sandbox), "list_allowed_directories": loose,
+	}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &e2eSigner{authz.Stack{wt}, w.agent}
+	reports := w.path("reports")
+	spec := &driverSpec{Roots: []string{"file://" + reports}, ListMeta: map[string]any{"tenuo": s.envelope(t, "tools/list", "{}")}}
+	spec.call(t, s, "read", "read_text_file", map[string]any{"path": filepath.Join(reports, "q3.txt")}, false)
+	spec.call(t, s, "list", "list_directory", map[string]any{"path": reports}, false)
+	spec.call(t, s, "constraint", "read_text_file", map[string]any{"path": "/etc/passwd"}, false)
+	spec.call(t, s, "hidden", "write_file", map[string]any{"path": filepath.Join(reports, "x.txt"), "content": "pwned"}, false)
+	spec.call(t, s, "progress", "read_text_file", map[string]any{"path": filepath.Join(reports, "q3.txt")}, true)
+	spec.call(t, s, "allowed-dirs", "list_allowed_directories", map[string]any{}, false)
+	server := filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem", "dist", "index.js")
+	got := runDriver(t, dir, spec, nil, binPath, "proxy", "--trusted-root", w.root.Public().Hex(), "--log-level", "warn",
+		"--", "node", server, w.sandbox)
+	c := got.Calls
+	runChecks(t, []check{
+		{"filtered tools/list", slices.Equal(got.Tools, []string{"list_allowed_directories", "list_directory", "read_text_file"})},
+		{"allowed read", c["read"].Text == "Q3 up 12%" && !c["read"].IsError},
+		{"allowed list", strings.Contains(c["list"].Text, "q3.txt")},
+		{"constraint denies with 1501", c["constraint"].Code == rpcAccessDenied && c["constraint"].Data.Tenuo.Code == int(authz.CodeConstraintViolation)},
+		{"hidden tool uncallable", c["hidden"].Code == rpcAccessDenied && c["hidden"].Data.Tenuo.Code == int(authz.CodeToolNotAuthorized)},
+		{"a call with a progressToken beside _meta.tenuo", c["progress"].Text == "Q3 up 12%"},
+		{"roots round trip", got.RootsRequests >= 1 && strings.Contains(c["allowed-dirs"].Text, reports)},
+		{"ping", got.Ping},
+	})
+	if _, err := os.Stat(filepath.Join(reports, "x.txt")); err == nil {
+		t.Error("write_file ran")
+	}
+}

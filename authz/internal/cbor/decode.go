@@ -140,6 +140,10 @@ func Decode(data []byte, lim Limits) (Item, error) {
 		return Item{}, &Error{Offset: -1, Msg: trimPrefix(err.Error())}
 	}
 	r := reader{data: data, lim: lim}
+	if elems, pairs := countContainers(data); elems+pairs <= len(data) {
+		r.itemArena = make([]Item, 0, elems)
+		r.pairArena = make([]Pair, 0, pairs)
+	}
 	it, err := r.item(0)
 	if err != nil {
 		return Item{}, err
@@ -162,6 +166,82 @@ type reader struct {
 	off   int
 	lim   Limits
 	items int // data items read so far
+
+	// itemArena and pairArena hold every array element and map entry of the
+	// document, carved out as the reader goes: two allocations per Decode
+	// instead of one per container (warrants are decoded on the hot path).
+	itemArena []Item
+	pairArena []Pair
+}
+
+// countContainers walks the heads of a well-formed document and returns how
+// many array elements and map entries it holds in all. It trusts the
+// structure only as far as bounds go: on anything odd it returns what it
+// counted, and the reader (which checks everything) falls back to make.
+func countContainers(data []byte) (elems, pairs int) {
+	off, pending := 0, 1
+	for pending > 0 && off < len(data) {
+		pending--
+		b := data[off]
+		major, info := b>>5, b&0x1f
+		off++
+		var arg uint64
+		switch {
+		case info < 24:
+			arg = uint64(info)
+		case info <= 27:
+			n := 1 << (info - 24)
+			if off+n > len(data) {
+				return
+			}
+			for i := 0; i < n; i++ {
+				arg = arg<<8 | uint64(data[off+i])
+			}
+			off += n
+		default:
+			return
+		}
+		switch major {
+		case majorBytes, majorText:
+			if arg > uint64(len(data)-off) {
+				return
+			}
+			off += int(arg)
+		case majorArray:
+			if arg > uint64(len(data)) {
+				return
+			}
+			elems += int(arg)
+			pending += int(arg)
+		case majorMap:
+			if arg > uint64(len(data)) {
+				return
+			}
+			pairs += int(arg)
+			pending += 2 * int(arg)
+		}
+	}
+	return
+}
+
+// takeItems returns an empty slice with room for n elements, from the arena
+// when it has room.
+func (r *reader) takeItems(n int) []Item {
+	if len(r.itemArena)+n <= cap(r.itemArena) {
+		s := r.itemArena[len(r.itemArena) : len(r.itemArena) : len(r.itemArena)+n]
+		r.itemArena = r.itemArena[:len(r.itemArena)+n]
+		return s
+	}
+	return make([]Item, 0, n)
+}
+
+func (r *reader) takePairs(n int) []Pair {
+	if len(r.pairArena)+n <= cap(r.pairArena) {
+		s := r.pairArena[len(r.pairArena) : len(r.pairArena) : len(r.pairArena)+n]
+		r.pairArena = r.pairArena[:len(r.pairArena)+n]
+		return s
+	}
+	return make([]Pair, 0, n)
 }
 
 func (r *reader) fail(format string, args ...any) error {
@@ -248,7 +328,7 @@ func (r *reader) item(depth int) (Item, error) {
 			return Item{}, r.fail("%d elements exceed the remaining data", arg)
 		}
 		if major == majorArray {
-			it = Item{Kind: KindArray, Items: make([]Item, 0, arg)}
+			it = Item{Kind: KindArray, Items: r.takeItems(int(arg))}
 			for i := uint64(0); i < arg; i++ {
 				e, err := r.item(depth + 1)
 				if err != nil {
@@ -257,7 +337,7 @@ func (r *reader) item(depth int) (Item, error) {
 				it.Items = append(it.Items, e)
 			}
 		} else {
-			it = Item{Kind: KindMap, Pairs: make([]Pair, 0, arg)}
+			it = Item{Kind: KindMap, Pairs: r.takePairs(int(arg))}
 			var seen map[string]struct{} // for large maps; small ones are scanned
 			if arg > 16 {
 				seen = make(map[string]struct{}, arg)
@@ -275,7 +355,7 @@ func (r *reader) item(depth int) (Item, error) {
 					seen[id] = struct{}{}
 				} else {
 					for j := range it.Pairs {
-						if keyID(&it.Pairs[j].Key) == keyID(&k) {
+						if keyEqual(&it.Pairs[j].Key, &k) {
 							dup = true
 							break
 						}
@@ -326,6 +406,21 @@ func keyID(k *Item) string {
 		return string(byte(k.Kind)) + string(k.Bytes)
 	}
 	return string(byte(k.Kind)) + string(k.Raw)
+}
+
+// keyEqual reports whether two map keys are the same key, as keyID would
+// say, without allocating.
+func keyEqual(a, b *Item) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	switch a.Kind {
+	case KindUint, KindNeg:
+		return a.Uint == b.Uint
+	case KindBytes, KindText:
+		return string(a.Bytes) == string(b.Bytes)
+	}
+	return string(a.Raw) == string(b.Raw)
 }
 
 func keyString(k *Item) string {
