@@ -299,3 +299,54 @@ func TestTenuoPoPWrongHolder(t *testing.T) {
 		t.Fatalf("attacker's PoP: %v", err)
 	}
 }
+
+// TestTenuoConstraintVectors checks the inputs Tenuo's vectors page lists
+// for A.19.x and A.25.x against the decoded warrants' constraints.
+func TestTenuoConstraintVectors(t *testing.T) {
+	f := vecLoad(t)
+	now := time.Unix(1704067200, 0)
+	cases := []struct {
+		label   string
+		allow   []map[string]any
+		deny    []map[string]any
+		wantArg string // the argument a denial names
+	}{
+		{"A.19.1 Range", []map[string]any{{"count": 50.0}, {"count": int64(50)}}, []map[string]any{{"count": 150.0}}, "count"},
+		{"A.19.2 OneOf", []map[string]any{{"env": "staging"}}, []map[string]any{{"env": "development"}}, "env"},
+		{"A.19.3 CIDR", []map[string]any{{"ip": "10.1.2.3"}}, []map[string]any{{"ip": "192.168.1.1"}}, "ip"},
+		{"A.25.1 UrlSafe", []map[string]any{{"url": "https://api.example.com/data"}}, []map[string]any{{"url": "http://169.254.169.254/"}, {"url": "http://127.0.0.1/"}}, "url"},
+		{"A.25.2 Subpath", []map[string]any{{"path": "/home/agent/workspace/file.txt"}}, []map[string]any{{"path": "/home/agent/workspace/../../../etc/passwd"}, {"path": "/etc/passwd"}}, "path"},
+		{"A.25.3 Contains", []map[string]any{{"tags": []any{"approved", "reviewed", "urgent"}}}, []map[string]any{{"tags": []any{"approved", "urgent"}}}, "tags"},
+		{"A.25.4 Subset", []map[string]any{{"permissions": []any{"read", "write"}}}, []map[string]any{{"permissions": []any{"read", "admin"}}}, "permissions"},
+		{"A.25.5 UrlPattern", []map[string]any{{"endpoint": "https://api.example.com/v1/users"}}, []map[string]any{{"endpoint": "https://evil.com/api"}}, "endpoint"},
+		{"A.25.6 All", []map[string]any{{"amount": 500.0, "currency": "USD"}}, []map[string]any{{"amount": 500.0, "currency": "GBP"}}, ""},
+		{"A.25.7 Any", []map[string]any{{"path": "/public/readme.txt"}, {"path": "/shared/data.json"}}, []map[string]any{{"path": "/private/secret.txt"}}, "path"},
+		{"A.25.8 Not", []map[string]any{{"path": "/public/readme.txt"}}, []map[string]any{{"path": "/secret/keys.txt"}}, "path"},
+	}
+	for _, c := range cases {
+		t.Run(c.label, func(t *testing.T) {
+			w := chStack(t, f, c.label).Leaf()
+			tools := sortedToolNames(w.Tools)
+			if len(tools) != 1 {
+				t.Fatalf("want one tool, got %v", tools)
+			}
+			set := w.Tools[tools[0]]
+			for _, in := range c.allow {
+				if err := CheckConstraints(set, in, now); err != nil {
+					t.Errorf("%v must be allowed: %v", in, err)
+				}
+			}
+			for _, in := range c.deny {
+				err := CheckConstraints(set, in, now)
+				var d *Denial
+				if !errors.As(err, &d) || !errors.Is(err, ErrConstraint) || d.Code != CodeConstraintViolation {
+					t.Errorf("%v must be denied as a constraint violation, got %v", in, err)
+					continue
+				}
+				if c.wantArg != "" && d.Arg != c.wantArg {
+					t.Errorf("%v: denial names %q, want %q", in, d.Arg, c.wantArg)
+				}
+			}
+		})
+	}
+}

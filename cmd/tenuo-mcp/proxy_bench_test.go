@@ -48,12 +48,23 @@ type benchUpstream struct {
 // warm-up's (below it).
 const benchIDBase = 1000
 
-func startBenchUpstream(b *testing.B, proxied bool, n int) (*benchUpstream, *e2eSigner) {
+// Ways to reach the echo server.
+const (
+	viaDirect = "direct"  // the echo server itself
+	viaRelay  = "relay"   // mcpproxy's relay without warrants (relaycmd)
+	viaProxy  = "proxied" // tenuo-mcp proxy, warrants presented by the client
+	viaHeld   = "held"    // tenuo-mcp proxy signing with its held warrant
+)
+
+func startBenchUpstream(b *testing.B, via string, n int) (*benchUpstream, *e2eSigner) {
 	b.Helper()
 	echo := helperBinary(b, "echoserver")
 	argv := []string{echo}
 	var signer *e2eSigner
-	if proxied {
+	switch via {
+	case viaRelay:
+		argv = []string{helperBinary(b, "relaycmd"), "-deny", "none", "--", echo}
+	case viaProxy, viaHeld:
 		root, agent := newKey(b), newKey(b)
 		wt, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: 30 * time.Minute, Tools: map[string]authz.ConstraintSet{
 			"echo": {Constraints: map[string]authz.Constraint{"text": &authz.Pattern{Pattern: "m*"}}}}}, time.Now())
@@ -61,7 +72,16 @@ func startBenchUpstream(b *testing.B, proxied bool, n int) (*benchUpstream, *e2e
 			b.Fatal(err)
 		}
 		signer = &e2eSigner{authz.Stack{wt}, agent}
-		argv = []string{binPath, "proxy", "--trusted-root", root.Public().Hex(), "--log-level", "error", "--", echo}
+		argv = []string{binPath, "proxy", "--trusted-root", root.Public().Hex(), "--log-level", "error"}
+		if via == viaHeld {
+			dir := b.TempDir()
+			wf, kf := dir+"/agent.warrant", dir+"/agent.key"
+			os.WriteFile(wf, []byte(signer.stack.Base64()), 0o644)
+			os.WriteFile(kf, []byte(agent.SeedHex()), 0o600)
+			argv = append(argv, "--warrant", wf, "--key", kf)
+			signer = nil
+		}
+		argv = append(argv, "--", echo)
 	}
 	u := &benchUpstream{b: b, done: make(chan struct{}), errs: &syncBuffer{}, slots: make([]chan []byte, benchIDBase+n)}
 	for i := range u.slots {
@@ -220,8 +240,8 @@ func warmUp(b *testing.B, u *benchUpstream, signer *e2eSigner) {
 	}
 }
 
-func benchRoundTrip(b *testing.B, proxied bool) {
-	u, signer := startBenchUpstream(b, proxied, b.N)
+func benchRoundTrip(b *testing.B, via string) {
+	u, signer := startBenchUpstream(b, via, b.N)
 	warmUp(b, u, signer)
 	lines := echoCalls(b, signer, b.N)
 	lat := make([]time.Duration, b.N)
@@ -240,14 +260,22 @@ func benchRoundTrip(b *testing.B, proxied bool) {
 
 // BenchmarkProxyRoundTripDirect is sequential tools/call round trips to the
 // echo server itself.
-func BenchmarkProxyRoundTripDirect(b *testing.B) { benchRoundTrip(b, false) }
+func BenchmarkProxyRoundTripDirect(b *testing.B) { benchRoundTrip(b, viaDirect) }
+
+// BenchmarkProxyRoundTripRelayOnly goes through mcpproxy's relay with no
+// warrant checks (relaycmd): the cost of the extra process and pipes alone.
+func BenchmarkProxyRoundTripRelayOnly(b *testing.B) { benchRoundTrip(b, viaRelay) }
+
+// BenchmarkProxyRoundTripHeld goes through the proxy with its held warrant:
+// it signs and verifies each call's proof of possession itself.
+func BenchmarkProxyRoundTripHeld(b *testing.B) { benchRoundTrip(b, viaHeld) }
 
 // BenchmarkProxyRoundTripProxied is the same through the proxy binary, each
 // call presenting a warrant and its own proof of possession. It also reports
 // one Ed25519 verify measured in the same process, the yardstick of the
 // added latency.
 func BenchmarkProxyRoundTripProxied(b *testing.B) {
-	benchRoundTrip(b, true)
+	benchRoundTrip(b, viaProxy)
 	b.ReportMetric(float64(verifyCost().Nanoseconds())/1e3, "verify-us")
 }
 
@@ -280,8 +308,8 @@ func BenchmarkStdlibVerifyBaseline(b *testing.B) {
 	}
 }
 
-func benchThroughput(b *testing.B, proxied bool, callers int) {
-	u, signer := startBenchUpstream(b, proxied, b.N)
+func benchThroughput(b *testing.B, via string, callers int) {
+	u, signer := startBenchUpstream(b, via, b.N)
 	warmUp(b, u, signer)
 	lines := echoCalls(b, signer, b.N)
 	var next atomic.Int64
@@ -315,16 +343,20 @@ func benchThroughput(b *testing.B, proxied bool, callers int) {
 }
 
 // BenchmarkProxyThroughput8Direct is 8 concurrent callers of the echo server.
-func BenchmarkProxyThroughput8Direct(b *testing.B) { benchThroughput(b, false, 8) }
+func BenchmarkProxyThroughput8Direct(b *testing.B) { benchThroughput(b, viaDirect, 8) }
 
 // BenchmarkProxyThroughput8Proxied is 8 concurrent callers through the proxy.
-func BenchmarkProxyThroughput8Proxied(b *testing.B) { benchThroughput(b, true, 8) }
+func BenchmarkProxyThroughput8Proxied(b *testing.B) { benchThroughput(b, viaProxy, 8) }
+
+// BenchmarkProxyThroughput8RelayOnly is 8 concurrent callers through the
+// relay without warrant checks.
+func BenchmarkProxyThroughput8RelayOnly(b *testing.B) { benchThroughput(b, viaRelay, 8) }
 
 // BenchmarkProxyIdleRSS reports the proxy process's resident set (VmRSS)
 // after start-up and a few calls, idle (idle-RSS-MB), and again after the
 // benchmark's b.N calls (RSS-after-calls-MB).
 func BenchmarkProxyIdleRSS(b *testing.B) {
-	u, signer := startBenchUpstream(b, true, b.N)
+	u, signer := startBenchUpstream(b, viaProxy, b.N)
 	warmUp(b, u, signer)
 	time.Sleep(300 * time.Millisecond)
 	idle := vmRSS(b, u.cmd.Process.Pid)

@@ -42,12 +42,13 @@ var (
 
 // helperBinary returns the path of a helper server built once next to
 // binPath: "testserver" (mcpproxy's test server: echo, sleep, crash) or
-// "echoserver" (examples/mcp-servers/echoserver).
+// "echoserver" (examples/mcp-servers/echoserver) or "relaycmd" (mcpproxy's
+// relay with a name-only policy and no warrants, for benchmarks).
 func helperBinary(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Dir(binPath)
 	helperOnce.Do(func() {
-		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver"} {
+		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver", "../../mcpproxy/internal/relaycmd"} {
 			out, err := exec.Command("go", "build", "-o", dir, pkg).CombinedOutput()
 			if err != nil {
 				helperErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
