@@ -373,12 +373,13 @@ func gateFires(gates map[string]approvalGate, tool string, fields map[string]any
 // tenuo.approval_gates; without gates, any call of a warrant with required
 // approvers), and if so whether enough valid approvals from distinct listed
 // approvers were presented, bound to this exact request and unexpired. args
-// are the canonical call arguments (what the request hash covers).
+// are the call's fields: the canonical arguments, or what a tool map
+// extracted (the gates and the request hash cover them).
 func CheckApprovals(p *Payload, tool string, args map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
-	return checkApprovals(p, tool, args, args, approvals, now, tolerance)
+	return checkApprovals(p, tool, args, approvals, now, tolerance)
 }
 
-func checkApprovals(p *Payload, tool string, args, fields map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
+func checkApprovals(p *Payload, tool string, args map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
 	need := false
 	reason := "the warrant requires approval for every call"
 	if raw, ok := p.Extensions[ExtApprovalGates]; ok && len(raw) > 0 {
@@ -386,7 +387,7 @@ func checkApprovals(p *Payload, tool string, args, fields map[string]any, approv
 		if err != nil {
 			return err
 		}
-		if need, reason, err = gateFires(gates, tool, fields, &evalContext{now: now}); err != nil {
+		if need, reason, err = gateFires(gates, tool, args, &evalContext{now: now}); err != nil {
 			return err
 		}
 	} else {

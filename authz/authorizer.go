@@ -234,7 +234,7 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 		dec.Denial = AsDenial(err)
 		return dec
 	}
-	if err := checkApprovals(&leaf.Payload, req.Tool, fields, fields, req.Approvals, now, a.tolerance); err != nil {
+	if err := checkApprovals(&leaf.Payload, req.Tool, fields, req.Approvals, now, a.tolerance); err != nil {
 		dec.Denial = AsDenial(err)
 		return dec
 	}

@@ -72,7 +72,7 @@ func startBenchUpstream(b *testing.B, via string, n int) (*benchUpstream, *e2eSi
 			b.Fatal(err)
 		}
 		signer = &e2eSigner{authz.Stack{wt}, agent}
-		argv = []string{binPath, "proxy", "--trusted-root", root.Public().Hex(), "--log-level", "error"}
+		argv = []string{binPath, "proxy", "--trusted-root", root.Public().Hex(), "--log-level", "error", "--audit-log", os.DevNull}
 		if via == viaHeld {
 			dir := b.TempDir()
 			wf, kf := dir+"/agent.warrant", dir+"/agent.key"
