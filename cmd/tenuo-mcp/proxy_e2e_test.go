@@ -907,7 +907,7 @@ func TestProxyE2ERevocation(t *testing.T) {
 	wantDenied(t, call(b), rpcAccessDenied, int(authz.CodeWarrantRevoked))
 }
 
-// testServerWorld is mcpproxy's test server (echo, sleep, crash) behind the
+// testServerProxy starts mcpproxy's test server (echo, sleep, crash) behind the
 // proxy with a held warrant for all its tools.
 func testServerProxy(t *testing.T, flags ...string) *peer {
 	t.Helper()
