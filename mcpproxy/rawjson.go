@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"unicode/utf8"
 )
 
@@ -27,45 +25,11 @@ var errDuplicateKey = errors.New("duplicate key")
 // exactly: encoding/json's case-insensitive struct matching would let "NAME"
 // stand in for "name" here and not at the server.
 func objectMembers(obj []byte) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	tok, err := dec.Token()
+	sc, err := scanDocument(obj, true, false)
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, errors.New("not an object")
-	}
-	var ms []member
-	seen := map[string]bool{}
-	for dec.More() {
-		prevEnd := int(dec.InputOffset())
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("object key is not a string")
-		}
-		if seen[key] {
-			return nil, fmt.Errorf("%w %q", errDuplicateKey, key)
-		}
-		seen[key] = true
-		keyStart := prevEnd + bytes.IndexByte(obj[prevEnd:], '"')
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		end := int(dec.InputOffset())
-		ms = append(ms, member{key: key, keyStart: keyStart, valStart: end - len(raw), valEnd: end})
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, err
-	}
-	if len(bytes.TrimSpace(obj[dec.InputOffset():])) != 0 {
-		return nil, errors.New("data after the object")
-	}
-	return ms, nil
+	return sc.top, nil
 }
 
 // find returns the index of key in ms, or -1.
@@ -109,56 +73,8 @@ func replaceValue(obj []byte, m member, v []byte) []byte {
 // names a key twice. Parsers disagree on which copy wins, so the arguments
 // the check sees could differ from those the server acts on.
 func checkNoDuplicateKeys(v []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(v))
-	type frame struct {
-		object bool
-		keys   map[string]bool
-		expect bool // next token in an object is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.object && top.expect {
-			if k, ok := tok.(string); ok {
-				if top.keys[k] {
-					return fmt.Errorf("%w %q", errDuplicateKey, k)
-				}
-				top.keys[k] = true
-				top.expect = false
-				continue
-			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			if top != nil && top.object {
-				top.expect = true
-			}
-			stack = append(stack, &frame{object: true, keys: map[string]bool{}, expect: true})
-			continue
-		case json.Delim('['):
-			if top != nil && top.object {
-				top.expect = true
-			}
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if top != nil && top.object {
-			top.expect = true // a scalar value was read
-		}
-	}
+	_, err := scanDocument(v, false, true)
+	return err
 }
 
 // idKey turns a raw JSON-RPC id into a map key: strings and numbers never

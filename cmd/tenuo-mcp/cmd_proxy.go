@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,7 @@ type proxyFlags struct {
 	strictSession  bool
 	clockTolerance time.Duration
 	logLevel       string
+	cpuProfile     string
 }
 
 func (f *proxyFlags) register(c *cobra.Command) {
@@ -64,6 +66,8 @@ func (f *proxyFlags) register(c *cobra.Command) {
 	fl.BoolVar(&f.strictSession, "strict-session", false, "require one session id across a warrant chain")
 	fl.DurationVar(&f.clockTolerance, "clock-tolerance", authz.DefaultClockTolerance, "tolerated clock skew for warrant times")
 	fl.StringVar(&f.logLevel, "log-level", "info", "proxy log level on standard error: debug, info, warn, error")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the proxy to `FILE` (diagnostics)")
+	fl.MarkHidden("cpu-profile")
 }
 
 // enforcement is everything the proxy needs besides the upstream.
@@ -271,6 +275,16 @@ plus --env and --pass-env; never the proxy's TENUO_* variables.`,
 			childEnv, err := transport.MinimalEnv(f.passEnv, f.env)
 			if err != nil {
 				return badInput("", "%v", err)
+			}
+			if f.cpuProfile != "" {
+				pf, err := os.Create(f.cpuProfile)
+				if err != nil {
+					return badInput("", "--cpu-profile: %v", err)
+				}
+				if err := pprof.StartCPUProfile(pf); err != nil {
+					return badInput("", "--cpu-profile: %v", err)
+				}
+				defer func() { pprof.StopCPUProfile(); pf.Close() }()
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
