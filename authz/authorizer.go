@@ -254,16 +254,40 @@ func (a *Authorizer) chainOptions(now time.Time) ChainOptions {
 }
 
 // VerifyStack verifies a presented warrant or stack against the authorizer's
-// roots and clock, without a call: what a front end does before listing tools.
+// roots and clock, without a call: what a front end does before listing
+// tools. It shares Check's cache of verified chains.
 func (a *Authorizer) VerifyStack(presented []byte, now time.Time) (*VerifiedChain, error) {
 	if now.IsZero() {
 		now = a.now()
+	}
+	if len(presented) > maxPresentedBytes {
+		return nil, deny(CodeChainTooLarge, ErrTooLarge, "presented warrant of %d bytes exceeds the limit of %d", len(presented), maxPresentedBytes)
+	}
+	opt := a.chainOptions(now)
+	key := sha256.Sum256(presented)
+	if a.cache != nil {
+		if vc := a.cache.get(key); vc != nil {
+			if err := checkRevoked(vc.Stack, opt.Revoked); err != nil {
+				return nil, err
+			}
+			if err := checkChainTime(vc.Stack, opt); err != nil {
+				return nil, err
+			}
+			return vc, nil
+		}
 	}
 	s, err := ParsePresented(presented)
 	if err != nil {
 		return nil, err
 	}
-	return VerifyChain(s, a.chainOptions(now))
+	vc, err := VerifyChain(s, opt)
+	if err != nil {
+		return nil, err
+	}
+	if a.cache != nil {
+		a.cache.put(key, vc)
+	}
+	return vc, nil
 }
 
 func checkRevoked(s Stack, revoked func(WarrantID) bool) error {

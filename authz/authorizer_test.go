@@ -645,3 +645,27 @@ func TestGlobBudget(t *testing.T) {
 		t.Fatalf("ordinary values are still matched: %v", err)
 	}
 }
+
+func TestVerifyStackSharesCache(t *testing.T) {
+	revoked := false
+	fx := newAzFixture(t, nil, func(c *Config) { c.Revoked = func(WarrantID) bool { return revoked } })
+	text := []byte(Stack{fx.warrant}.Base64())
+	if _, err := fx.az.VerifyStack(text, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	req := fx.call(t, Stack{fx.warrant}, "ping", `{}`)
+	if d := fx.az.Check(req); !d.Allowed || !d.Cached {
+		t.Fatalf("a chain verified for a list is cached for calls: %+v %v", d, d.Denial)
+	}
+	revoked = true
+	if _, err := fx.az.VerifyStack(text, time.Time{}); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("cached chain must still honour revocation: %v", err)
+	}
+	revoked = false
+	if _, err := fx.az.VerifyStack(text, fx.now.Add(3*time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Fatalf("cached chain must still honour expiry: %v", err)
+	}
+	if _, err := fx.az.VerifyStack([]byte(Stack{azForge(t, fx.warrant)}.Base64()), time.Time{}); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("forged: %v", err)
+	}
+}

@@ -91,6 +91,16 @@ func (e *Enforcer) now() time.Time {
 func (e *Enforcer) Hooks(p *Proxy) {
 	p.AuthorizeCall = e.AuthorizeCall
 	p.FilterTools = e.FilterTools
+	p.OnMalformedCall = e.MalformedCall
+}
+
+// MalformedCall audits a tools/call the relay refused as malformed before
+// any warrant check (a bad or contradictory _meta.tenuo, bad params).
+func (e *Enforcer) MalformedCall(id json.RawMessage, err error) {
+	e.Audit.Info().Str("event", "tools/call").RawJSON("request_id", nonEmptyJSON(id)).
+		Str("decision", "deny").Int("rpc_code", CodeInvalidParams).
+		Int("code", int(authz.CodeInvalidEnvelopeStructure)).Str("error", authz.CodeInvalidEnvelopeStructure.Name()).
+		Str("reason", err.Error()).Send()
 }
 
 // AuthorizeCall decides one tools/call.

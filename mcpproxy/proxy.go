@@ -97,6 +97,11 @@ type Proxy struct {
 	// tools too.
 	FilterTools func(ctx context.Context, req *ListRequest) (keep func(name string) bool)
 
+	// OnMalformedCall, when set, is told of each tools/call refused as
+	// malformed (-32602) before AuthorizeCall could run, so that every
+	// refusal can be audited. It must not block.
+	OnMalformedCall func(id json.RawMessage, err error)
+
 	// DenyAsResult answers a denied call with a CallToolResult
 	// {"content":[{"type":"text","text":message}],"isError":true} instead of a
 	// JSON-RPC error, for clients that show only tool results to the model.

@@ -266,6 +266,9 @@ func (s *session) startCall(m *message) {
 	if err != nil {
 		if s.claim(e) {
 			s.log.Warn().Err(err).Msg("malformed tools/call")
+			if s.p.OnMalformedCall != nil {
+				s.p.OnMalformedCall(m.id, err)
+			}
 			s.replyError(m.id, CodeInvalidParams, "Invalid params: "+err.Error(), nil)
 		}
 		return

@@ -641,20 +641,32 @@ func TestProxyE2EClientWarrant(t *testing.T) {
 	})
 	t.Run("audit log: one line per decision, no arguments", func(t *testing.T) {
 		lines := w.auditLines(t)
-		// no-warrant, allowed, constraint, hidden, _meta, _tenuo, 2 bad-base64/CBOR
-		// envelopes decided by authz, wrong-length signature, wrong PoP.
-		// Envelopes rejected while parsing (disagree, approvals, unknown key,
-		// missing signature) never reach a decision.
-		decisions := []string{"deny", "allow", "deny", "deny", "allow", "allow", "deny", "deny", "deny", "deny"}
-		if len(lines) != len(decisions) {
-			t.Fatalf("audit log has %d tools/call lines, want %d:\n%v", len(lines), len(decisions), lines)
+		// One line per decision, in order: no warrant, allowed, constraint,
+		// hidden, _meta, _tenuo, envelopes that disagree (refused while
+		// parsing), two bad-base64/CBOR warrants decided by authz, three
+		// envelopes refused while parsing, wrong-length signature, wrong PoP.
+		type want struct {
+			decision          string
+			malformed, noWarr bool
+		}
+		wants := []want{{"deny", false, true}, {"allow", false, false}, {"deny", false, false}, {"deny", false, false},
+			{"allow", false, false}, {"allow", false, false}, {"deny", true, true},
+			{"deny", false, true}, {"deny", false, true}, {"deny", true, true}, {"deny", true, true}, {"deny", true, true},
+			{"deny", false, false}, {"deny", false, false}}
+		if len(lines) != len(wants) {
+			t.Fatalf("audit log has %d tools/call lines, want %d:\n%v", len(lines), len(wants), lines)
 		}
 		for i, l := range lines {
-			if l["decision"] != decisions[i] {
-				t.Errorf("line %d: decision %v, want %s: %v", i, l["decision"], decisions[i], l)
+			if l["decision"] != wants[i].decision {
+				t.Errorf("line %d: decision %v, want %s: %v", i, l["decision"], wants[i].decision, l)
 			}
-			keys := []string{"tool", "decision", "latency_us"}
-			if i != 0 && i != 6 && i != 7 { // decided on a verified warrant
+			keys := []string{"decision", "request_id"}
+			if !wants[i].malformed {
+				keys = append(keys, "tool", "latency_us")
+			} else if l["error"] != authz.CodeInvalidEnvelopeStructure.Name() {
+				t.Errorf("line %d: a malformed envelope is logged as %v", i, l["error"])
+			}
+			if !wants[i].noWarr {
 				keys = append(keys, "warrant_id", "chain_depth")
 			}
 			if l["decision"] == "deny" {
