@@ -184,25 +184,40 @@ func (c *All) narrowedBy(child Constraint) error {
 	if !ok || c == nil || ch == nil {
 		return incompatible(c, child)
 	}
-	if err := checkNesting(c); err != nil {
+	if err := checkNestingPair(c, ch); err != nil {
 		return err
 	}
-	if err := checkNesting(ch); err != nil {
+	// Every parent clause must be narrowed by some child clause.
+	if i := firstUncovered(c.Constraints, ch.Constraints, func(pc, cc Constraint) bool { return checkNarrowing(pc, cc) == nil }); i >= 0 {
+		return fmt.Errorf("child All must keep every parent clause: parent clause %d %s is narrowed by no child clause", i, constraintString(c.Constraints[i]))
+	}
+	return nil
+}
+
+// checkNestingPair checks both sides of a narrowing against the nesting limit.
+func checkNestingPair(parent, child Constraint) error {
+	if err := checkNesting(parent); err != nil {
 		return err
 	}
-	for i, pc := range c.Constraints {
+	return checkNesting(child)
+}
+
+// firstUncovered returns the index of the first element of each that no
+// element of by covers, or -1 when every one is covered.
+func firstUncovered(each, by []Constraint, covers func(e, b Constraint) bool) int {
+	for i, e := range each {
 		found := false
-		for _, cc := range ch.Constraints {
-			if checkNarrowing(pc, cc) == nil {
+		for _, b := range by {
+			if covers(e, b) {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return fmt.Errorf("child All must keep every parent clause: parent clause %d %s is narrowed by no child clause", i, constraintString(pc))
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // --- Any ---
@@ -263,23 +278,12 @@ func (c *Any) narrowedBy(child Constraint) error {
 	if !ok || c == nil || ch == nil {
 		return incompatible(c, child)
 	}
-	if err := checkNesting(c); err != nil {
+	if err := checkNestingPair(c, ch); err != nil {
 		return err
 	}
-	if err := checkNesting(ch); err != nil {
-		return err
-	}
-	for i, cc := range ch.Constraints {
-		covered := false
-		for _, pc := range c.Constraints {
-			if checkNarrowing(pc, cc) == nil {
-				covered = true
-				break
-			}
-		}
-		if !covered {
-			return fmt.Errorf("each child Any branch must narrow some parent branch: child branch %d %s narrows none", i, constraintString(cc))
-		}
+	// Every child branch must narrow some parent branch.
+	if i := firstUncovered(ch.Constraints, c.Constraints, func(cc, pc Constraint) bool { return checkNarrowing(pc, cc) == nil }); i >= 0 {
+		return fmt.Errorf("each child Any branch must narrow some parent branch: child branch %d %s narrows none", i, constraintString(ch.Constraints[i]))
 	}
 	return nil
 }
@@ -336,10 +340,7 @@ func (c *Not) narrowedBy(child Constraint) error {
 	if !ok || c == nil || ch == nil {
 		return incompatible(c, child)
 	}
-	if err := checkNesting(c); err != nil {
-		return err
-	}
-	if err := checkNesting(ch); err != nil {
+	if err := checkNestingPair(c, ch); err != nil {
 		return err
 	}
 	if err := checkNarrowing(ch.Constraint, c.Constraint); err != nil {

@@ -6,47 +6,18 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/internal/npmpeers"
 )
-
-var npmOnce sync.Once
-
-// npmDir returns testdata/npm with its pinned packages installed, running
-// `npm ci` when node_modules is missing. A test that needs it fails, never
-// skips, when that is not possible.
-func npmDir(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs("../testdata/npm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ciErr error
-	var out []byte
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = dir
-		out, ciErr = cmd.CombinedOutput()
-	})
-	if ciErr != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, ciErr, out)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "sdk")); err != nil {
-		t.Fatalf("testdata/npm/node_modules is incomplete: %v (run npm ci there)", err)
-	}
-	return dir
-}
 
 // TestTypeScriptClientThroughProxy drives the proxy with the official
 // TypeScript SDK client in front of @modelcontextprotocol/server-everything:
 // list (with list_changed), calls, a denied call, progress, sampling, roots,
 // resources, prompts, ping, and the child's environment.
 func TestTypeScriptClientThroughProxy(t *testing.T) {
-	dir := npmDir(t)
+	dir := npmpeers.Dir(t)
 	relay := binary(t, "relaycmd")
 	everything := filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
 	cmd := exec.Command("node", filepath.Join(dir, "driver.mjs"), "everything", "--",

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/npmpeers"
 )
 
 // End-to-end tests of the real `tenuo-mcp proxy` binary (binPath, built by
@@ -1062,38 +1063,6 @@ func TestProxyE2EConfigErrors(t *testing.T) {
 	}
 }
 
-var npmOnce sync.Once
-
-// npmDir returns testdata/npm with its pinned packages installed, running
-// `npm ci` when node_modules is missing. A test that needs it fails, never
-// skips, when that is not possible.
-func npmDir(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs("../../testdata/npm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ciErr error
-	var out []byte
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-filesystem")); err == nil {
-			return
-		}
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
-		cmd.Dir = dir
-		out, ciErr = cmd.CombinedOutput()
-	})
-	if ciErr != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, ciErr, out)
-	}
-	for _, pkg := range []string{"sdk", "server-everything", "server-filesystem"} {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", pkg)); err != nil {
-			t.Fatalf("testdata/npm/node_modules is incomplete: %v (run npm ci there)", err)
-		}
-	}
-	return dir
-}
-
 // driverCall is one call of the driver's warrant scenario.
 type driverCall struct {
 	Label     string         `json:"label"`
@@ -1231,7 +1200,7 @@ var everythingGranted = []string{"echo", "get-env", "get-roots-list", "trigger-l
 // before) and, in a second run, with the proxy's held warrant and no _meta.
 func TestProxyE2ETypeScriptEverything(t *testing.T) {
 	t.Parallel()
-	dir := npmDir(t)
+	dir := npmpeers.Dir(t)
 	everything := filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js")
 	for _, held := range []bool{false, true} {
 		name := "client-presented"
@@ -1292,7 +1261,7 @@ func TestProxyE2ETypeScriptEverything(t *testing.T) {
 // directory the client's roots replace (a server→client round trip).
 func TestProxyE2ETypeScriptFilesystem(t *testing.T) {
 	t.Parallel()
-	dir := npmDir(t)
+	dir := npmpeers.Dir(t)
 	w := newFSWorld(t)
 	loose := authz.ConstraintSet{AllowUnknown: true}
 	wt, err := authz.Mint(w.root, authz.Grant{Holder: w.agent.Public(), TTL: 10 * time.Minute, Tools: map[string]authz.ConstraintSet{
