@@ -312,7 +312,7 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags, en *enforcement, argv,
 		stdout = nopWriteCloser{e.stdout}
 	}
 	p := &mcpproxy.Proxy{
-		Client:       transport.NewStdioConn(e.stdin, stdout, f.maxLine),
+		Client:       transport.NewStdioConn(transport.PollableStdin(e.stdin), stdout, f.maxLine),
 		Upstream:     up,
 		DenyAsResult: en.denyAs,
 		Log:          en.log,
