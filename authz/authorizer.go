@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -196,7 +197,7 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 	}
 	fields := req.Fields
 	if fields == nil {
-		args, err := CanonicalArgs(req.Args)
+		args, err := canonicalCallArgs(req.Args)
 		if err != nil {
 			dec.Denial = AsDenial(err)
 			return dec
@@ -432,4 +433,13 @@ func (c *chainCache) clear() {
 	defer c.mu.Unlock()
 	clear(c.byKey)
 	c.order = nil
+}
+
+// canonicalCallArgs is CanonicalArgs for a call's arguments, where none at
+// all (an MCP tools/call without "arguments") means the empty object.
+func canonicalCallArgs(jsonText []byte) (map[string]any, error) {
+	if len(bytes.TrimSpace(jsonText)) == 0 {
+		return map[string]any{}, nil
+	}
+	return CanonicalArgs(jsonText)
 }

@@ -669,3 +669,20 @@ func TestVerifyStackSharesCache(t *testing.T) {
 		t.Fatalf("forged: %v", err)
 	}
 }
+
+// TestCheckCallWithoutArguments: a tools/call with no "arguments" at all is
+// signed and checked as the empty object.
+func TestCheckCallWithoutArguments(t *testing.T) {
+	fx := newAzFixture(t, nil, nil)
+	req := fx.call(t, Stack{fx.warrant}, "ping", `{}`)
+	for _, args := range [][]byte{nil, []byte(""), []byte("  ")} {
+		r := *req
+		r.Args = args
+		if d := fx.az.Check(&r); !d.Allowed {
+			t.Fatalf("args %q: %v", args, d.Denial)
+		}
+	}
+	r := *fx.call(t, Stack{fx.warrant}, "read_file", `{}`)
+	r.Args = nil
+	azWantDeny(t, fx.az.Check(&r), ErrConstraint, CodeConstraintViolation)
+}

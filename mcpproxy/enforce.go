@@ -170,7 +170,11 @@ func (e *Enforcer) decide(call *Call, now time.Time) (*decision, string) {
 		req.Warrant = e.Held.text
 		pop := fields
 		if pop == nil {
-			canon, err := authz.CanonicalArgs(call.Arguments)
+			args := call.Arguments
+			if len(args) == 0 {
+				args = json.RawMessage("{}") // a call without arguments
+			}
+			canon, err := authz.CanonicalArgs(args)
 			if err != nil {
 				d.denial = authz.AsDenial(err)
 				return d, source
