@@ -216,7 +216,16 @@ func timeText(t uint64) string {
 func validity(exp uint64, now time.Time) string {
 	d := time.Duration(int64(exp)-now.Unix()) * time.Second
 	if d <= 0 {
-		return fmt.Sprintf("expired %s ago", (-d).String())
+		return "expired " + humanDuration(-d) + " ago"
 	}
-	return fmt.Sprintf("valid for %s", d.String())
+	return "valid for " + humanDuration(d)
+}
+
+// humanDuration shows days beyond two days, else Go's h/m/s form.
+func humanDuration(d time.Duration) string {
+	if d >= 48*time.Hour {
+		days := d / (24 * time.Hour)
+		return fmt.Sprintf("%dd%s", days, (d - days*24*time.Hour).Truncate(time.Hour))
+	}
+	return d.String()
 }
