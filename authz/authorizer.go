@@ -169,10 +169,12 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 	}
 
 	key := sha256.Sum256(req.Warrant)
+	opt := a.chainOptions(now)
 	var stack Stack
-	var vc *VerifiedChain
-	if a.cache != nil {
-		vc = a.cache.get(key)
+	vc, err := a.cached(key, opt)
+	if err != nil {
+		dec.Denial = AsDenial(err)
+		return dec
 	}
 	if vc != nil {
 		stack = vc.Stack
@@ -209,7 +211,6 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 		return dec
 	}
 
-	opt := a.chainOptions(now)
 	if vc == nil {
 		if vc, err = VerifyChain(stack, opt); err != nil {
 			dec.Denial = AsDenial(err)
@@ -217,17 +218,6 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 		}
 		if a.cache != nil {
 			a.cache.put(key, vc)
-		}
-	} else {
-		// A cached chain's signatures and links hold; time and revocation
-		// change, so they are checked on every call.
-		if err := checkRevoked(stack, opt.Revoked); err != nil {
-			dec.Denial = AsDenial(err)
-			return dec
-		}
-		if err := checkChainTime(stack, opt); err != nil {
-			dec.Denial = AsDenial(err)
-			return dec
 		}
 	}
 
@@ -266,16 +256,8 @@ func (a *Authorizer) VerifyStack(presented []byte, now time.Time) (*VerifiedChai
 	}
 	opt := a.chainOptions(now)
 	key := sha256.Sum256(presented)
-	if a.cache != nil {
-		if vc := a.cache.get(key); vc != nil {
-			if err := checkRevoked(vc.Stack, opt.Revoked); err != nil {
-				return nil, err
-			}
-			if err := checkChainTime(vc.Stack, opt); err != nil {
-				return nil, err
-			}
-			return vc, nil
-		}
+	if vc, err := a.cached(key, opt); vc != nil || err != nil {
+		return vc, err
 	}
 	s, err := ParsePresented(presented)
 	if err != nil {
@@ -287,6 +269,26 @@ func (a *Authorizer) VerifyStack(presented []byte, now time.Time) (*VerifiedChai
 	}
 	if a.cache != nil {
 		a.cache.put(key, vc)
+	}
+	return vc, nil
+}
+
+// cached returns the verified chain cached under key, or nil. A cached
+// chain's signatures and links hold; expiry and revocation change with time,
+// so they are checked again on every use.
+func (a *Authorizer) cached(key [32]byte, opt ChainOptions) (*VerifiedChain, error) {
+	if a.cache == nil {
+		return nil, nil
+	}
+	vc := a.cache.get(key)
+	if vc == nil {
+		return nil, nil
+	}
+	if err := checkRevoked(vc.Stack, opt.Revoked); err != nil {
+		return nil, err
+	}
+	if err := checkChainTime(vc.Stack, opt); err != nil {
+		return nil, err
 	}
 	return vc, nil
 }
