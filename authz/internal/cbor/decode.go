@@ -144,7 +144,8 @@ func Decode(data []byte, lim Limits) (Item, error) {
 		r.itemArena = make([]Item, 0, elems)
 		r.pairArena = make([]Pair, 0, pairs)
 	}
-	it, err := r.item(0)
+	var it Item
+	err := r.item(&it, 0)
 	if err != nil {
 		return Item{}, err
 	}
@@ -285,38 +286,39 @@ func (r *reader) head() (major byte, info byte, arg uint64, err error) {
 	return major, info, arg, nil
 }
 
-func (r *reader) item(depth int) (Item, error) {
+// item decodes one data item into *it (in place: items are large, and
+// copying them through return values dominated decoding).
+func (r *reader) item(it *Item, depth int) error {
 	start := r.off
 	if r.items++; r.lim.MaxItems > 0 && r.items > r.lim.MaxItems {
-		return Item{}, &Error{Offset: start, Msg: fmt.Sprintf("more than %d data items", r.lim.MaxItems)}
+		return &Error{Offset: start, Msg: fmt.Sprintf("more than %d data items", r.lim.MaxItems)}
 	}
 	major, info, arg, err := r.head()
 	if err != nil {
-		return Item{}, err
+		return err
 	}
-	var it Item
 	switch major {
 	case majorUint:
-		it = Item{Kind: KindUint, Uint: arg}
+		*it = Item{Kind: KindUint, Uint: arg}
 	case majorNeg:
-		it = Item{Kind: KindNeg, Uint: arg}
+		*it = Item{Kind: KindNeg, Uint: arg}
 	case majorBytes, majorText:
 		if arg > uint64(len(r.data)-r.off) {
-			return Item{}, r.fail("string length %d exceeds the remaining data", arg)
+			return r.fail("string length %d exceeds the remaining data", arg)
 		}
 		b := r.data[r.off : r.off+int(arg) : r.off+int(arg)]
 		r.off += int(arg)
 		if major == majorText {
 			if !utf8.Valid(b) {
-				return Item{}, &Error{Offset: start, Msg: "text string is not valid UTF-8"}
+				return &Error{Offset: start, Msg: "text string is not valid UTF-8"}
 			}
-			it = Item{Kind: KindText, Bytes: b}
+			*it = Item{Kind: KindText, Bytes: b}
 		} else {
-			it = Item{Kind: KindBytes, Bytes: b}
+			*it = Item{Kind: KindBytes, Bytes: b}
 		}
 	case majorArray, majorMap:
 		if depth >= r.lim.MaxDepth {
-			return Item{}, &Error{Offset: start, Msg: "nesting too deep", Nested: true}
+			return &Error{Offset: start, Msg: "nesting too deep", Nested: true}
 		}
 		// Every element takes at least one byte: a count beyond the
 		// remaining data is malformed, and checking it bounds allocation.
@@ -325,72 +327,68 @@ func (r *reader) item(depth int) (Item, error) {
 			per = 2
 		}
 		if arg > uint64(len(r.data)-r.off)/per {
-			return Item{}, r.fail("%d elements exceed the remaining data", arg)
+			return r.fail("%d elements exceed the remaining data", arg)
 		}
 		if major == majorArray {
-			it = Item{Kind: KindArray, Items: r.takeItems(int(arg))}
-			for i := uint64(0); i < arg; i++ {
-				e, err := r.item(depth + 1)
-				if err != nil {
-					return Item{}, err
+			*it = Item{Kind: KindArray, Items: r.takeItems(int(arg))[:arg]}
+			for i := range it.Items {
+				if err := r.item(&it.Items[i], depth+1); err != nil {
+					return err
 				}
-				it.Items = append(it.Items, e)
 			}
 		} else {
-			it = Item{Kind: KindMap, Pairs: r.takePairs(int(arg))}
+			*it = Item{Kind: KindMap, Pairs: r.takePairs(int(arg))[:arg]}
 			var seen map[string]struct{} // for large maps; small ones are scanned
 			if arg > 16 {
 				seen = make(map[string]struct{}, arg)
 			}
-			for i := uint64(0); i < arg; i++ {
+			for i := range it.Pairs {
 				koff := r.off
-				k, err := r.item(depth + 1)
-				if err != nil {
-					return Item{}, err
+				k := &it.Pairs[i].Key
+				if err := r.item(k, depth+1); err != nil {
+					return err
 				}
 				dup := false
 				if seen != nil {
-					id := keyID(&k)
+					id := keyID(k)
 					_, dup = seen[id]
 					seen[id] = struct{}{}
 				} else {
-					for j := range it.Pairs {
-						if keyEqual(&it.Pairs[j].Key, &k) {
+					for j := range it.Pairs[:i] {
+						if keyEqual(&it.Pairs[j].Key, k) {
 							dup = true
 							break
 						}
 					}
 				}
 				if dup {
-					return Item{}, &Error{Offset: koff, Msg: "duplicate map key " + keyString(&k)}
+					return &Error{Offset: koff, Msg: "duplicate map key " + keyString(k)}
 				}
-				v, err := r.item(depth + 1)
-				if err != nil {
-					return Item{}, err
+				if err := r.item(&it.Pairs[i].Value, depth+1); err != nil {
+					return err
 				}
-				it.Pairs = append(it.Pairs, Pair{Key: k, Value: v})
 			}
 		}
 	case 6:
-		return Item{}, &Error{Offset: start, Msg: "tags are not allowed"}
+		return &Error{Offset: start, Msg: "tags are not allowed"}
 	case majorSimple:
 		switch info {
 		case 20, 21:
-			it = Item{Kind: KindBool, Bool: info == 21}
+			*it = Item{Kind: KindBool, Bool: info == 21}
 		case 22:
-			it = Item{Kind: KindNull}
+			*it = Item{Kind: KindNull}
 		case 25:
-			it = Item{Kind: KindFloat, Float: float64(float16.Frombits(uint16(arg)).Float32())}
+			*it = Item{Kind: KindFloat, Float: float64(float16.Frombits(uint16(arg)).Float32())}
 		case 26:
-			it = Item{Kind: KindFloat, Float: float64(math.Float32frombits(uint32(arg)))}
+			*it = Item{Kind: KindFloat, Float: float64(math.Float32frombits(uint32(arg)))}
 		case 27:
-			it = Item{Kind: KindFloat, Float: math.Float64frombits(arg)}
+			*it = Item{Kind: KindFloat, Float: math.Float64frombits(arg)}
 		default:
-			return Item{}, &Error{Offset: start, Msg: fmt.Sprintf("simple value %d is not allowed", arg)}
+			return &Error{Offset: start, Msg: fmt.Sprintf("simple value %d is not allowed", arg)}
 		}
 	}
 	it.Raw = r.data[start:r.off:r.off]
-	return it, nil
+	return nil
 }
 
 // keyID identifies a map key by value: keys of different kinds differ;
