@@ -156,22 +156,22 @@ func parseApproval(it *cbor.Item) (*SignedApproval, error) {
 		return nil, approvalErr(CodeApprovalInvalid, "%v", err)
 	}
 	for _, k := range []string{"approval_version", "payload", "approver_key", "signature"} {
-		if f[k] == nil {
+		if f.get(k) == nil {
 			return nil, approvalErr(CodeApprovalInvalid, "approval: missing %q", k)
 		}
 	}
-	if v, err := wantUint(f["approval_version"], "approval_version"); err != nil || v != 1 {
+	if v, err := wantUint(f.get("approval_version"), "approval_version"); err != nil || v != 1 {
 		return nil, approvalErr(CodeUnsupportedApprovalVersion, "approval: unsupported approval_version")
 	}
-	payload, err := wantBytes(f["payload"], "approval payload")
+	payload, err := wantBytes(f.get("payload"), "approval payload")
 	if err != nil {
 		return nil, approvalErr(CodeApprovalInvalid, "%v", err)
 	}
-	key, err := decodePublicKey(f["approver_key"], "approver_key")
+	key, err := decodePublicKey(f.get("approver_key"), "approver_key")
 	if err != nil {
 		return nil, approvalErr(CodeApprovalInvalid, "%v", err)
 	}
-	sig := f["signature"]
+	sig := f.get("signature")
 	if sig.Kind != cbor.KindArray || len(sig.Items) != 2 || sig.Items[0].Kind != cbor.KindUint ||
 		sig.Items[0].Uint != 1 || sig.Items[1].Kind != cbor.KindBytes || len(sig.Items[1].Bytes) != SignatureSize {
 		return nil, approvalErr(CodeApprovalInvalid, "approval: signature must be [1, 64 bytes]")
@@ -196,31 +196,31 @@ func (a *SignedApproval) Verify() (*ApprovalPayload, error) {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "%v", err)
 	}
 	for _, k := range []string{"version", "request_hash", "nonce", "external_id", "approved_at", "expires_at"} {
-		if f[k] == nil {
+		if f.get(k) == nil {
 			return nil, approvalErr(CodeApprovalPayloadInvalid, "approval payload: missing %q", k)
 		}
 	}
-	if v, err := wantUint(f["version"], "version"); err != nil || v != 1 {
+	if v, err := wantUint(f.get("version"), "version"); err != nil || v != 1 {
 		return nil, approvalErr(CodeUnsupportedApprovalVersion, "approval payload: unsupported version")
 	}
 	var p ApprovalPayload
-	h, err := decodeByteArray(f["request_hash"], "request_hash", 32)
+	h, err := decodeByteArray(f.get("request_hash"), "request_hash", 32)
 	if err != nil || len(h) != 32 {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "approval payload: request_hash must be 32 bytes")
 	}
 	copy(p.RequestHash[:], h)
-	n, err := decodeByteArray(f["nonce"], "nonce", approvalNonceSize)
+	n, err := decodeByteArray(f.get("nonce"), "nonce", approvalNonceSize)
 	if err != nil || len(n) != approvalNonceSize {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "approval payload: nonce must be 16 bytes")
 	}
 	copy(p.Nonce[:], n)
-	if p.ExternalID, err = wantText(f["external_id"], "external_id"); err != nil {
+	if p.ExternalID, err = wantText(f.get("external_id"), "external_id"); err != nil {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "%v", err)
 	}
-	if p.ApprovedAt, err = wantUint(f["approved_at"], "approved_at"); err != nil {
+	if p.ApprovedAt, err = wantUint(f.get("approved_at"), "approved_at"); err != nil {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "%v", err)
 	}
-	if p.ExpiresAt, err = wantUint(f["expires_at"], "expires_at"); err != nil {
+	if p.ExpiresAt, err = wantUint(f.get("expires_at"), "expires_at"); err != nil {
 		return nil, approvalErr(CodeApprovalPayloadInvalid, "%v", err)
 	}
 	if p.ExpiresAt <= p.ApprovedAt {

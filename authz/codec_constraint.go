@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/cbor"
 )
@@ -26,7 +27,7 @@ func decodeConstraintSet(v *cbor.Item, path string) (ConstraintSet, error) {
 	if err != nil {
 		return cs, err
 	}
-	m := f[keyConstraints]
+	m := f.get(keyConstraints)
 	if m == nil {
 		return cs, payloadErr("%s: missing key %q", path, keyConstraints)
 	}
@@ -36,7 +37,7 @@ func decodeConstraintSet(v *cbor.Item, path string) (ConstraintSet, error) {
 	if len(m.Pairs) > MaxConstraintsPerSet {
 		return cs, tooLarge(CodeTooManyConstraints, "%s: %d constraints exceed the limit of %d", path, len(m.Pairs), MaxConstraintsPerSet)
 	}
-	if au := f[keyAllowUnknown]; au != nil {
+	if au := f.get(keyAllowUnknown); au != nil {
 		if cs.AllowUnknown, err = wantBool(au, path+".allow_unknown"); err != nil {
 			return cs, err
 		}
@@ -47,7 +48,7 @@ func decodeConstraintSet(v *cbor.Item, path string) (ConstraintSet, error) {
 		if err != nil {
 			return cs, err
 		}
-		c, err := decodeConstraint(&m.Pairs[i].Value, fmt.Sprintf("%s[%q]", path, arg), 0)
+		c, err := decodeConstraint(&m.Pairs[i].Value, path+"["+strconv.Quote(arg)+"]", 0)
 		if err != nil {
 			return cs, err
 		}
@@ -56,37 +57,54 @@ func decodeConstraintSet(v *cbor.Item, path string) (ConstraintSet, error) {
 	return cs, nil
 }
 
-// mapFields checks that v is a map whose keys are all among names, and
-// returns its entries by key. Absent keys are nil.
-func mapFields(v *cbor.Item, path string, names ...string) (map[string]*cbor.Item, error) {
-	if v.Kind != cbor.KindMap {
-		return nil, payloadErr("%s: expected a map, got %s", path, v.Kind)
+// itemFields are the entries of a small CBOR map by text key; absent keys
+// are nil. A slice scanned in order: these maps hold a handful of keys, and
+// a Go map per constraint was a measurable share of decoding.
+type itemFields struct {
+	keys []string
+	vals []*cbor.Item
+}
+
+func (f itemFields) get(key string) *cbor.Item {
+	for i, k := range f.keys {
+		if k == key {
+			return f.vals[i]
+		}
 	}
-	out := make(map[string]*cbor.Item, len(v.Pairs))
+	return nil
+}
+
+// mapFields checks that v is a map whose keys are all among names, and
+// returns its entries by key.
+func mapFields(v *cbor.Item, path string, names ...string) (itemFields, error) {
+	if v.Kind != cbor.KindMap {
+		return itemFields{}, payloadErr("%s: expected a map, got %s", path, v.Kind)
+	}
+	f := itemFields{keys: make([]string, 0, len(v.Pairs)), vals: make([]*cbor.Item, 0, len(v.Pairs))}
 	for i := range v.Pairs {
 		k := &v.Pairs[i].Key
 		if k.Kind != cbor.KindText {
-			return nil, payloadErr("%s: map key must be text, got %s", path, k.Kind)
+			return itemFields{}, payloadErr("%s: map key must be text, got %s", path, k.Kind)
 		}
-		name := k.Text()
-		known := false
+		known := ""
 		for _, n := range names {
-			if n == name {
-				known = true
+			if n == string(k.Bytes) {
+				known = n
 				break
 			}
 		}
-		if !known {
-			return nil, payloadErr("%s: unknown key %q", path, name)
+		if known == "" {
+			return itemFields{}, payloadErr("%s: unknown key %q", path, k.Bytes)
 		}
-		out[name] = &v.Pairs[i].Value
+		f.keys = append(f.keys, known)
+		f.vals = append(f.vals, &v.Pairs[i].Value)
 	}
-	return out, nil
+	return f, nil
 }
 
 // require returns the entry for key or an error naming it.
-func require(f map[string]*cbor.Item, path, key string) (*cbor.Item, error) {
-	if v := f[key]; v != nil {
+func require(f itemFields, path, key string) (*cbor.Item, error) {
+	if v := f.get(key); v != nil {
 		return v, nil
 	}
 	return nil, payloadErr("%s: missing key %q", path, key)
@@ -104,7 +122,7 @@ func decodeConstraint(v *cbor.Item, path string, level int) (Constraint, error) 
 	}
 	t := ConstraintType(tid.Uint)
 	val := &v.Items[1]
-	vpath := fmt.Sprintf("%s: %s", path, t)
+	vpath := path + ": " + t.String()
 	c, err := decodeConstraintValue(t, val, vpath, level)
 	if err != nil {
 		return nil, err
@@ -236,7 +254,7 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 		if c.Expression, err = wantText(e, path+".expression"); err != nil {
 			return nil, err
 		}
-		if pe := f["parent_expression"]; pe != nil && pe.Kind != cbor.KindNull {
+		if pe := f.get("parent_expression"); pe != nil && pe.Kind != cbor.KindNull {
 			s, err := wantText(pe, path+".parent_expression")
 			if err != nil {
 				return nil, err
@@ -286,8 +304,8 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 	return &UnknownConstraint{TypeID: t, Raw: append([]byte(nil), val.Raw...)}, nil
 }
 
-func optBool(f map[string]*cbor.Item, path, key string, dst *bool) error {
-	v := f[key]
+func optBool(f itemFields, path, key string, dst *bool) error {
+	v := f.get(key)
 	if v == nil {
 		return nil
 	}
@@ -309,7 +327,7 @@ func decodeRange(val *cbor.Item, path string) (Constraint, error) {
 		key string
 		dst **float64
 	}{{"min", &r.Min}, {"max", &r.Max}} {
-		v := f[b.key]
+		v := f.get(b.key)
 		if v == nil || v.Kind == cbor.KindNull {
 			continue
 		}
@@ -342,7 +360,7 @@ func decodeUrlSafe(val *cbor.Item, path string) (Constraint, error) {
 	}
 	c := &UrlSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
 		BlockMetadata: true, BlockReserved: true}
-	if v := f["schemes"]; v != nil {
+	if v := f.get("schemes"); v != nil {
 		if c.Schemes, err = decodeTextList(v, path+".schemes"); err != nil {
 			return nil, err
 		}
@@ -351,7 +369,7 @@ func decodeUrlSafe(val *cbor.Item, path string) (Constraint, error) {
 		key string
 		dst *[]string
 	}{{"allow_domains", &c.AllowDomains}, {"deny_domains", &c.DenyDomains}} {
-		v := f[l.key]
+		v := f.get(l.key)
 		if v == nil || v.Kind == cbor.KindNull {
 			continue
 		}
@@ -359,7 +377,7 @@ func decodeUrlSafe(val *cbor.Item, path string) (Constraint, error) {
 			return nil, err
 		}
 	}
-	if v := f["allow_ports"]; v != nil && v.Kind != cbor.KindNull {
+	if v := f.get("allow_ports"); v != nil && v.Kind != cbor.KindNull {
 		if v.Kind != cbor.KindArray {
 			return nil, payloadErr("%s.allow_ports: expected an array or null, got %s", path, v.Kind)
 		}

@@ -84,26 +84,26 @@ func ParseRevocationList(b []byte, issuer PublicKey) (*RevocationList, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	if f["payload"] == nil || f["signature"] == nil {
+	if f.get("payload") == nil || f.get("signature") == nil {
 		return nil, bad("missing payload or signature")
 	}
-	sig := f["signature"]
+	sig := f.get("signature")
 	if sig.Kind != cbor.KindArray || len(sig.Items) != 2 || sig.Items[0].Kind != cbor.KindUint || sig.Items[0].Uint != 1 ||
 		sig.Items[1].Kind != cbor.KindBytes || len(sig.Items[1].Bytes) != SignatureSize {
 		return nil, bad("signature must be [1, 64 bytes]")
 	}
-	payload := f["payload"]
+	payload := f.get("payload")
 	pf, err := mapFields(payload, "revocation list payload", "revoked_ids", "version", "issued_at", "issuer")
 	if err != nil {
 		return nil, bad("%v", err)
 	}
 	for _, k := range []string{"revoked_ids", "version", "issued_at", "issuer"} {
-		if pf[k] == nil {
+		if pf.get(k) == nil {
 			return nil, bad("payload: missing %q", k)
 		}
 	}
 	l := &RevocationList{}
-	if l.Issuer, err = decodePublicKey(pf["issuer"], "issuer"); err != nil {
+	if l.Issuer, err = decodePublicKey(pf.get("issuer"), "issuer"); err != nil {
 		return nil, bad("%v", err)
 	}
 	if !l.Issuer.Equal(issuer) {
@@ -112,13 +112,13 @@ func ParseRevocationList(b []byte, issuer PublicKey) (*RevocationList, error) {
 	if err := verifySignature(issuer, srlMessage(payload.Raw), sig.Items[1].Bytes); err != nil {
 		return nil, bad("signature does not verify under %s", issuer.Hex())
 	}
-	if l.Version, err = wantUint(pf["version"], "version"); err != nil {
+	if l.Version, err = wantUint(pf.get("version"), "version"); err != nil {
 		return nil, bad("%v", err)
 	}
-	if l.IssuedAt, err = wantText(pf["issued_at"], "issued_at"); err != nil {
+	if l.IssuedAt, err = wantText(pf.get("issued_at"), "issued_at"); err != nil {
 		return nil, bad("%v", err)
 	}
-	ids, err := decodeTextList(pf["revoked_ids"], "revoked_ids")
+	ids, err := decodeTextList(pf.get("revoked_ids"), "revoked_ids")
 	if err != nil {
 		return nil, bad("%v", err)
 	}
