@@ -130,6 +130,12 @@ func Split(cmd string) ([]Word, error) {
 			case isSpace(r):
 				i += size
 			case r == '#':
+				// A '#' glued to the word just emitted (a character that is
+				// a word of its own, such as '!') is, to a shell, part of
+				// that word: flag it as the mid-word '#' it is.
+				if n := len(words); n > 0 && words[n-1].End == i {
+					words[n-1].CommentAfter = true
+				}
 				i = skipComment(cmd, i+1)
 			case r == '\\':
 				start, escAt, escBack, st = i, i, inWord, inEscape
