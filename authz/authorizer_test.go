@@ -686,3 +686,18 @@ func TestCheckCallWithoutArguments(t *testing.T) {
 	r.Args = nil
 	azWantDeny(t, fx.az.Check(&r), ErrConstraint, CodeConstraintViolation)
 }
+
+// TestMaxIssueDepthWithinMaxDepth mirrors Tenuo's payload rule: an issuer
+// warrant's max_issue_depth may not exceed its max_depth.
+func TestMaxIssueDepthWithinMaxDepth(t *testing.T) {
+	root, holder := azKey(t, 0x61), azKey(t, 0x62)
+	two, five := uint64(2), uint64(5)
+	g := Grant{Type: Issuer, Holder: holder.Public(), IssuableTools: []string{"t"}, MaxDepth: &two, MaxIssueDepth: &five}
+	if _, err := Mint(root, g, azNow); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("max_issue_depth above max_depth: %v", err)
+	}
+	g.MaxIssueDepth = &two
+	if _, err := Mint(root, g, azNow); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -220,6 +220,10 @@ func validatePayload(p *Payload) error {
 	default:
 		return deny(CodeInvalidPayloadStructure, ErrMalformed, "warrant %s has unknown type %d", p.ID, p.Type)
 	}
+	if p.MaxIssueDepth != nil && *p.MaxIssueDepth > min(p.MaxDepth, MaxChainDepth) {
+		return deny(CodeDepthExceeded, ErrMalformed,
+			"warrant %s: max_issue_depth %d exceeds its max_depth %d", p.ID, *p.MaxIssueDepth, min(p.MaxDepth, MaxChainDepth))
+	}
 	if p.MinApprovals != nil {
 		if *p.MinApprovals == 0 || *p.MinApprovals > uint64(len(p.RequiredApprovers)) {
 			return deny(CodeInvalidPayloadStructure, ErrMalformed,
