@@ -188,6 +188,7 @@ func (e *Enforcer) decide(call *Call, now time.Time) (*decision, string) {
 			return d, source
 		}
 		req.Signature = sig[:]
+		req.SelfSigned = true
 	default:
 		return fail(CodeAccessDenied, authz.CodeInvalidEnvelopeStructure, authz.ErrMalformed,
 			"no warrant: the call carries no _meta.tenuo and the proxy holds none")

@@ -119,3 +119,33 @@ func TestEnforcerVerdicts(t *testing.T) {
 		t.Fatalf("audit mode: %+v", v)
 	}
 }
+
+// TestEnforcerReplayGuardHeldWarrant: with replay protection on, a client
+// presenting the same PoP twice is refused, but the same call made twice
+// through the proxy-held warrant (which the proxy signs itself, identically
+// within a window) is not a replay.
+func TestEnforcerReplayGuardHeldWarrant(t *testing.T) {
+	e, s, agent, _ := enfFixture(t, nil)
+	root := enfKey(t, 1)
+	az, err := authz.NewAuthorizer(authz.Config{TrustedRoots: []authz.PublicKey{root.Public()}, Now: e.Now,
+		Replay: authz.NewReplayGuard(0, 0, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Authorizer = az
+	held := &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`)}
+	for i := 0; i < 3; i++ {
+		if v := e.AuthorizeCall(context.Background(), held); !v.Allow {
+			t.Fatalf("held call %d: %+v %s", i, v, v.Data)
+		}
+	}
+	sig, _ := authz.SignPoP(agent, s.Leaf().ID, "read", map[string]any{"path": "/data/a"}, e.now())
+	client := &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`),
+		Tenuo: &TenuoMeta{Warrant: s.Base64(), Signature: base64.StdEncoding.EncodeToString(sig[:])}}
+	if v := e.AuthorizeCall(context.Background(), client); !v.Allow {
+		t.Fatalf("first client call: %+v", v)
+	}
+	if v := e.AuthorizeCall(context.Background(), client); v.Allow {
+		t.Fatal("a replayed client PoP must be refused")
+	}
+}
