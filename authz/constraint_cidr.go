@@ -140,12 +140,9 @@ func (c *Cidr) match(v any, ec *evalContext) error {
 	if err != nil {
 		return err
 	}
-	s, ok := v.(string)
-	if !ok {
-		if err := checkModel(v); err != nil {
-			return err
-		}
-		return noMatch("Cidr needs an IP address string, got %s %s", typeName(v), formatValue(v))
+	s, err := needString("Cidr", v)
+	if err != nil {
+		return err
 	}
 	addr, err := parseIP(s)
 	if err != nil {

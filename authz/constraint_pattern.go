@@ -44,12 +44,9 @@ func (c *Pattern) match(v any, ec *evalContext) error {
 	if err != nil {
 		return err
 	}
-	s, ok := v.(string)
-	if !ok {
-		if err := checkModel(v); err != nil {
-			return err
-		}
-		return noMatch("Pattern needs a string, got %s %s", typeName(v), formatValue(v))
+	s, err := needString("Pattern", v)
+	if err != nil {
+		return err
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("cannot evaluate %s: value is not valid UTF-8", c)
@@ -317,12 +314,9 @@ func (c *Regex) match(v any, ec *evalContext) error {
 	if err != nil {
 		return err
 	}
-	s, ok := v.(string)
-	if !ok {
-		if err := checkModel(v); err != nil {
-			return err
-		}
-		return noMatch("Regex needs a string, got %s %s", typeName(v), formatValue(v))
+	s, err := needString("Regex", v)
+	if err != nil {
+		return err
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("cannot evaluate %s: value is not valid UTF-8", c)
@@ -364,3 +358,16 @@ func (c *Regex) narrowedBy(child Constraint) error {
 // maxGlobWork bounds len(pattern) × len(value) for one glob match (about
 // 10 ms of work); beyond it the match is an evaluation error (deny).
 const maxGlobWork = 1 << 24
+
+// needString returns v as a string. Another type of the value model is a
+// plain non-match ("<what> string, got …"); a value outside the model is an
+// evaluation error.
+func needString(what string, v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	if err := checkModel(v); err != nil {
+		return "", err
+	}
+	return "", noMatch("%s needs a string, got %s %s", what, typeName(v), formatValue(v))
+}
