@@ -315,20 +315,23 @@ func (e *Enforcer) FilterTools(ctx context.Context, req *ListRequest) func(name 
 	if e.ListPolicy == ListAll {
 		return func(string) bool { return true }
 	}
-	var leaf *authz.Warrant
+	var presented []byte
 	switch {
 	case req.Tenuo != nil:
-		vc, err := e.Authorizer.VerifyStack([]byte(req.Tenuo.Warrant), e.now())
-		if err != nil {
-			e.Audit.Info().Str("event", "tools/list").Str("decision", "deny").Str("reason", err.Error()).Send()
-			return func(string) bool { return false }
-		}
-		leaf = vc.Leaf()
+		presented = []byte(req.Tenuo.Warrant)
 	case e.Held != nil:
-		leaf = e.Held.Stack.Leaf()
+		presented = e.Held.text
 	default:
 		return func(string) bool { return false }
 	}
+	// The applicable warrant is verified now (from the chain cache when it
+	// can be): an expired or revoked warrant lists nothing.
+	vc, err := e.Authorizer.VerifyStack(presented, e.now())
+	if err != nil {
+		e.Audit.Info().Str("event", "tools/list").Str("decision", "deny").Str("reason", err.Error()).Send()
+		return func(string) bool { return false }
+	}
+	leaf := vc.Leaf()
 	return func(name string) bool {
 		tool, ok := e.ToolMap.WarrantTool(name)
 		if !ok {

@@ -149,3 +149,22 @@ func TestEnforcerReplayGuardHeldWarrant(t *testing.T) {
 		t.Fatal("a replayed client PoP must be refused")
 	}
 }
+
+// TestEnforcerListFollowsWarrantValidity: tools/list shows the held
+// warrant's tools while it is valid and nothing once it has expired.
+func TestEnforcerListFollowsWarrantValidity(t *testing.T) {
+	e, _, _, _ := enfFixture(t, nil)
+	keep := e.FilterTools(context.Background(), &ListRequest{})
+	if !keep("ping") || !keep("read") || keep("write") {
+		t.Fatal("valid held warrant: want ping and read only")
+	}
+	later := e.now().Add(2 * time.Hour)
+	e.Now = func() time.Time { return later }
+	if keep := e.FilterTools(context.Background(), &ListRequest{}); keep("ping") || keep("read") {
+		t.Fatal("an expired held warrant must list nothing")
+	}
+	e.ListPolicy = ListAll
+	if keep := e.FilterTools(context.Background(), &ListRequest{}); !keep("anything") {
+		t.Fatal("--list-policy all lists everything")
+	}
+}
