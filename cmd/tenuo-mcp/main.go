@@ -89,6 +89,7 @@ files. A WARRANT is text (any base64 form or PEM), a file holding it, or - for
 standard input. Arguments are JSON objects, as text or @file.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
@@ -107,6 +108,10 @@ standard input. Arguments are JSON objects, as text or @file.`,
 	})
 	return root
 }
+
+// version is the release this binary reports with --version; release builds
+// set it with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
 
 // extraCommands are registered by other files of this package (proxy, demo).
 var extraCommands []func(*env) *cobra.Command
