@@ -119,17 +119,14 @@ func (e *Enforcer) AuthorizeCall(ctx context.Context, call *Call) *Verdict {
 // decision is what one call came to: an authz decision, or a denial made
 // before authz could run (bad envelope, unmapped tool).
 type decision struct {
-	authz    *authz.Decision
-	denial   *authz.Denial
-	rpcCode  int // overrides the JSON-RPC code of a denial when set
-	tool     string
-	session  string
-	warrant  string
-	argsJSON json.RawMessage
+	authz   *authz.Decision
+	denial  *authz.Denial
+	rpcCode int    // overrides the JSON-RPC code of a denial when set
+	tool    string // the warrant tool the call maps to
 }
 
 func (e *Enforcer) decide(call *Call, now time.Time) (*decision, string) {
-	d := &decision{tool: call.Name, argsJSON: call.Arguments}
+	d := &decision{tool: call.Name}
 	fail := func(rpc int, code authz.Code, sentinel error, format string, args ...any) (*decision, string) {
 		d.rpcCode = rpc
 		d.denial = &authz.Denial{Code: code, Err: sentinel, Tool: call.Name, Message: fmt.Sprintf(format, args...)}
@@ -195,7 +192,6 @@ func (e *Enforcer) decide(call *Call, now time.Time) (*decision, string) {
 	}
 	d.authz = e.Authorizer.Check(req)
 	d.denial = d.authz.Denial
-	d.warrant = d.authz.WarrantID
 	return d, source
 }
 
