@@ -18,8 +18,8 @@ import (
 //     tabs and newlines and read '\' as '/', so the fetcher may see another
 //     URL than we do);
 //   - carries userinfo ("http://good.com@evil.com/"), which Tenuo ignores;
-//   - writes its host with percent-escapes, or as a non-ASCII name (we have
-//     no IDNA mapping: internationalised names must come as punycode);
+//   - writes its host with percent-escapes (internationalised names are
+//     mapped to punycode by IDNA first, then checked like any other);
 //   - has a path whose percent-decoded segments hide "." or ".." components
 //     ("/a/..%2f..%2fadmin").
 // Dot segments ("..", "%2e%2e") are removed from paths as WHATWG does before
@@ -503,7 +503,35 @@ func formatStrings(ss []string) string {
 
 // validate accepts any field values, as Tenuo does: an empty scheme list or
 // allow list simply matches nothing.
-func (c *UrlSafe) validate() error { return nil }
+// asciiDomainEntry returns a domain list entry ("d" or "*.d") with d in its
+// IDNA ASCII form, lower case and without a trailing dot. validate made sure
+// every entry has that form.
+func asciiDomainEntry(e string) string {
+	wild, d := "", e
+	if rest, ok := strings.CutPrefix(e, "*."); ok {
+		wild, d = "*.", rest
+	}
+	if a, err := netguard.ASCIIName(d); err == nil {
+		d = a
+	} else {
+		d = strings.ToLower(d)
+	}
+	return wild + strings.TrimSuffix(d, ".")
+}
+
+// validate refuses a domain list entry with no ASCII (IDNA) form: such an
+// entry could never match, and in deny_domains that would silently let the
+// domain through.
+func (c *UrlSafe) validate() error {
+	for _, list := range [][]string{c.AllowDomains, c.DenyDomains} {
+		for _, e := range list {
+			if _, err := netguard.ASCIIName(strings.TrimPrefix(e, "*.")); err != nil || strings.ContainsRune(e, 0) {
+				return fmt.Errorf("UrlSafe domain %q: %v", e, err)
+			}
+		}
+	}
+	return nil
+}
 
 // blocked returns the host categories the flags refuse. Stricter than Tenuo:
 // 0.0.0.0 and :: count as loopback as well as reserved (most stacks connect
@@ -596,7 +624,7 @@ func (c *UrlSafe) match(v any, _ *evalContext) error {
 // is set (allow lists) and any reading when it is not (deny lists).
 func domainListMatches(list []string, h netguard.Host, all bool) bool {
 	for _, e := range list {
-		e = strings.TrimSuffix(strings.ToLower(e), ".")
+		e = asciiDomainEntry(e)
 		if suffix, ok := strings.CutPrefix(e, "*."); ok {
 			if !h.IsIP() && (h.Name == suffix || strings.HasSuffix(h.Name, "."+suffix)) {
 				return true
@@ -704,9 +732,9 @@ func containsFold(list []string, s string) bool {
 // entry, as Tenuo decides: equal ignoring case, or the parent is "*.d" and
 // the child ends with ".d" ("x.d" or "*.x.d").
 func domainCovered(parents []string, child string) bool {
-	cd := strings.ToLower(child)
+	cd := asciiDomainEntry(child)
 	for _, pd := range parents {
-		pd = strings.ToLower(pd)
+		pd = asciiDomainEntry(pd)
 		if pd == cd {
 			return true
 		}

@@ -13,8 +13,11 @@
 package netguard
 
 import (
+	"unicode/utf8"
+
 	"errors"
 	"fmt"
+	"golang.org/x/net/idna"
 	"net/netip"
 	"strings"
 )
@@ -78,9 +81,10 @@ func (h Host) Addrs() []netip.Addr {
 // without brackets and with an optional zone ("fe80::1%eth0" or
 // "fe80::1%25eth0").
 //
-// A name is percent-decoded once, lower-cased (ASCII only) and stripped of
-// one trailing dot. It must then be ASCII (internationalised names must be
-// given in punycode, "xn--…"), made of labels of letters, digits, '-' and
+// A name is percent-decoded once, mapped to its ASCII form (IDNA/UTS #46
+// lookup, which lower-cases it and folds full-width and other compatibility
+// characters, so "ｌｏｃａｌｈｏｓｔ" is "localhost") and stripped of one
+// trailing dot. It must then be made of labels of letters, digits, '-' and
 // '_', 1 to 63 bytes each, at most 253 bytes in all. As in the WHATWG URL
 // standard, a name whose last label is a number ("1.2.3.4", "foo.0x10") must
 // be a valid IPv4 address, or it is an error.
@@ -164,12 +168,11 @@ func unhex(c byte) byte {
 // parseName validates and normalises a decoded host that is not an IPv6
 // literal; a numeric last label makes it an IPv4 address.
 func parseName(s string) (Host, error) {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return Host{}, fmt.Errorf("%w: non-ASCII host %q (use punycode)", ErrBadHost, s)
-		}
+	a, err := ASCIIName(s)
+	if err != nil {
+		return Host{}, err
 	}
-	s = strings.ToLower(s)
+	s = a
 	if strings.HasSuffix(s, ".") {
 		s = s[:len(s)-1]
 	}
@@ -335,4 +338,25 @@ func assembleIPv4(nums []uint64) (netip.Addr, bool) {
 	}
 	v |= last
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// ASCIIName returns a DNS name in the form it is looked up under: lower
+// case, and internationalised labels in punycode ("xn--…") by the IDNA
+// (UTS #46) lookup profile. A name that IDNA refuses is an error.
+func ASCIIName(s string) (string, error) {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s), nil
+	}
+	a, err := idna.Lookup.ToASCII(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: internationalised host %q: %v", ErrBadHost, s, err)
+	}
+	return strings.ToLower(a), nil
 }

@@ -74,10 +74,33 @@ func TestParseHost(t *testing.T) {
 	}
 }
 
+// TestParseHostIDNA: internationalised names are looked up in their IDNA
+// ASCII form, so compatibility spellings fold onto the names they mean.
+func TestParseHostIDNA(t *testing.T) {
+	for in, want := range map[string]string{
+		"ｌｏｃａｌｈｏｓｔ":      "localhost",
+		"bücher.example": "xn--bcher-kva.example",
+		"BÜCHER.example": "xn--bcher-kva.example",
+		"%C3%BC.example": "xn--tda.example",
+		"ＥＸＡＭＰＬＥ．ｃｏｍ":    "example.com",
+	} {
+		h, err := ParseHost(in)
+		if err != nil || h.Name != want {
+			t.Errorf("ParseHost(%q) = %+v, %v; want name %q", in, h, err, want)
+		}
+	}
+	if h, err := ParseHost("ｌｏｃａｌｈｏｓｔ"); err != nil || ClassifyName(h.Name)&Loopback == 0 {
+		t.Errorf("full-width localhost must classify as loopback: %+v %v", h, err)
+	}
+	if h, err := ParseHost("１２７.０.０.１"); err != nil || !h.IsIP() || !h.Addr.IsLoopback() {
+		t.Errorf("full-width 127.0.0.1 must be the loopback address: %+v %v", h, err)
+	}
+}
+
 func TestParseHostErrors(t *testing.T) {
 	for _, in := range []string{
 		"", ".", "a..b", ".example.com", "example.com..",
-		"ｌｏｃａｌｈｏｓｔ", "bücher.example", "%C3%BC.example",
+		"xn--zz\u200d.example", "bad\x00.example",
 		"%256c%256fcalhost", "%zz", "%6", "a b", "a/b", "a@b", "a*b", "a\x00b",
 		"256.0.0.1", "1.2.3.4.5", "4294967296", "0x100000000", "08.0.0.1", "1.2.3.09",
 		"foo.123", "foo.0x10",
