@@ -51,6 +51,9 @@ func (e *env) loadSigningKey(flag, ref string) (*authz.SigningKey, error) {
 		if err != nil {
 			return nil, badInput("a secret key is given as a file path or env:VAR, never on the command line", "--%s: cannot read key file: %v", flag, err)
 		}
+		if st, err := os.Stat(ref); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+			fmt.Fprintf(e.stderr, "tenuo-mcp: warning: key file %s is readable by others (mode %04o); chmod 600 it\n", ref, st.Mode().Perm())
+		}
 		text = b
 	}
 	k, err := authz.ParseSigningKey(text)
