@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/cbor"
@@ -233,6 +234,7 @@ func (a *SignedApproval) Verify() (*ApprovalPayload, error) {
 type approvalGate struct {
 	whole bool               // every call of the tool needs approval
 	args  map[string]argGate // otherwise: calls whose gated argument matches
+	raw   []byte             // the entry's CBOR, to compare a child's gate with its parent's
 }
 
 type argGateKind uint8
@@ -281,13 +283,13 @@ func parseApprovalGates(raw []byte) (map[string]approvalGate, error) {
 			return nil, bad("tool %q: missing \"args\"", tool)
 		}
 		if args.Kind == cbor.KindNull {
-			gates[tool] = approvalGate{whole: true}
+			gates[tool] = approvalGate{whole: true, raw: kv.Value.Raw}
 			continue
 		}
 		if args.Kind != cbor.KindMap {
 			return nil, bad("tool %q: \"args\" must be null or a map", tool)
 		}
-		g := approvalGate{args: make(map[string]argGate, len(args.Pairs))}
+		g := approvalGate{args: make(map[string]argGate, len(args.Pairs)), raw: kv.Value.Raw}
 		for j := range args.Pairs {
 			a := &args.Pairs[j]
 			if a.Key.Kind != cbor.KindText {
@@ -382,11 +384,11 @@ func CheckApprovals(p *Payload, tool string, args map[string]any, approvals [][]
 func checkApprovals(p *Payload, tool string, args map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
 	need := false
 	reason := "the warrant requires approval for every call"
-	if raw, ok := p.Extensions[ExtApprovalGates]; ok && len(raw) > 0 {
-		gates, err := parseApprovalGates(raw)
-		if err != nil {
-			return err
-		}
+	gates, err := p.approvalGates()
+	if err != nil {
+		return err
+	}
+	if gates != nil {
 		if need, reason, err = gateFires(gates, tool, args, &evalContext{now: now}); err != nil {
 			return err
 		}
@@ -503,19 +505,25 @@ func joinReasons(r []string) string {
 	return s
 }
 
-// gateEntries returns each tool's gate of a tenuo.approval_gates extension
-// as its raw CBOR, for comparing a child's gates with its parent's.
-func gateEntries(raw []byte) (map[string][]byte, error) {
-	if _, err := parseApprovalGates(raw); err != nil {
-		return nil, err
+// gateCache holds a decoded warrant's parsed approval gates, so that the
+// extension is parsed once per warrant, not once per call.
+type gateCache struct {
+	once  sync.Once
+	gates map[string]approvalGate
+	err   error
+}
+
+// approvalGates returns the warrant's tenuo.approval_gates, parsed; nil when
+// it has none. A decoded warrant parses them once; a payload built by hand,
+// on each call.
+func (p *Payload) approvalGates() (map[string]approvalGate, error) {
+	raw, ok := p.Extensions[ExtApprovalGates]
+	if !ok || len(raw) == 0 {
+		return nil, nil
 	}
-	it, err := cbor.Decode(raw, cbor.Limits{MaxDepth: MaxConstraintNesting + 8})
-	if err != nil {
-		return nil, err
+	if p.gates == nil {
+		return parseApprovalGates(raw)
 	}
-	out := make(map[string][]byte, len(it.Pairs))
-	for _, kv := range it.Pairs {
-		out[kv.Key.Text()] = kv.Value.Raw
-	}
-	return out, nil
+	p.gates.once.Do(func() { p.gates.gates, p.gates.err = parseApprovalGates(raw) })
+	return p.gates.gates, p.gates.err
 }

@@ -384,26 +384,24 @@ func approvalThreshold(p *Payload) uint64 {
 // checkApprovalNarrowing keeps a delegation from shedding human approval.
 // Stricter than Tenuo 0.3, which checks approvals on the leaf only, so that a
 // child without required_approvers would escape the parent's multi-sig: here
-// a child keeps the parent's gates on the tools it keeps, approves with a subset of its approvers,
-// and needs at least as many approvals.
+// a child keeps the parent's gates on the tools it keeps, approves with a
+// subset of its approvers, and needs at least as many approvals.
 func checkApprovalNarrowing(parent, child *Payload) error {
-	if pg, ok := parent.Extensions[ExtApprovalGates]; ok {
-		pe, err := gateEntries(pg)
+	pg, err := parent.approvalGates()
+	if err != nil {
+		return err
+	}
+	if pg != nil {
+		cg, err := child.approvalGates()
 		if err != nil {
 			return err
-		}
-		ce := map[string][]byte{}
-		if cg, ok := child.Extensions[ExtApprovalGates]; ok {
-			if ce, err = gateEntries(cg); err != nil {
-				return err
-			}
 		}
 		tools := child.IssuableTools
 		if child.Type == Execution {
 			tools = sortedToolNames(child.Tools)
 		}
 		for _, t := range tools {
-			if g, gated := pe[t]; gated && !bytes.Equal(g, ce[t]) {
+			if g, gated := pg[t]; gated && !bytes.Equal(g.raw, cg[t].raw) {
 				return fmt.Errorf("the parent's approval gate on tool %q must be kept unchanged", t)
 			}
 		}

@@ -228,7 +228,7 @@ func decodePayload(it *cbor.Item) (*Payload, error) {
 		return nil, payloadErr("payload: expected a map, got %s", it.Kind)
 	}
 	var seen [keyDepth + 1]bool
-	p := &Payload{}
+	p := &Payload{gates: &gateCache{}}
 	for i := range it.Pairs {
 		k, v := &it.Pairs[i].Key, &it.Pairs[i].Value
 		if k.Kind != cbor.KindUint {

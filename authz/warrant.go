@@ -83,6 +83,8 @@ type Payload struct {
 	MinApprovals      *uint64
 	Clearance         *uint8
 	Depth             uint64
+
+	gates *gateCache // parsed approval gates of a decoded warrant
 }
 
 // SessionID returns the tenuo.session_id extension, if any.

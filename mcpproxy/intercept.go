@@ -33,42 +33,19 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	}
 	call.Name = name
 
-	var edits []edit
-	var argTenuo, metaTenuo *TenuoMeta
-	if ai := find(ms, "arguments"); ai >= 0 {
-		args := value(params, ms[ai])
-		if !isObject(args) {
-			return nil, nil, errors.New("params.arguments must be an object")
-		}
-		ams, err := objectMembers(args)
-		if err != nil {
-			return nil, nil, fmt.Errorf("params.arguments: %v", err)
-		}
-		if ti := find(ams, "_tenuo"); ti >= 0 {
-			if argTenuo, err = parseEnvelope(value(args, ams[ti]), "params.arguments._tenuo"); err != nil {
-				return nil, nil, err
-			}
-			argTenuo.Source = SourceArguments
-			args = removeMember(args, ams, ti)
-			edits = append(edits, edit{i: ai, v: args})
-		}
-		call.Arguments = args
+	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", SourceArguments, false)
+	if err != nil {
+		return nil, nil, err
 	}
-	if mi := find(ms, "_meta"); mi >= 0 {
-		meta := value(params, ms[mi])
-		if !isObject(meta) {
-			return nil, nil, errors.New("params._meta must be an object")
-		}
-		mms, err := objectMembers(meta)
-		if err != nil {
-			return nil, nil, fmt.Errorf("params._meta: %v", err)
-		}
-		if ti := find(mms, "tenuo"); ti >= 0 {
-			if metaTenuo, err = parseEnvelope(value(meta, mms[ti]), "params._meta.tenuo"); err != nil {
-				return nil, nil, err
-			}
-			metaTenuo.Source = SourceMeta
-			edits = append(edits, edit{i: mi, remove: len(mms) == 1, v: removeMember(meta, mms, ti)})
+	call.Arguments = args
+	metaTenuo, _, metaEdit, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	var edits []edit
+	for _, e := range []*edit{argEdit, metaEdit} {
+		if e != nil {
+			edits = append(edits, *e)
 		}
 	}
 	switch {
@@ -121,31 +98,45 @@ func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("tools/list params: %v", err)
 	}
-	mi := find(ms, "_meta")
-	if mi < 0 {
-		return nil, params, nil
-	}
-	meta := value(params, ms[mi])
-	if !isObject(meta) {
-		return nil, nil, errors.New("params._meta must be an object")
-	}
-	mms, err := objectMembers(meta)
-	if err != nil {
-		return nil, nil, fmt.Errorf("params._meta: %v", err)
-	}
-	ti := find(mms, "tenuo")
-	if ti < 0 {
-		return nil, params, nil
-	}
-	t, err := parseEnvelope(value(meta, mms[ti]), "params._meta.tenuo")
+	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	t.Source = SourceMeta
-	if len(mms) == 1 {
-		return t, removeMember(params, ms, mi), nil
+	if e == nil {
+		return nil, params, nil
 	}
-	return t, replaceValue(params, ms[mi], removeMember(meta, mms, ti)), nil
+	return t, applyEdits(params, ms, *e), nil
+}
+
+// takeEnvelope looks in member outer of the params object (ms are its
+// members) for a Tenuo envelope under key. It returns the envelope (nil when
+// absent), outer's value without it (nil when outer is absent), and the edit
+// that takes it out of params: with dropEmpty, an outer object left empty is
+// removed altogether (an empty _meta), else it stays as {} (arguments).
+func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmpty bool) (*TenuoMeta, []byte, *edit, error) {
+	oi := find(ms, outer)
+	if oi < 0 {
+		return nil, nil, nil, nil
+	}
+	o := value(params, ms[oi])
+	if !isObject(o) {
+		return nil, nil, nil, fmt.Errorf("params.%s must be an object", outer)
+	}
+	oms, err := objectMembers(o)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("params.%s: %v", outer, err)
+	}
+	ki := find(oms, key)
+	if ki < 0 {
+		return nil, o, nil, nil
+	}
+	t, err := parseEnvelope(value(o, oms[ki]), "params."+outer+"."+key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	t.Source = source
+	rest := removeMember(o, oms, ki)
+	return t, rest, &edit{i: oi, remove: dropEmpty && len(oms) == 1, v: rest}, nil
 }
 
 // filterToolsList rewrites a tools/list response: the tools array keeps only
