@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -252,22 +251,12 @@ func vectorConstraint(t *testing.T, label, tool, arg string) Constraint {
 }
 
 // tenuoVectorPayloads reads the labels and payloads of Tenuo's warrant
-// vectors from shared/vectors/tenuo beside the checkout.
+// vectors from the repository's testdata.
 func tenuoVectorPayloads(t *testing.T) []struct{ Label, PayloadHex string } {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	var data []byte
-	var err error
-	for _, dir := range []string{
-		filepath.Join(filepath.Dir(file), "..", "..", "shared", "vectors", "tenuo"),
-		filepath.Join("..", "..", "shared", "vectors", "tenuo"),
-	} {
-		if data, err = os.ReadFile(filepath.Join(dir, "warrants.json")); err == nil {
-			break
-		}
-	}
+	data, err := os.ReadFile(filepath.Join(vecDir(t), "warrants.json"))
 	if err != nil {
-		t.Fatalf("Tenuo vectors not found: %v", err)
+		t.Fatal(err)
 	}
 	var f struct {
 		Vectors []struct {

@@ -35,25 +35,13 @@ type popVector struct {
 	at     time.Time
 }
 
-// loadPopVector finds shared/vectors/tenuo/meta-pop.json in an ancestor of
-// the package directory (/work/main/authz → /work/shared/…) and decodes it.
+// loadPopVector reads meta-pop.json from the repository's Tenuo vectors
+// and decodes it.
 func loadPopVector(t testing.TB) popVector {
 	t.Helper()
-	dir, err := os.Getwd()
+	raw, err := os.ReadFile(filepath.Join(vecDir(t), "meta-pop.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	var raw []byte
-	for {
-		p := filepath.Join(dir, "shared", "vectors", "tenuo", "meta-pop.json")
-		if raw, err = os.ReadFile(p); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("meta-pop.json not found in shared/vectors/tenuo above the package directory")
-		}
-		dir = parent
 	}
 	var v popVector
 	dec := json.NewDecoder(bytes.NewReader(raw))

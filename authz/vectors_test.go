@@ -6,33 +6,18 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/cbor"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/testfiles"
 )
 
-// vecDir returns shared/vectors/tenuo, found relative to this source
-// file: the repository's main checkout sits beside shared/.
+// vecDir returns testdata/tenuo-vectors in the repository (Tenuo's
+// vectors; see testdata/PROVENANCE.md).
 func vecDir(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("cannot locate the test source file")
-	}
-	// file is <root>/main/authz/vectors_test.go; vectors are <root>/shared/...
-	candidates := []string{
-		filepath.Join(filepath.Dir(file), "..", "..", "shared", "vectors", "tenuo"),
-		filepath.Join("..", "..", "shared", "vectors", "tenuo"),
-	}
-	for _, dir := range candidates {
-		if st, err := os.Stat(filepath.Join(dir, "warrants.json")); err == nil && !st.IsDir() {
-			return dir
-		}
-	}
-	t.Fatalf("Tenuo vectors not found (looked in %v)", candidates)
-	return ""
+	return testfiles.TenuoVectors(t)
 }
 
 type vecWarrant struct {

@@ -12,10 +12,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/internal/testfiles"
 )
 
 // schemaMethods returns, per direction, every method named by the MCP schemas
-// in /work/shared/mcp-schema (the unions ClientRequest, ClientNotification,
+// in testdata/mcp-schema (the unions ClientRequest, ClientNotification,
 // ServerRequest and ServerNotification of each version).
 func schemaMethods(t *testing.T) map[string]map[string]bool {
 	t.Helper()
@@ -76,13 +78,7 @@ func schemaMethods(t *testing.T) map[string]map[string]bool {
 }
 
 func schemaDir(t *testing.T) string {
-	for _, d := range []string{"../../shared/mcp-schema", "/work/shared/mcp-schema"} {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	t.Fatal("MCP schemas not found (shared/mcp-schema beside the repository)")
-	return ""
+	return testfiles.MCPSchemas(t)
 }
 
 // TestMethodTable sends every MCP method of every version through the proxy
