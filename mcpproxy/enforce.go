@@ -91,16 +91,26 @@ func (e *Enforcer) now() time.Time {
 func (e *Enforcer) Hooks(p *Proxy) {
 	p.AuthorizeCall = e.AuthorizeCall
 	p.FilterTools = e.FilterTools
-	p.OnMalformedCall = e.MalformedCall
+	p.OnRefused = e.Refused
 }
 
-// MalformedCall audits a tools/call the relay refused as malformed before
-// any warrant check (a bad or contradictory _meta.tenuo, bad params).
-func (e *Enforcer) MalformedCall(id json.RawMessage, err error) {
-	e.Audit.Info().Str("event", "tools/call").RawJSON("request_id", nonEmptyJSON(id)).
-		Str("decision", "deny").Int("rpc_code", CodeInvalidParams).
-		Int("code", int(authz.CodeInvalidEnvelopeStructure)).Str("error", authz.CodeInvalidEnvelopeStructure.Name()).
-		Str("reason", err.Error()).Send()
+// Refused audits a client message the relay refused before any warrant
+// check: a malformed tools/call (a bad or contradictory _meta.tenuo, bad
+// params), an id-less tools/call or tools/list, a look-alike method, a
+// message that is not JSON-RPC.
+func (e *Enforcer) Refused(r *Refusal) {
+	event := r.Method
+	if event == "" {
+		event = "invalid-message"
+	}
+	ev := e.Audit.Info().Str("event", event).RawJSON("request_id", nonEmptyJSON(r.ID)).Str("decision", "deny")
+	if r.Code != 0 {
+		ev = ev.Int("rpc_code", r.Code)
+	} else {
+		ev = ev.Bool("dropped", true)
+	}
+	ev.Int("code", int(authz.CodeInvalidEnvelopeStructure)).Str("error", authz.CodeInvalidEnvelopeStructure.Name()).
+		Str("reason", r.Reason).Send()
 }
 
 // AuthorizeCall decides one tools/call.

@@ -49,7 +49,10 @@ func badEnvelope(format string, args ...any) error {
 // string and a "signature" string, and optionally an "approvals" array of
 // strings; no other key, no duplicate key, every length within its limit. The
 // lengths are those of the raw JSON text, checked before decoding it.
-func parseEnvelope(raw json.RawMessage, where string) (*TenuoMeta, error) {
+//
+// A tools/list envelope needs no signature (listing proves no possession;
+// Tenuo's clients send the warrant alone): needSignature is false there.
+func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*TenuoMeta, error) {
 	if !isObject(raw) {
 		return nil, badEnvelope("%s must be an object", where)
 	}
@@ -91,7 +94,7 @@ func parseEnvelope(raw json.RawMessage, where string) (*TenuoMeta, error) {
 	switch {
 	case !haveWarrant:
 		return nil, badEnvelope("%s.warrant is missing", where)
-	case !haveSignature:
+	case !haveSignature && needSignature:
 		return nil, badEnvelope("%s.signature is missing", where)
 	case len(meta.Warrant) > MaxWarrantLen:
 		return nil, badEnvelope("%s.warrant exceeds %d bytes", where, MaxWarrantLen)

@@ -22,6 +22,10 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	if err != nil {
 		return nil, nil, fmt.Errorf("tools/call params: %v", err)
 	}
+	if key, want, bad := misspelledMember(ms, callMembers); bad {
+		// Go's encoding/json would read it as params.want.
+		return nil, nil, fmt.Errorf("params has %q, which is not %q (member names are exact)", key, want)
+	}
 	call := &Call{ID: id, Params: params}
 	ni := find(ms, "name")
 	if ni < 0 {
@@ -33,12 +37,12 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	}
 	call.Name = name
 
-	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", SourceArguments, false)
+	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", SourceArguments, false, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	call.Arguments = args
-	metaTenuo, _, metaEdit, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true)
+	metaTenuo, _, metaEdit, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -59,6 +63,9 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	}
 	return call, applyEdits(params, ms, edits...), nil
 }
+
+// callMembers are the members of tools/call params the relay reads.
+var callMembers = []string{"name", "arguments", "_meta"}
 
 // edit changes member i of an object: replaces its value with v, or removes it.
 type edit struct {
@@ -98,7 +105,7 @@ func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("tools/list params: %v", err)
 	}
-	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true)
+	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -113,7 +120,7 @@ func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, err
 // absent), outer's value without it (nil when outer is absent), and the edit
 // that takes it out of params: with dropEmpty, an outer object left empty is
 // removed altogether (an empty _meta), else it stays as {} (arguments).
-func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmpty bool) (*TenuoMeta, []byte, *edit, error) {
+func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmpty, needSignature bool) (*TenuoMeta, []byte, *edit, error) {
 	oi := find(ms, outer)
 	if oi < 0 {
 		return nil, nil, nil, nil
@@ -130,7 +137,7 @@ func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmp
 	if ki < 0 {
 		return nil, o, nil, nil
 	}
-	t, err := parseEnvelope(value(o, oms[ki]), "params."+outer+"."+key)
+	t, err := parseEnvelope(value(o, oms[ki]), "params."+outer+"."+key, needSignature)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -19,6 +19,7 @@ import (
 const (
 	CodeParseError       = -32700 // the message is not JSON
 	CodeInvalidRequest   = -32600 // not a valid JSON-RPC message here
+	CodeMethodNotFound   = -32601 // a look-alike of an intercepted method
 	CodeInvalidParams    = -32602 // malformed tools/call params or Tenuo envelope
 	CodeInternalError    = -32603 // upstream gone, proxy shutting down
 	CodeAccessDenied     = -32001 // the warrant does not allow the call
@@ -69,6 +70,21 @@ type Verdict struct {
 	AuditOnly bool
 }
 
+// Refusal is a client message the relay refused on its own.
+type Refusal struct {
+	// Method is the message's method as decoded, "" when it has none or it
+	// could not be read.
+	Method string
+	// ID is the request id answered, nil when there is none or it is unusable.
+	ID json.RawMessage
+	// Code is the JSON-RPC error code answered; 0 when the message was
+	// dropped unanswered (a notification, or an answer to the server).
+	Code int
+	// Reason is the error message (or why it was dropped). It names no
+	// argument value.
+	Reason string
+}
+
 // ListRequest is a tools/list request as the filter hook sees it.
 type ListRequest struct {
 	// Tenuo is the envelope from params._meta.tenuo, or nil.
@@ -97,10 +113,12 @@ type Proxy struct {
 	// tools too.
 	FilterTools func(ctx context.Context, req *ListRequest) (keep func(name string) bool)
 
-	// OnMalformedCall, when set, is told of each tools/call refused as
-	// malformed (-32602) before AuthorizeCall could run, so that every
-	// refusal can be audited. It must not block.
-	OnMalformedCall func(id json.RawMessage, err error)
+	// OnRefused, when set, is told of each client message the relay refused
+	// itself, before any hook could decide it: a tools/call refused as
+	// malformed (-32602), an id-less tools/call or tools/list (dropped), a
+	// look-alike of an intercepted method (-32601), a message that is not
+	// JSON-RPC. Every refusal can so be audited. It must not block.
+	OnRefused func(r *Refusal)
 
 	// DenyAsResult answers a denied call with a CallToolResult
 	// {"content":[{"type":"text","text":message}],"isError":true} instead of a
@@ -165,6 +183,10 @@ type session struct {
 
 	stopped atomic.Bool
 
+	// upMu is held by the upstream loop while it handles one message, so
+	// that drain can wait for an answer being written.
+	upMu sync.Mutex
+
 	mu      sync.Mutex // guards pending, idle and version
 	pending map[string]*pending
 	idle    chan struct{} // closed when pending empties; nil unless draining
@@ -220,18 +242,33 @@ func cmp[T int | time.Duration](v, def T) T {
 // drain waits until no request is pending, DrainTimeout passes, or the
 // upstream dies (died is then true).
 func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
-	s.mu.Lock()
-	if len(s.pending) == 0 {
-		s.mu.Unlock()
-		return nil, false
-	}
-	s.idle = make(chan struct{})
-	idle := s.idle
-	s.mu.Unlock()
 	t := time.NewTimer(cmp(s.p.DrainTimeout, DefaultDrainTimeout))
 	defer t.Stop()
+	s.mu.Lock()
+	idle := make(chan struct{})
+	if len(s.pending) == 0 {
+		close(idle)
+	} else {
+		s.idle = idle
+	}
+	s.mu.Unlock()
+	// A request leaves pending just before its answer is written: a hook
+	// writes after it claimed the request, the upstream loop after it took
+	// it. Wait for those writes too, so that no answer is lost at exit.
+	flushed := make(chan struct{})
+	go func() {
+		select {
+		case <-idle:
+		case <-s.ctx.Done(): // stopped: nothing more is written
+			return
+		}
+		s.hooks.Wait()
+		s.upMu.Lock()
+		s.upMu.Unlock()
+		close(flushed)
+	}()
 	select {
-	case <-idle:
+	case <-flushed:
 	case <-t.C:
 		s.log.Warn().Msg("drain timeout: answering requests still in flight with an error")
 	case err := <-upDone:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -119,3 +120,177 @@ func jsonString(raw json.RawMessage) (string, bool) {
 
 // isObject reports whether raw is a JSON object (leading byte '{').
 func isObject(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '{' }
+
+// trimSpace removes JSON white space around a message.
+func trimSpace(b []byte) []byte {
+	isWS := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// topMembers checks that raw is one JSON value at any depth, without
+// recursion, and returns the raw values of the top-level object's "id" and
+// "method" members (nil when absent, or when either is named twice). ok is
+// false when raw is not JSON or not an object. It serves messages the
+// recursive scanner refuses, so that they are still answered by id.
+func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' || !utf8.Valid(raw) {
+		return nil, nil, false
+	}
+	const (
+		stValue = iota // a value starts at i
+		stKey          // a member's key starts at i
+		stAfter        // a value ended just before i
+	)
+	var (
+		stack    []byte // open containers, '{' or '['
+		i        int
+		st       = stValue
+		key      string
+		valStart int
+		idN      int
+		methodN  int
+	)
+	ws := func() {
+		for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+			i++
+		}
+	}
+	for {
+		ws()
+		if i >= len(raw) && !(st == stAfter && len(stack) == 0) {
+			return nil, nil, false
+		}
+		switch st {
+		case stValue:
+			switch c := raw[i]; c {
+			case '{', '[':
+				i++
+				ws()
+				if i < len(raw) && raw[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+					i++
+					st = stAfter
+				} else if stack = append(stack, c); c == '{' {
+					st = stKey
+				}
+			case '"':
+				if !skipString(raw, &i) {
+					return nil, nil, false
+				}
+				st = stAfter
+			default:
+				if !skipScalar(raw, &i) {
+					return nil, nil, false
+				}
+				st = stAfter
+			}
+		case stKey:
+			ks := i
+			if raw[i] != '"' || !skipString(raw, &i) {
+				return nil, nil, false
+			}
+			if len(stack) == 1 && json.Unmarshal(raw[ks:i], &key) != nil {
+				return nil, nil, false
+			}
+			ws()
+			if i >= len(raw) || raw[i] != ':' {
+				return nil, nil, false
+			}
+			i++
+			ws()
+			if st = stValue; len(stack) == 1 {
+				valStart = i
+			}
+		case stAfter:
+			if len(stack) == 0 {
+				if i != len(raw) {
+					return nil, nil, false
+				}
+				if idN > 1 {
+					id = nil
+				}
+				if methodN > 1 {
+					method = nil
+				}
+				return id, method, true
+			}
+			if len(stack) == 1 && valStart > 0 { // a top-level member's value ended
+				switch key {
+				case "id":
+					id, idN = trimSpace(raw[valStart:i]), idN+1
+				case "method":
+					method, methodN = trimSpace(raw[valStart:i]), methodN+1
+				}
+				valStart = 0
+			}
+			top := stack[len(stack)-1]
+			switch c := raw[i]; {
+			case c == ',':
+				i++
+				st = stValue
+				if top == '{' {
+					st = stKey
+				}
+			case c == top+2:
+				i++
+				stack = stack[:len(stack)-1]
+			default:
+				return nil, nil, false
+			}
+		}
+	}
+}
+
+// skipString moves *i past the JSON string starting there.
+func skipString(raw []byte, i *int) bool {
+	j := *i + 1
+	for j < len(raw) {
+		switch c := raw[j]; {
+		case c == '"':
+			*i = j + 1
+			return true
+		case c == '\\':
+			if j+1 >= len(raw) {
+				return false
+			}
+			switch raw[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if j+6 > len(raw) || !isHex4(raw[j+2:j+6]) {
+					return false
+				}
+				j += 6
+			default:
+				return false
+			}
+		case c < 0x20:
+			return false
+		default:
+			j++
+		}
+	}
+	return false
+}
+
+// skipScalar moves *i past the number or literal starting there.
+func skipScalar(raw []byte, i *int) bool {
+	j := *i
+	for j < len(raw) && !strings.ContainsRune(",]} \t\r\n", rune(raw[j])) {
+		j++
+	}
+	v := raw[*i:j]
+	*i = j
+	switch string(v) {
+	case "true", "false", "null":
+		return true
+	}
+	sc := scanner{data: v}
+	return len(v) > 0 && (v[0] == '-' || ('0' <= v[0] && v[0] <= '9')) && sc.number() == nil && sc.off == len(v)
+}

@@ -31,6 +31,7 @@ func (m *message) isNotification() bool { return m.isCall && m.id == nil }
 // when it has a usable one.
 type invalidError struct {
 	id           json.RawMessage
+	method       string // the decoded method, "" when unreadable
 	notification bool
 	msg          string
 }
@@ -42,7 +43,19 @@ func (e *invalidError) Error() string { return e.msg }
 func parseMessage(raw []byte) (*message, error) {
 	ms, err := objectMembers(raw)
 	if err != nil {
-		return nil, &invalidError{msg: "Invalid Request: " + err.Error()}
+		// The id and method of a message the scanner refuses (nested too
+		// deep, a duplicate key) are still read when they can be, so that
+		// the error reaches the request that caused it.
+		inv := &invalidError{msg: "Invalid Request: " + err.Error()}
+		id, method, ok := topMembers(raw)
+		if ok {
+			if _, idOK := idKey(id); idOK {
+				inv.id = id
+			}
+			inv.method, _ = jsonString(method)
+			inv.notification = id == nil && method != nil
+		}
+		return nil, inv
 	}
 	if i := find(ms, "params"); i >= 0 && string(value(raw, ms[i])) == "null" {
 		raw = removeMember(raw, ms, i)
@@ -59,10 +72,11 @@ func parseMessage(raw []byte) (*message, error) {
 	mi := find(ms, "method")
 	if mi >= 0 {
 		method, ok := jsonString(value(raw, ms[mi]))
+		m.method = method
 		if !ok || method == "" {
-			return nil, invalid(m, idOK, mi >= 0 && m.id == nil, "method must be a non-empty string")
+			return nil, invalid(m, idOK, m.id == nil, "method must be a non-empty string")
 		}
-		m.method, m.isCall = method, true
+		m.isCall = true
 	}
 	if i := find(ms, "jsonrpc"); i < 0 || string(value(raw, ms[i])) != `"2.0"` {
 		return nil, invalid(m, idOK, m.isCall && m.id == nil, `jsonrpc must be "2.0"`)
@@ -93,7 +107,7 @@ func parseMessage(raw []byte) (*message, error) {
 }
 
 func invalid(m *message, idOK, notification bool, msg string) error {
-	e := &invalidError{notification: notification, msg: "Invalid Request: " + msg}
+	e := &invalidError{method: m.method, notification: notification, msg: "Invalid Request: " + msg}
 	if idOK {
 		e.id = m.id
 	}
@@ -123,38 +137,70 @@ func (s *session) clientLoop() error {
 
 // fromClient handles one message (or batch) from the client.
 func (s *session) fromClient(raw []byte) {
-	if !utf8.Valid(raw) || !json.Valid(raw) {
-		s.replyError(nil, CodeParseError, "Parse error: message is not valid JSON", nil)
+	raw = trimSpace(raw)
+	if !utf8.Valid(raw) {
+		s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid UTF-8"})
+		return
+	}
+	if !json.Valid(raw) {
+		// encoding/json refuses documents nested deeper than it reads; such
+		// a document is still JSON, and its id is answered.
+		if id, method, ok := topMembers(raw); ok {
+			s.refuseInvalid(&invalidError{id: usableID(id), method: stringOrEmpty(method), notification: id == nil && method != nil,
+				msg: "Invalid Request: message is nested too deeply"})
+			return
+		}
+		s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid JSON"})
 		return
 	}
 	switch raw[0] {
 	case '{':
 		s.clientMessage(raw)
 	case '[':
+		var elems []json.RawMessage
+		if err := json.Unmarshal(raw, &elems); err != nil || len(elems) == 0 {
+			s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: "Invalid Request: empty batch"})
+			return
+		}
 		if v := s.negotiatedVersion(); v != batchVersion {
 			if v == "" {
 				v = "none negotiated"
 			}
-			s.replyError(nil, CodeInvalidRequest, fmt.Sprintf("Invalid Request: JSON-RPC batches are not allowed under protocol version %s", v), nil)
-			return
-		}
-		var elems []json.RawMessage
-		if err := json.Unmarshal(raw, &elems); err != nil || len(elems) == 0 {
-			s.replyError(nil, CodeInvalidRequest, "Invalid Request: empty batch", nil)
+			// Nothing of a refused batch is relayed; its intercepted members
+			// are audited with the refusal.
+			s.refuseBatch(elems, fmt.Sprintf("Invalid Request: JSON-RPC batches are not allowed under protocol version %s", v))
 			return
 		}
 		// Elements are intercepted one by one and relayed as single messages;
 		// the client matches the answers by id.
 		for _, el := range elems {
 			if el[0] != '{' {
-				s.replyError(nil, CodeInvalidRequest, "Invalid Request: batch element is not an object", nil)
+				s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: "Invalid Request: batch element is not an object"})
 				continue
 			}
 			s.clientMessage(el)
 		}
 	default:
-		s.replyError(nil, CodeInvalidRequest, "Invalid Request: a message must be a JSON object", nil)
+		s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: "Invalid Request: a message must be a JSON object"})
 	}
+}
+
+// refuseBatch answers a batch refused whole with one error, and reports
+// each of its intercepted members as refused unanswered.
+func (s *session) refuseBatch(elems []json.RawMessage, reason string) {
+	for _, el := range elems {
+		if len(el) == 0 || el[0] != '{' {
+			continue
+		}
+		id, method, ok := topMembers(el)
+		if !ok {
+			continue
+		}
+		if name := stringOrEmpty(method); intercepted(name) || isLookalike(name) {
+			s.report(&Refusal{Method: name, ID: usableID(id), Reason: reason})
+		}
+	}
+	s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: reason})
 }
 
 // clientMessage handles one JSON-RPC object from the client.
@@ -162,26 +208,50 @@ func (s *session) clientMessage(raw []byte) {
 	m, err := parseMessage(raw)
 	if err != nil {
 		var inv *invalidError
-		if errors.As(err, &inv) && inv.notification {
-			s.log.Warn().Str("reason", inv.msg).Msg("dropped invalid notification from client")
-			return
-		}
 		if errors.As(err, &inv) {
-			s.replyError(inv.id, CodeInvalidRequest, inv.msg, nil)
+			s.refuseInvalid(inv)
 		}
 		return
+	}
+	if key, want, bad := misspelledMember(m.ms, jsonrpcMembers); bad {
+		// A case-insensitive decoder would read this member as the one the
+		// relay did not see.
+		r := &Refusal{Method: m.method, Code: CodeInvalidRequest,
+			Reason: fmt.Sprintf("Invalid Request: member %q is not %q (JSON-RPC member names are exact)", key, want)}
+		if m.isReply {
+			r.Code = 0 // an answer to the server is dropped, as an invalid notification is
+		} else {
+			r.ID = usableID(m.id)
+		}
+		s.refuse(r)
+		return
+	}
+	if m.isCall {
+		if target, ok := lookalike(m.method); ok {
+			r := &Refusal{Method: m.method, Reason: fmt.Sprintf("Method not found: %q is not %q (method names are exact)", m.method, target)}
+			if !m.isNotification() {
+				r.ID, r.Code = m.id, CodeMethodNotFound
+			}
+			s.refuse(r)
+			return
+		}
 	}
 	switch {
 	case m.isReply: // answer to a server request (sampling, roots, ...)
 		s.toUpstream(m.raw, nil)
+	case m.isNotification() && intercepted(m.method):
+		// A notification is never answered, so it cannot carry a check's
+		// outcome: an id-less tools/call or tools/list is never relayed.
+		s.refuse(&Refusal{Method: m.method,
+			Reason: fmt.Sprintf("Invalid Request: %s without an id (a notification) is not relayed", m.method)})
 	case m.isNotification():
 		if m.method == "notifications/cancelled" {
 			s.clientCancelled(m)
 		}
 		s.toUpstream(m.raw, nil)
-	case m.method == "tools/call":
+	case m.method == methodCall:
 		s.startCall(m)
-	case m.method == "tools/list":
+	case m.method == methodList:
 		s.startList(m)
 	default:
 		k := kindPlain
@@ -195,6 +265,51 @@ func (s *session) clientMessage(raw []byte) {
 		}
 		s.toUpstream(m.raw, e)
 	}
+}
+
+// refuseInvalid refuses a message that is not valid JSON-RPC: a request is
+// answered with its id when it has a usable one, a notification dropped.
+func (s *session) refuseInvalid(inv *invalidError) {
+	r := &Refusal{Method: inv.method, ID: inv.id, Code: CodeInvalidRequest, Reason: inv.msg}
+	if inv.notification {
+		r.ID, r.Code = nil, 0
+	}
+	s.refuse(r)
+}
+
+// refuse reports r and answers it when r.Code is set (with r.ID, or null).
+func (s *session) refuse(r *Refusal) {
+	s.report(r)
+	if r.Code != 0 {
+		s.replyError(r.ID, r.Code, r.Reason, nil)
+	}
+}
+
+// report tells OnRefused of r, and logs it.
+func (s *session) report(r *Refusal) {
+	if r.Code == 0 {
+		s.log.Warn().Str("method", r.Method).Str("reason", r.Reason).Msg("dropped client message")
+	} else {
+		s.log.Debug().Str("method", r.Method).Str("reason", r.Reason).Msg("refused client message")
+	}
+	if s.p.OnRefused != nil {
+		s.p.OnRefused(r)
+	}
+}
+
+func isLookalike(method string) bool { _, ok := lookalike(method); return ok }
+
+// usableID returns id when it can be answered (a string or a number), else nil.
+func usableID(id json.RawMessage) json.RawMessage {
+	if _, ok := idKey(id); ok {
+		return id
+	}
+	return nil
+}
+
+func stringOrEmpty(raw json.RawMessage) string {
+	s, _ := jsonString(raw)
+	return s
 }
 
 // clientCancelled frees the pending entry a notifications/cancelled names, and
@@ -265,11 +380,7 @@ func (s *session) startCall(m *message) {
 	call, fwdParams, err := parseCall(m.id, m.paramsRaw())
 	if err != nil {
 		if s.claim(e) {
-			s.log.Warn().Err(err).Msg("malformed tools/call")
-			if s.p.OnMalformedCall != nil {
-				s.p.OnMalformedCall(m.id, err)
-			}
-			s.replyError(m.id, CodeInvalidParams, "Invalid params: "+err.Error(), nil)
+			s.refuse(&Refusal{Method: m.method, ID: m.id, Code: CodeInvalidParams, Reason: "Invalid params: " + err.Error()})
 		}
 		return
 	}
@@ -357,7 +468,7 @@ func (s *session) startList(m *message) {
 		req.Tenuo, fwdParams, err = stripListEnvelope(params)
 		if err != nil {
 			if s.claim(e) {
-				s.replyError(m.id, CodeInvalidParams, "Invalid params: "+err.Error(), nil)
+				s.refuse(&Refusal{Method: m.method, ID: m.id, Code: CodeInvalidParams, Reason: "Invalid params: " + err.Error()})
 			}
 			return
 		}
@@ -416,7 +527,9 @@ func (s *session) upstreamLoop() error {
 		if s.stopped.Load() {
 			continue
 		}
+		s.upMu.Lock()
 		s.fromUpstream(msg)
+		s.upMu.Unlock()
 	}
 }
 

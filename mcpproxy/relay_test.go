@@ -171,13 +171,13 @@ func TestInvalidInputKeepsServing(t *testing.T) {
 		want string // the error answered; "" when dropped
 	}{
 		{"not JSON", `{"jsonrpc":`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: message is not valid JSON"}}`},
-		{"invalid UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}", `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: message is not valid JSON"}}`},
+		{"invalid UTF-8", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\"}", `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: message is not valid UTF-8"}}`},
 		{"scalar", `42`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message must be a JSON object"}}`},
 		{"no method, no id", `{"jsonrpc":"2.0","params":{}}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: a message needs a method or an id"}}`},
 		{"method not a string", `{"jsonrpc":"2.0","id":7,"method":5}`, `{"jsonrpc":"2.0","id":7,"error":{"code":-32600,"message":"Invalid Request: method must be a non-empty string"}}`},
 		{"wrong jsonrpc", `{"jsonrpc":"1.0","id":"a","method":"ping"}`, `{"jsonrpc":"2.0","id":"a","error":{"code":-32600,"message":"Invalid Request: jsonrpc must be \"2.0\""}}`},
 		{"object id", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: id must be a string or a number"}}`},
-		{"duplicate key", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: duplicate key \"method\""}}`},
+		{"duplicate key", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}`, `{"jsonrpc":"2.0","id":1,"error":{"code":-32600,"message":"Invalid Request: duplicate key \"method\""}}`},
 		{"invalid notification dropped", `{"jsonrpc":"1.0","method":"notifications/initialized"}`, ""},
 		{"batch before negotiation", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request: JSON-RPC batches are not allowed under protocol version none negotiated"}}`},
 		{"oversized with early id", `{"jsonrpc":"2.0","id":"big","method":"tools/call","params":{"pad":"` + strings.Repeat("x", 300) + `"}}`, `{"jsonrpc":"2.0","id":"big","error":{"code":-32600,"message":"Invalid Request: message exceeds the 256-byte limit"}}`},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -120,7 +121,7 @@ func (s *scanner) object(depth int, record bool) error {
 	}
 	checkKeys := depth == 0 || s.nestedKeys
 	var keys []string
-	var seen map[string]struct{}
+	var seen map[string]string
 	for {
 		s.ws()
 		if s.off >= len(s.data) || s.data[s.off] != '"' {
@@ -141,26 +142,35 @@ func (s *scanner) object(depth int, record bool) error {
 			}
 		}
 		if checkKeys {
+			// Keys are compared as case-insensitive decoders match them
+			// (Unicode simple folding, strings.EqualFold): {"path":…,
+			// "PATH":…} is one field to Go's encoding/json, whose value is
+			// the last, so the check could see one and the server the other.
 			if seen == nil && len(keys) >= 16 {
-				seen = make(map[string]struct{}, 2*len(keys))
+				seen = make(map[string]string, 2*len(keys))
 				for _, k := range keys {
-					seen[k] = struct{}{}
+					seen[foldKey(k)] = k
 				}
 			}
-			dup := false
+			prev, dup := "", false
 			if seen != nil {
-				_, dup = seen[key]
-				seen[key] = struct{}{}
+				fk := foldKey(key)
+				if prev, dup = seen[fk]; !dup {
+					seen[fk] = key
+				}
 			} else {
 				for _, k := range keys {
-					if k == key {
-						dup = true
+					if strings.EqualFold(k, key) {
+						prev, dup = k, true
 						break
 					}
 				}
 			}
-			if dup {
+			switch {
+			case dup && prev == key:
 				return fmt.Errorf("%w %q", errDuplicateKey, key)
+			case dup:
+				return fmt.Errorf("%w: %q and %q differ only in letter case", errDuplicateKey, prev, key)
 			}
 			keys = append(keys, key)
 		}
