@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/canonjson"
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/cbor"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 )
 
 // Proof of possession (WIRE.md §6, Tenuo 0.3): the leaf's holder signs each
@@ -59,7 +59,7 @@ const maxArgDepth = 64
 // message says what is wrong and where (byte offset and key path), and Arg
 // names the top-level argument at fault when there is one.
 func CanonicalArgs(jsonText []byte) (map[string]any, error) {
-	args, err := canonjson.Parse(jsonText, canonjson.DefaultLimits)
+	args, err := value.Parse(jsonText, value.DefaultLimits)
 	if err == nil {
 		return args, nil
 	}
@@ -68,10 +68,10 @@ func CanonicalArgs(jsonText []byte) (map[string]any, error) {
 		Message: "invalid call arguments: " + err.Error(),
 		Err:     fmt.Errorf("%w: %w", ErrBadArguments, err),
 	}
-	if errors.Is(err, canonjson.ErrLimit) {
+	if errors.Is(err, value.ErrLimit) {
 		d.Err = fmt.Errorf("%w: %w: %w", ErrBadArguments, ErrTooLarge, err)
 	}
-	var pe *canonjson.Error
+	var pe *value.Error
 	if errors.As(err, &pe) {
 		d.Arg = pe.Key
 	}

@@ -2,60 +2,21 @@ package authz
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 )
 
 // Values are Go values of exactly these dynamic types: nil, bool, int64,
 // float64, string, []any and map[string]any. Constraint values decoded from a
-// warrant and call arguments canonicalised from JSON both use this model.
+// warrant and call arguments canonicalised from JSON both use this model
+// (internal/value, which reads arguments for toolmap too).
 
-// valueEqual reports whether a and b are the same value, type-sensitively:
-// the integer 1 and the float 1.0 differ, as in Tenuo's ConstraintValue.
-func valueEqual(a, b any) bool {
-	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
-	case float64:
-		y, ok := b.(float64)
-		return ok && (x == y || (math.IsNaN(x) && math.IsNaN(y)))
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !valueEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !valueEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
+// valueEqual is [value.Equal]: type-sensitive, so the integer 1 and the
+// float 1.0 differ, as in Tenuo's ConstraintValue.
+func valueEqual(a, b any) bool { return value.Equal(a, b) }
 
 // valueIn reports whether v equals some element of set.
 func valueIn(v any, set []any) bool {
@@ -143,25 +104,8 @@ func writeValue(b *strings.Builder, v any) {
 	}
 }
 
-// typeName names v's type in messages ("string", "integer", …).
-func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case int64:
-		return "integer"
-	case float64:
-		return "float"
-	case string:
-		return "string"
-	case []any:
-		return "list"
-	case map[string]any:
-		return "object"
-	}
-	return fmt.Sprintf("%T", v)
-}
+// typeName is [value.TypeName]: v's type in messages ("string", "integer",
+// "float", "list", …).
+func typeName(v any) string { return value.TypeName(v) }
 
 func sortStrings(s []string) { sort.Strings(s) }

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	argvalue "github.com/tenuo-mcp/tenuo-mcp/internal/value"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -76,6 +77,12 @@ type Enforcer struct {
 	// AuditArgs adds the call's arguments to audit lines (they may hold
 	// secrets, so it is off by default).
 	AuditArgs bool
+	// AllowInexactNumbers forwards integers that a server reading JSON
+	// numbers as IEEE-754 doubles would read as another value (beyond ±2^53:
+	// 9007199254740993 is checked as such, and acted on as …992). By default
+	// such a call is refused (-32602); set it only for an upstream known to
+	// read integers exactly.
+	AllowInexactNumbers bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -141,6 +148,12 @@ func (e *Enforcer) decide(call *Call, now time.Time) (*decision, string) {
 		d.rpcCode = rpc
 		d.denial = &authz.Denial{Code: code, Err: sentinel, Tool: call.Name, Message: fmt.Sprintf(format, args...)}
 		return d, ""
+	}
+	if n, found := argvalue.FirstInexactNumber(call.Arguments); found && !e.AllowInexactNumbers {
+		d, src := fail(CodeInvalidParams, authz.CodePopChallengeInvalid, authz.ErrBadArguments,
+			"argument %s is an integer beyond ±2^53 that a server reading JSON numbers as doubles would act on as another value than the one checked; refused unless the upstream is known to read integers exactly", n.Path)
+		d.denial.Arg = n.Key
+		return d, src
 	}
 	tool, fields, err := e.mapCall(call)
 	if err != nil {

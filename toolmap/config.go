@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 )
 
 // MaxConfigSize is the largest configuration file accepted, in bytes.
@@ -326,8 +328,10 @@ func kindName(n *yaml.Node) string {
 // value converts a YAML value (a default, an allowed value) into the value
 // model, with numbers normalised as arguments are.
 func (p *parser) value(n *yaml.Node, what string, depth int) (any, bool) {
-	if depth > MaxDepth {
-		p.errorf(n, "%s is nested deeper than %d", what, MaxDepth)
+	// Arguments' nesting bound (internal/value): a field value is at depth
+	// 1, as a top-level argument is.
+	if limit := value.DefaultLimits.MaxDepth; depth > limit {
+		p.errorf(n, "%s is nested deeper than %d", what, limit)
 		return nil, false
 	}
 	switch n.Kind {
@@ -376,8 +380,8 @@ func (p *parser) value(n *yaml.Node, what string, depth int) (any, bool) {
 				p.errorf(n, "%s: bad number %s", what, n.Value)
 				return nil, false
 			}
-			v, err := normalizeFloat(f)
-			if err != nil {
+			v, ok := value.FromFloat(f)
+			if !ok {
 				p.errorf(n, "%s: number %s is not finite", what, n.Value)
 				return nil, false
 			}
@@ -630,16 +634,30 @@ func (p *parser) allowed(r *rule, n *yaml.Node, what string) {
 			continue
 		}
 		switch {
-		case v == nil || typeOf(v) == "array" || typeOf(v) == "object":
+		case !isScalar(v):
 			p.errorf(e, "%s.allowed_values: entries must be strings, numbers or booleans, not %s", what, kindName(e))
 		case r.typ != typeAny && !r.typ.accepts(v):
 			p.errorf(e, "%s.allowed_values: %s is not of the declared type %s", what, kindName(e), r.typ)
-		case isStringSource(r.from) && typeOf(v) != "string":
+		case isStringSource(r.from) && !isString(v):
 			p.errorf(e, "%s.allowed_values: a %s value is a string and never equals %s", what, r.from, kindName(e))
 		default:
 			r.allowed = append(r.allowed, v)
 		}
 	}
+}
+
+// isScalar reports whether v is a string, number or boolean.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, int64, float64, bool:
+		return true
+	}
+	return false
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
 }
 
 func isIntegerText(s string) bool {

@@ -234,7 +234,7 @@ func (c *Config) MapHTTP(method, path string, query url.Values, header http.Head
 		}
 	}
 	if len(bytes.TrimSpace(body)) > 0 && slices.ContainsFunc(best.rules, func(r *rule) bool { return r.from == srcBody }) {
-		v, err := parseJSON(body)
+		v, err := parseBody(body)
 		if err != nil {
 			return nil, fmt.Errorf("request body: %w", err)
 		}

@@ -16,8 +16,10 @@ type Mapping struct {
 // MapCall maps an MCP tools/call to a warrant tool and its constraint
 // fields. argsJSON is the JSON text of params.arguments; nil or empty (no
 // arguments) is the empty object, anything else must be one JSON object.
-// The arguments are parsed strictly (see [ErrArguments]): integral numbers
-// become int64 ("1.0" → 1), others float64.
+// The arguments are parsed strictly (see [ErrArguments]) by the reader and
+// limits authz canonicalises them with when no configuration is in use
+// (internal/value), so both paths refuse the same documents and read the
+// same values: integral numbers become int64 ("1.0" → 1), others float64.
 //
 // With a nil Config the mapping is the identity: Tool is mcpTool and Fields
 // are the top-level arguments — closed world, as in Tenuo, so the warrant

@@ -46,9 +46,12 @@ func TestMapCallIdentity(t *testing.T) {
 		{"float underflow reads as zero", `{"a":1e-400}`, map[string]any{"a": int64(0)}, nil},
 		{"invalid utf-8", "{\"a\":\"\xff\"}", nil, ErrArguments},
 		{"NaN", `{"a":NaN}`, nil, ErrArguments},
-		{"too deep", strings.Repeat(`{"a":`, MaxDepth) + "[]" + strings.Repeat("}", MaxDepth), nil, ErrArguments},
-		{"deepest allowed", strings.Repeat(`{"a":`, MaxDepth-1) + "[]" + strings.Repeat("}", MaxDepth-1), nil, nil},
-		{"too large", `{"a":"` + strings.Repeat("x", MaxArgumentsSize) + `"}`, nil, ErrArguments},
+		// Tenuo's argument limits, the same as authz applies without a
+		// configuration: depth 9 (the object is depth 0), 256 KiB.
+		{"too deep", strings.Repeat(`{"a":`, 10) + "[]" + strings.Repeat("}", 10), nil, ErrArguments},
+		{"deepest allowed", strings.Repeat(`{"a":`, 9) + "[]" + strings.Repeat("}", 9), nil, nil},
+		{"too large", `{"a":"` + strings.Repeat("x", 256<<10) + `"}`, nil, ErrArguments},
+		{"lone surrogate", `{"a":"\ud800"}`, nil, ErrArguments},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,7 +127,7 @@ func TestMapCallExtraction(t *testing.T) {
 		{"wildcard over empty array is missing", "t", `{"items":[]}`, map[string]any{"count": int64(10), "lit": []any{"x"}}, nil, ""},
 		{"wildcard over object is missing", "t", `{"items":{"0":{"id":"a"}}}`, map[string]any{"count": int64(10), "lit": []any{"x"}}, nil, ""},
 		{"wildcard gap refused", "t", `{"items":[{"id":"a"},{"name":"b"}]}`, nil, ErrField, `field "ids" (body path "items.*.id"): array element 1`},
-		{"type integer refuses float", "t", `{"count":1.5}`, nil, ErrField, `got number 1.5, want integer`},
+		{"type integer refuses float", "t", `{"count":1.5}`, nil, ErrField, `got float 1.5, want integer`},
 		{"type integer refuses string", "t", `{"count":"5"}`, nil, ErrField, `got string "5", want integer`},
 		{"present null is not defaulted", "t", `{"count":null}`, nil, ErrField, `got null`},
 		{"type number accepts float", "t", `{"ratio":0.5}`, map[string]any{"ratio": 0.5, "count": int64(10), "lit": []any{"x"}}, nil, ""},
@@ -184,13 +187,19 @@ func TestDefaultsAreCopied(t *testing.T) {
 
 func TestMapCallHostile(t *testing.T) {
 	c := mustParse(t, extractConfig)
-	huge := `{"items":[` + strings.Repeat(`{"id":"a"},`, 20000) + `{"id":"b"}]}`
-	m, err := c.MapCall("t", []byte(huge))
+	// Tenuo's limits: 256 items per array, 4096 values. Without a
+	// configuration authz refuses more, so a configuration refuses it too.
+	most := `{"items":[` + strings.Repeat(`{"id":"a"},`, 255) + `{"id":"b"}]}`
+	m, err := c.MapCall("t", []byte(most))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.Fields["ids"].([]any)); n != 20001 {
+	if n := len(m.Fields["ids"].([]any)); n != 256 {
 		t.Errorf("ids has %d elements", n)
+	}
+	huge := `{"items":[` + strings.Repeat(`{"id":"a"},`, 20000) + `{"id":"b"}]}`
+	if _, err := c.MapCall("t", []byte(huge)); !errors.Is(err, ErrArguments) {
+		t.Errorf("20001 items: err = %v", err)
 	}
 	deepArrays := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
 	for _, args := range []string{deepArrays, `{"a":` + deepArrays + `}`, strings.Repeat(`{"a":`, 5000)} {

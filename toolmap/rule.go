@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 )
 
 // source is where a rule's value comes from (`from:` in the configuration).
@@ -138,7 +140,7 @@ func (r *rule) check(v any) error {
 	}
 	a, ok := v.([]any)
 	if !ok {
-		return fmt.Errorf("got %s, want an array (the path has a wildcard)", typeOf(v))
+		return fmt.Errorf("got %s, want an array (the path has a wildcard)", value.TypeName(v))
 	}
 	for i, e := range a {
 		if err := r.checkOne(e); err != nil {
@@ -150,38 +152,20 @@ func (r *rule) check(v any) error {
 
 func (r *rule) checkOne(v any) error {
 	if r.typ != typeAny && !r.typ.accepts(v) {
-		return fmt.Errorf("got %s %s, want %s", typeOf(v), describe(v), r.typ)
+		return fmt.Errorf("got %s %s, want %s", value.TypeName(v), describe(v), r.typ)
 	}
 	if r.allowed != nil {
 		for _, a := range r.allowed {
-			if scalarEqual(v, a) {
+			// Type-sensitive, as the warrant's Exact is: the integer 1 and
+			// the string "1" differ. Integral floats were already turned
+			// into integers on both sides.
+			if value.Equal(v, a) {
 				return nil
 			}
 		}
 		return fmt.Errorf("%s is not one of the allowed values %s", describe(v), describeList(r.allowed))
 	}
 	return nil
-}
-
-// scalarEqual compares type-sensitively, as the warrant's Exact does: the
-// integer 1 and the string "1" differ. Integral floats were already turned
-// into integers on both sides.
-func scalarEqual(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	}
-	return false
 }
 
 func describeList(vs []any) string {

@@ -33,6 +33,7 @@ type proxyFlags struct {
 	config         string
 	auditLog       string
 	auditArgs      bool
+	exactIntegers  bool
 	env, passEnv   []string
 	maxLine        int
 	srlPath        string
@@ -56,6 +57,7 @@ func (f *proxyFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.config, "config", "", "tool map: YAML mapping MCP tools to warrant tools and fields (Tenuo's mcp-config.yaml shape)")
 	fl.StringVar(&f.auditLog, "audit-log", "", "append one JSON line per decision to `FILE` (default standard error)")
 	fl.BoolVar(&f.auditArgs, "audit-args", false, "include call arguments in audit lines (they may hold secrets)")
+	fl.BoolVar(&f.exactIntegers, "upstream-exact-integers", false, "forward integers beyond ±2^53 to a server known to read JSON integers exactly (refused by default: a server reading numbers as doubles, as JavaScript does, acts on another value than the one checked)")
 	fl.StringArrayVar(&f.env, "env", nil, "set K=V in the server's environment (repeatable)")
 	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "pass variable K from the proxy's environment to the server (repeatable)")
 	fl.IntVar(&f.maxLine, "max-message", transport.DefaultMaxLine, "largest JSON-RPC message in bytes, either way")
@@ -194,7 +196,7 @@ func (f *proxyFlags) build(e *env) (*enforcement, error) {
 		audit = zerolog.New(fh).With().Timestamp().Logger()
 	}
 	en.enforcer = &mcpproxy.Enforcer{Authorizer: az, ToolMap: tm, Held: held, ListPolicy: listPolicy,
-		AuditMode: auditMode, Audit: audit, AuditArgs: f.auditArgs}
+		AuditMode: auditMode, Audit: audit, AuditArgs: f.auditArgs, AllowInexactNumbers: f.exactIntegers}
 	return en, nil
 }
 

@@ -1,6 +1,10 @@
-// Package canonjson parses the JSON text of a tool call's arguments strictly
-// into the shared value model, as Tenuo canonicalises arguments before it
-// signs or checks a proof of possession (WIRE.md §6).
+// Package value is the one strict reader of JSON argument documents, shared
+// by toolmap (which extracts constraint fields from them) and authz (which
+// canonicalises them for proofs of possession and checks constraints on
+// them), so that the values a constraint sees are read by the same rules and
+// the same limits whether or not a tool map is in use. It parses the JSON
+// text into the value model as Tenuo canonicalises arguments before it signs
+// or checks a proof of possession (WIRE.md §6).
 //
 // encoding/json cannot serve here: it keeps the last of two duplicate keys,
 // replaces lone surrogates and invalid UTF-8 with U+FFFD, and decodes every
@@ -10,8 +14,9 @@
 //
 // # Values
 //
-// The top level must be exactly one object. Objects at every depth become
-// map[string]any, arrays []any, strings string, true/false bool, null nil.
+// For [Parse] the top level must be exactly one object; [ParseAny] takes any
+// one value (an HTTP body). Objects at every depth become map[string]any,
+// arrays []any, strings string, true/false bool, null nil.
 // A number without fraction or exponent is an int64 and must fit one (no
 // rounding, no float fallback). A number with a fraction or exponent is
 // parsed as the nearest float64; if that float is integral and inside
@@ -23,8 +28,8 @@
 // # Refused
 //
 // Duplicate keys at any depth, compared after unescaping; invalid UTF-8;
-// escaped lone surrogates; raw control characters in strings; anything but
-// one object at the top level; and input beyond [Limits].
+// escaped lone surrogates; raw control characters in strings; for [Parse],
+// anything but one object at the top level; and input beyond [Limits].
 //
 // # Differences from Tenuo
 //
@@ -35,7 +40,7 @@
 // Tenuo's own refusal of 9223372036854775808. Floats are parsed correctly
 // rounded (strconv), which serde_json does only with its float_roundtrip
 // feature; Tenuo's tests pin correctly rounded values.
-package canonjson
+package value
 
 import (
 	"errors"
@@ -137,16 +142,37 @@ func (l Limits) normalized() Limits {
 // optional whitespace), into a map of the shared value model. It never
 // panics; recursion is bounded by lim.MaxDepth before each descent.
 func Parse(data []byte, lim Limits) (map[string]any, error) {
-	lim = lim.normalized()
-	p := &parser{data: data, lim: lim}
-	if len(data) > lim.MaxBytes {
-		return nil, p.fail(ErrLimit, lim.MaxBytes, "input is %d bytes, over the limit of %d", len(data), lim.MaxBytes)
+	p := &parser{data: data, lim: lim.normalized()}
+	v, err := p.document(true)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+// ParseAny is [Parse] for a document whose top level may be any one JSON
+// value (an HTTP request body): the same rules and the same limits, the
+// top-level value being at depth 0.
+func ParseAny(data []byte, lim Limits) (any, error) {
+	p := &parser{data: data, lim: lim.normalized()}
+	return p.document(false)
+}
+
+// document parses the whole input: one value (one object when object is
+// set) surrounded by optional whitespace.
+func (p *parser) document(object bool) (any, error) {
+	data := p.data
+	if len(data) > p.lim.MaxBytes {
+		return nil, p.fail(ErrLimit, p.lim.MaxBytes, "input is %d bytes, over the limit of %d", len(data), p.lim.MaxBytes)
 	}
 	p.skipSpace()
 	if p.pos >= len(data) {
-		return nil, p.fail(ErrSyntax, p.pos, "empty input: expected a JSON object")
+		if object {
+			return nil, p.fail(ErrSyntax, p.pos, "empty input: expected a JSON object")
+		}
+		return nil, p.fail(ErrSyntax, p.pos, "empty input: expected a JSON value")
 	}
-	if c := data[p.pos]; c != '{' {
+	if c := data[p.pos]; object && c != '{' {
 		return nil, p.fail(ErrNotObject, p.pos, "arguments must be a JSON object, found %s", describe(c))
 	}
 	v, err := p.value(0)
@@ -155,9 +181,13 @@ func Parse(data []byte, lim Limits) (map[string]any, error) {
 	}
 	p.skipSpace()
 	if p.pos < len(data) {
-		return nil, p.fail(ErrSyntax, p.pos, "unexpected data after the top-level object (found %s)", describe(data[p.pos]))
+		what := "value"
+		if object {
+			what = "object"
+		}
+		return nil, p.fail(ErrSyntax, p.pos, "unexpected data after the top-level %s (found %s)", what, describe(data[p.pos]))
 	}
-	return v.(map[string]any), nil
+	return v, nil
 }
 
 // describe names the token that starts with c, for messages.
@@ -195,6 +225,12 @@ type parser struct {
 	strBytes int
 	path     []segment
 	scratch  []byte
+
+	// findInexact makes number stop the parse with errFound at the first
+	// integer a double-reading parser would read as another value, after
+	// recording where it is in inexact.
+	findInexact bool
+	inexact     Inexact
 }
 
 func (p *parser) fail(kind error, offset int, format string, args ...any) *Error {
@@ -588,21 +624,45 @@ func (p *parser) number() (any, error) {
 	}
 	text := data[start:p.pos]
 	if integer {
-		if n, ok := parseInt(data[digitsAt:digitsEnd], neg); ok {
-			return n, nil
+		n, ok := parseInt(data[digitsAt:digitsEnd], neg)
+		if !ok {
+			return nil, p.fail(ErrNumber, start, "integer %s does not fit in a signed 64-bit integer", truncate(string(text), 40))
 		}
-		return nil, p.fail(ErrNumber, start, "integer %s does not fit in a signed 64-bit integer", truncate(string(text), 40))
+		if p.findInexact && !ExactDouble(n) {
+			p.inexact = Inexact{Path: p.pathString(), Offset: start}
+			if len(p.path) > 0 && p.path[0].isKey {
+				p.inexact.Key = p.path[0].key
+			}
+			return nil, errFound
+		}
+		return n, nil
 	}
+	// A number with a fraction or exponent is read as the nearest double,
+	// as a double-reading server reads it; the integer it may become below
+	// is that double's exact value, so it never needs findInexact.
 	f, err := strconv.ParseFloat(string(text), 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return nil, p.fail(ErrSyntax, start, "invalid number %s", truncate(string(text), 40))
+	}
+	v, ok := FromFloat(f)
+	if !ok {
 		return nil, p.fail(ErrNumber, start, "number %s is out of the float64 range", truncate(string(text), 40))
 	}
-	// An integral float in i64 range is the integer (Tenuo's integral_i64).
-	// The upper bound is exclusive: 2^63 must not saturate to MaxInt64.
-	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
-		return int64(f), nil
+	return v, nil
+}
+
+// FromFloat is the value-model form of a finite float: an integral float in
+// [-2^63, 2^63) is the int64 of the same value (Tenuo's integral_i64), any
+// other finite float itself. ok is false for NaN and the infinities. The
+// upper bound is exclusive: 2^63 must not saturate to MaxInt64.
+func FromFloat(f float64) (v any, ok bool) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return nil, false
 	}
-	return f, nil
+	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
+		return int64(f), true
+	}
+	return f, true
 }
 
 func (p *parser) skipDigits() {

@@ -1,4 +1,4 @@
-package canonjson
+package value
 
 import (
 	"errors"
@@ -335,6 +335,65 @@ func TestParseInt(t *testing.T) {
 		got, ok := parseInt([]byte(tt.digits), tt.neg)
 		if ok != tt.ok || (ok && got != tt.want) {
 			t.Errorf("parseInt(%s, %v) = %d, %v; want %d, %v", tt.digits, tt.neg, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestParseAny(t *testing.T) {
+	accept := []struct {
+		in   string
+		want any
+	}{
+		{`null`, nil},
+		{` [1, 2.5, "x"] `, []any{int64(1), 2.5, "x"}},
+		{`"s"`, "s"},
+		{`1.0`, int64(1)},
+		{`{"a":{}}`, map[string]any{"a": map[string]any{}}},
+		{strings.Repeat("[", 9) + strings.Repeat("]", 9), nil}, // depth 0…8
+	}
+	for _, tt := range accept {
+		got, err := ParseAny([]byte(tt.in), DefaultLimits)
+		if err != nil {
+			t.Errorf("ParseAny(%s): %v", tt.in, err)
+			continue
+		}
+		if tt.want != nil && !equal(got, tt.want) {
+			t.Errorf("ParseAny(%s) = %#v, want %#v", tt.in, got, tt.want)
+		}
+	}
+	// The same rules and limits as Parse: the top-level value is depth 0.
+	for _, in := range []string{``, ` `, `[1,]`, `[] []`, `["\ud800"]`, "[\"\xff\"]", `[{"a":1,"\u0061":2}]`,
+		strings.Repeat("[", 11) + strings.Repeat("]", 11), `[` + strings.Repeat("1,", 256) + `1]`, `NaN`, `9223372036854775808`} {
+		if _, err := ParseAny([]byte(in), DefaultLimits); err == nil {
+			t.Errorf("ParseAny(%.40q) accepted", in)
+		}
+	}
+}
+
+func TestEqualAndTypeName(t *testing.T) {
+	same := [][2]any{
+		{nil, nil}, {true, true}, {int64(1), int64(1)}, {1.5, 1.5}, {math.NaN(), math.NaN()}, {"x", "x"},
+		{[]any{int64(1), "a"}, []any{int64(1), "a"}}, {map[string]any{"k": []any{}}, map[string]any{"k": []any{}}},
+	}
+	for _, p := range same {
+		if !Equal(p[0], p[1]) {
+			t.Errorf("Equal(%#v, %#v) = false", p[0], p[1])
+		}
+	}
+	differ := [][2]any{
+		{int64(1), 1.0}, {int64(1), "1"}, {nil, false}, {"", nil}, {[]any{int64(1)}, []any{1.0}},
+		{map[string]any{"a": nil}, map[string]any{"b": nil}}, {map[string]any{}, []any{}}, {int(1), int(1)},
+	}
+	for _, p := range differ {
+		if Equal(p[0], p[1]) {
+			t.Errorf("Equal(%#v, %#v) = true", p[0], p[1])
+		}
+	}
+	names := map[string]any{"null": nil, "boolean": false, "integer": int64(0), "float": 0.5, "string": "",
+		"list": []any{}, "object": map[string]any{}, "int": 3}
+	for want, v := range names {
+		if got := TypeName(v); got != want {
+			t.Errorf("TypeName(%#v) = %q, want %q", v, got, want)
 		}
 	}
 }
