@@ -28,6 +28,16 @@ type reading struct {
 // wins), of the message or of each element of a batch. Methods are folded as
 // a dispatcher that trims, lower-cases and normalises would.
 func lenientReadings(msg []byte) []reading {
+	// A server's line reader may split at CR (Python's universal newlines,
+	// Node's readline) or at U+0085, U+2028, U+2029 (str.splitlines): each
+	// piece is read too.
+	if pieces := splitLines(msg); len(pieces) > 1 {
+		var out []reading
+		for _, p := range pieces {
+			out = append(out, lenientReadings(p)...)
+		}
+		return append(out, lenientReadings(bytes.ReplaceAll(msg, []byte("\r"), []byte(" ")))...)
+	}
 	msg = bytes.TrimSpace(msg)
 	if len(msg) > 0 && msg[0] == '[' {
 		var elems []json.RawMessage
@@ -63,6 +73,13 @@ func lenientReadings(msg []byte) []reading {
 		out = append(out, reading{how: "encoding/json struct", method: foldMethod(gs.Method), name: gs.Params.Name, hasID: gs.ID != nil})
 	}
 	return out
+}
+
+func splitLines(msg []byte) [][]byte {
+	for _, sep := range []string{"\u0085", "\u2028", "\u2029"} {
+		msg = bytes.ReplaceAll(msg, []byte(sep), []byte("\r"))
+	}
+	return bytes.Split(msg, []byte("\r"))
 }
 
 // relayLines runs a Proxy with p's hooks over the client input in, against
@@ -224,8 +241,8 @@ func TestInterceptedNeverUnchecked(t *testing.T) {
 	tests := []struct {
 		name string
 		line string
-		// want is the JSON-RPC error code answered ("" when dropped
-		// unanswered) and the id it carries.
+		// code is the JSON-RPC error code answered (0 when dropped
+		// unanswered, -1 when relayed as harmless), and id the id it carries.
 		code int
 		id   string
 	}{
@@ -263,6 +280,10 @@ func TestInterceptedNeverUnchecked(t *testing.T) {
 		{"duplicate method", `{"jsonrpc":"2.0","id":24,"method":"ping","method":"tools/call","params":{"name":"bad"}}`, CodeInvalidRequest, "24"},
 		{"nested deeper than the scanner reads", `{"jsonrpc":"2.0","id":25,"method":"tools/call","params":{"name":"bad","arguments":{"a":` + deep + `}}}`, CodeInvalidRequest, "25"},
 		{"nested deeper than encoding/json reads", `{"jsonrpc":"2.0","id":"26","method":"tools/call","params":{"name":"bad","arguments":{"a":` + deeper + `}}}`, CodeInvalidRequest, `"26"`},
+		{"a tools/call smuggled behind CRs", "{\"jsonrpc\":\"2.0\",\"id\":27,\"method\":\"ping\",\"params\":\r" +
+			`{"jsonrpc":"2.0","id":"smuggled","method":"tools/call","params":{"name":"bad"}}` + "\r}", -1, "27"},
+		{"a tools/call smuggled behind U+2028", `{"jsonrpc":"2.0","id":28,"method":"ping","params":{"` + "\u2028" +
+			`{":{"jsonrpc":"2.0","id":"smuggled","method":"tools/call","params":{"name":"bad"}}}}`, -1, "28"},
 		{"deep notification", `{"jsonrpc":"2.0","method":"tools/call","params":{"name":"bad","arguments":{"a":` + deeper + `}}}`, 0, ""},
 	}
 	for _, tc := range tests {
@@ -276,6 +297,12 @@ func TestInterceptedNeverUnchecked(t *testing.T) {
 			in := strings.Replace(initLine, "2025-03-26", "2025-06-18", 1) + tc.line + "\n"
 			up, client := relayLines(t, p, []byte(in))
 			checkOnlyApproved(t, []byte(tc.line), up, *approved)
+			if tc.code == -1 { // relayed: as one line, and answered by the upstream
+				if len(up) != 2 || bytes.ContainsAny(up[1], "\r\n") || bytes.Contains(up[1], []byte("\u2028")) {
+					t.Fatalf("the upstream got %q", up)
+				}
+				return
+			}
 			for _, m := range up {
 				if !bytes.Contains(m, []byte(`"initialize"`)) {
 					t.Fatalf("the upstream got %s", m)

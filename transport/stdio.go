@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"unicode/utf8"
 )
 
 // DefaultMaxLine is the line cap used when NewStdioConn is given a maxLine of
@@ -111,9 +112,14 @@ func (c *stdioConn) readLine() ([]byte, error) {
 }
 
 // Write writes msg followed by a newline in one call to the underlying
-// writer. A message holding a raw newline (pretty-printed JSON from another
-// transport) is compacted first: outside strings, JSON whitespace carries no
-// meaning, and inside strings a newline is always escaped.
+// writer. A message holding a raw newline or CR (pretty-printed JSON from
+// another transport) is compacted first: outside strings, JSON whitespace
+// carries no meaning, and inside strings both are always escaped. Raw U+0085,
+// U+2028 and U+2029, which can only stand inside strings, are written as \u
+// escapes. So the peer reads one line whatever it takes for a line break
+// (Python's universal newlines and Node's readline end lines at CR too,
+// str.splitlines at all three): a message the relay checked as one can never
+// reach a server as several, one of them unchecked.
 func (c *stdioConn) Write(msg []byte) error {
 	if bytes.IndexByte(msg, '\n') >= 0 || bytes.IndexByte(msg, '\r') >= 0 {
 		var b bytes.Buffer
@@ -122,6 +128,7 @@ func (c *stdioConn) Write(msg []byte) error {
 		}
 		msg = b.Bytes()
 	}
+	msg = escapeLineSeparators(msg)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed {
@@ -151,4 +158,24 @@ func (c *stdioConn) Close() error {
 		err = errors.Join(err, c.rc.Close())
 	}
 	return err
+}
+
+// escapeLineSeparators writes U+0085, U+2028 and U+2029 in msg as \u
+// escapes; the JSON value is unchanged (outside strings they are not JSON).
+func escapeLineSeparators(msg []byte) []byte {
+	if !bytes.Contains(msg, []byte("\u2028")) && !bytes.Contains(msg, []byte("\u2029")) && !bytes.Contains(msg, []byte("\u0085")) {
+		return msg
+	}
+	out := make([]byte, 0, len(msg)+16)
+	for i := 0; i < len(msg); {
+		r, size := utf8.DecodeRune(msg[i:])
+		switch r {
+		case '\u0085', '\u2028', '\u2029':
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, msg[i:i+size]...)
+		}
+		i += size
+	}
+	return out
 }

@@ -2,9 +2,11 @@ package transport
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -91,6 +93,10 @@ func TestStdioConnWrite(t *testing.T) {
 	}{
 		{"single line kept byte for byte", `{"b": 1,  "a":"x"}`, "{\"b\": 1,  \"a\":\"x\"}\n"},
 		{"multi-line JSON compacted", "{\n  \"a\": \"x\\ny\"\n}", "{\"a\":\"x\\ny\"}\n"},
+		// A reader that ends lines at CR would see three lines, the middle
+		// one a message of its own.
+		{"CR white space compacted", "{\"a\":\r{\"b\":1}\r}", "{\"a\":{\"b\":1}}\n"},
+		{"line separators escaped", "{\"a\":\"x\u2028y\u2029z\u0085\"}", "{\"a\":\"x\\u2028y\\u2029z\\u0085\"}\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -101,6 +107,12 @@ func TestStdioConnWrite(t *testing.T) {
 			}
 			if b.String() != tc.want {
 				t.Fatalf("wrote %q, want %q", b.String(), tc.want)
+			}
+			var in, out any
+			if json.Unmarshal([]byte(tc.in), &in) == nil {
+				if err := json.Unmarshal(b.Bytes(), &out); err != nil || !reflect.DeepEqual(in, out) {
+					t.Fatalf("the value changed: %v -> %v (%v)", in, out, err)
+				}
 			}
 		})
 	}

@@ -14,8 +14,9 @@ import (
 	"testing"
 )
 
-// Packages are the @modelcontextprotocol packages every caller may rely on.
-var Packages = []string{"sdk", "server-everything", "server-filesystem"}
+// Packages are the npm packages every caller may rely on.
+var Packages = []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/server-everything",
+	"@modelcontextprotocol/server-filesystem", "json-rpc-2.0"}
 
 var (
 	once  sync.Once
@@ -52,7 +53,7 @@ func Dir(t testing.TB) string {
 
 func installed(dir string) error {
 	for _, pkg := range Packages {
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "@modelcontextprotocol", pkg, "package.json")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", filepath.FromSlash(pkg), "package.json")); err != nil {
 			return err
 		}
 	}
