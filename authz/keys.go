@@ -65,12 +65,44 @@ func (k PublicKey) PEM() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
+// ErrSecretKey is wrapped by the error [ParsePublicKey] returns for a text
+// that is a secret key (see [IsSecretKeyText]).
+var ErrSecretKey = errors.New("this is a secret key, not a public key")
+
+// IsSecretKeyText reports whether text holds a PEM block whose type names a
+// private key ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "OPENSSH PRIVATE KEY",
+// "EC PRIVATE KEY", …): such a text is a secret key whatever else it holds.
+// A bare 32-byte value in hex or base64 is not reported: the same text may be
+// a seed or a public key, and only where it came from can tell.
+func IsSecretKeyText(text []byte) bool {
+	rest := text
+	for {
+		i := bytes.Index(rest, []byte("-----BEGIN "))
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len("-----BEGIN "):]
+		j := bytes.Index(rest, []byte("-----"))
+		if j < 0 {
+			return false
+		}
+		if bytes.HasSuffix(bytes.TrimSpace(rest[:j]), []byte("PRIVATE KEY")) {
+			return true
+		}
+		rest = rest[j+len("-----"):]
+	}
+}
+
 // ParsePublicKey reads an Ed25519 public key written as 64 hex digits, as
 // base64 of 32 bytes (standard or URL-safe alphabet, padded or not), or as a
 // PEM "PUBLIC KEY" block (SubjectPublicKeyInfo). Surrounding whitespace is
 // ignored. The key must be a canonical encoding of a curve point that is not
 // of small order: any other key could never verify a signature here, so it
 // is refused when it is configured rather than at the first request.
+//
+// A secret key in PEM form is refused with an error wrapping [ErrSecretKey].
+// Errors never hold the text or the decoded bytes: a text given as a public
+// key may be a seed by mistake.
 func ParsePublicKey(text string) (PublicKey, error) {
 	var k PublicKey
 	s := strings.TrimSpace(text)
@@ -78,6 +110,8 @@ func ParsePublicKey(text string) (PublicKey, error) {
 	switch {
 	case s == "":
 		return k, errors.New("public key: empty input")
+	case IsSecretKeyText([]byte(s)):
+		return k, fmt.Errorf("public key: a PEM private key block: %w", ErrSecretKey)
 	case strings.HasPrefix(s, "-----BEGIN"):
 		b, err := parsePublicPEM([]byte(s))
 		if err != nil {
@@ -93,7 +127,9 @@ func ParsePublicKey(text string) (PublicKey, error) {
 	}
 	copy(k[:], raw)
 	if _, err := expandPublicKey(k); err != nil {
-		return PublicKey{}, fmt.Errorf("public key %s: %w", k.Hex(), err)
+		// The bytes are not shown: a seed given by mistake lands here about
+		// half the time (random 32 bytes are a curve point half the time).
+		return PublicKey{}, fmt.Errorf("public key: %w", err)
 	}
 	return k, nil
 }

@@ -300,7 +300,9 @@ func TestParsePublicKey(t *testing.T) {
 		{"order-8 point", smallOrderHex[4], []string{"small-order"}},
 		{"non-canonical", nonCanonicalSmallOrderHex[4], []string{"non-canonical"}},
 		{"not on the curve", hex.EncodeToString(off[:]), []string{"not a point on the curve"}},
-		{"private key PEM", rfc8410V1, []string{`PEM block is "PRIVATE KEY", want "PUBLIC KEY"`}},
+		{"private key PEM", rfc8410V1, []string{"PEM private key", ErrSecretKey.Error()}},
+		{"private key PEM after text", "Bag Attributes\n" + rfc8410V1, []string{ErrSecretKey.Error()}},
+		{"OpenSSH private key", pemText("OPENSSH PRIVATE KEY", []byte("openssh-key-v1")), []string{ErrSecretKey.Error()}},
 		{"RSA public key", pemText("PUBLIC KEY", rsaSPKI), []string{"RSA key, want Ed25519"}},
 		{"RSA PKCS#1 public key", pemText("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&rsaKey.PublicKey)), []string{`"RSA PUBLIC KEY"`}},
 		{"ECDSA public key", pemText("PUBLIC KEY", ecSPKI), []string{"ECDSA key, want Ed25519"}},
@@ -534,4 +536,66 @@ func FuzzParsePublicKey(f *testing.F) {
 			t.Fatalf("ParsePublicKey accepted a key verification refuses: %v", err)
 		}
 	})
+}
+
+func TestIsSecretKeyText(t *testing.T) {
+	k, err := GenerateSigningKey(rand.NewChaCha8([32]byte{'i', 's'}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := k.MarshalPEM()
+	for _, text := range []string{
+		string(p), rfc8410V1, "comment line\n" + rfc8410V1, k.Public().PEM() + string(p),
+		pemText("ENCRYPTED PRIVATE KEY", []byte{1}), pemText("OPENSSH PRIVATE KEY", []byte{1}),
+		pemText("EC PRIVATE KEY", []byte{1}), pemText("RSA PRIVATE KEY", []byte{1}),
+		"-----BEGIN PRIVATE KEY-----\ntruncated",
+	} {
+		if !IsSecretKeyText([]byte(text)) {
+			t.Errorf("not recognised as a secret key:\n%s", text)
+		}
+		_, err := ParsePublicKey(text)
+		if !errors.Is(err, ErrSecretKey) {
+			t.Errorf("ParsePublicKey: %v, want ErrSecretKey", err)
+		}
+	}
+	for _, text := range []string{
+		k.SeedHex(), base64.StdEncoding.EncodeToString(k.Seed()), k.Public().Hex(), k.Public().PEM(),
+		pemText("CERTIFICATE", []byte{1}), "", "PRIVATE KEY", "-----BEGIN PRIVATE KEY",
+	} {
+		if IsSecretKeyText([]byte(text)) {
+			t.Errorf("taken for a secret key: %q", text)
+		}
+	}
+}
+
+// TestParsePublicKeyErrorsHideInput checks that no error of ParsePublicKey
+// shows the text or its bytes: the text may be a seed given by mistake.
+func TestParsePublicKeyErrorsHideInput(t *testing.T) {
+	src := rand.NewChaCha8([32]byte{'h', 'i'})
+	offCurve := 0
+	for i := 0; i < 64; i++ {
+		var b [32]byte
+		src.Read(b[:])
+		h := hex.EncodeToString(b[:])
+		wellFormed := []string{h, strings.ToUpper(h), base64.StdEncoding.EncodeToString(b[:]), base64.RawURLEncoding.EncodeToString(b[:])}
+		malformed := []string{h[:63], h + "00", h[:62] + "zz", base64.StdEncoding.EncodeToString(b[:31])}
+		for j, text := range append(wellFormed, malformed...) {
+			_, err := ParsePublicKey(text)
+			if err == nil {
+				continue
+			}
+			if j < len(wellFormed) {
+				offCurve++
+			}
+			msg := strings.ToLower(err.Error())
+			for _, leak := range []string{h[:16], h[32:48], strings.ToLower(base64.RawStdEncoding.EncodeToString(b[:12]))} {
+				if strings.Contains(msg, leak) {
+					t.Fatalf("error shows the input: %v", err)
+				}
+			}
+		}
+	}
+	if offCurve == 0 {
+		t.Fatal("no well-formed input was refused: the off-curve error was not exercised")
+	}
 }

@@ -100,7 +100,8 @@ func runDemo(ctx context.Context, e *env) error {
 	}
 	stack := authz.Stack{w}
 	keyFile := filepath.Join(dir, "agent.key")
-	os.WriteFile(keyFile, []byte(agent.SeedHex()+"\n"), 0o600)
+	agentPEM, _ := agent.MarshalPEM()
+	os.WriteFile(keyFile, agentPEM, 0o600)
 	warrantFile := filepath.Join(dir, "agent.warrant")
 	os.WriteFile(warrantFile, []byte(stack.Base64()+"\n"), 0o644)
 	auditFile := filepath.Join(dir, "audit.jsonl")

@@ -14,29 +14,34 @@ func newKeygenCmd(e *env) *cobra.Command {
 	var out string
 	var force, pem bool
 	c := &cobra.Command{
-		Use:   "keygen [--out FILE]",
+		Use:   "keygen --out FILE",
 		Short: "Make a new Ed25519 secret key",
-		Long: `keygen makes a new Ed25519 secret key. With --out it writes the key to FILE
-(mode 0600; an existing file is kept unless --force) and prints the public key
-in hex. Without --out it prints the secret seed in hex on standard output and
-the public key on standard error.`,
-		Example: `  tenuo-mcp keygen --out root.key
-  tenuo-mcp keygen --out agent.key --pem`,
+		Long: `keygen makes a new Ed25519 secret key and writes it to FILE as a PKCS#8 PEM
+"PRIVATE KEY" block (mode 0600; an existing file is kept unless --force), the
+form OpenSSL and Tenuo's SigningKey.from_pem read. It prints the public key in
+hex on standard output: that is what --holder, --trusted-root and
+--revocation-key take. A secret key file is refused wherever a public key is
+expected.
+
+--out - writes the secret key to standard output instead, and the public key
+to standard error: the secret is printed only when asked for by name.`,
+		Example: `  tenuo-mcp keygen --out root.key > root.pub
+  tenuo-mcp keygen --out agent.key --force > agent.pub`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return badInput("write it to a file: keygen --out agent.key (or --out - for standard output)", "--out is required")
+			}
+			_ = pem // PKCS#8 PEM is the only form written; --pem is kept for old scripts
 			k, err := authz.GenerateSigningKey(rand.Reader)
 			if err != nil {
 				return err
 			}
-			var data []byte
-			if pem {
-				if data, err = k.MarshalPEM(); err != nil {
-					return err
-				}
-			} else {
-				data = []byte(k.SeedHex() + "\n")
+			data, err := k.MarshalPEM()
+			if err != nil {
+				return err
 			}
-			if out == "" {
+			if out == "-" {
 				e.stdout.Write(data)
 				fmt.Fprintf(e.stderr, "public key: %s\n", k.Public().Hex())
 				return nil
@@ -67,8 +72,9 @@ the public key on standard error.`,
 			return nil
 		},
 	}
-	c.Flags().StringVar(&out, "out", "", "write the secret key to `FILE` (mode 0600)")
+	c.Flags().StringVar(&out, "out", "", "write the secret key (PKCS#8 PEM) to `FILE` (mode 0600), or - for standard output")
 	c.Flags().BoolVar(&force, "force", false, "overwrite an existing --out file")
-	c.Flags().BoolVar(&pem, "pem", false, "write PKCS#8 PEM instead of the hex seed")
+	c.Flags().BoolVar(&pem, "pem", false, "PKCS#8 PEM (the default and only form; accepted for old scripts)")
+	_ = c.Flags().MarkHidden("pem")
 	return c
 }

@@ -186,7 +186,7 @@ base64 (or PEM with --pem). Verifiers must trust the issuer's public key.`,
 			if err != nil {
 				return err
 			}
-			holder, err := loadPublicKey("holder", g.holder)
+			holder, err := loadPublicKey("--holder", g.holder)
 			if err != nil {
 				return err
 			}
@@ -229,7 +229,7 @@ with the rule named.`,
 			if err != nil {
 				return err
 			}
-			holder, err := loadPublicKey("holder", g.holder)
+			holder, err := loadPublicKey("--holder", g.holder)
 			if err != nil {
 				return err
 			}

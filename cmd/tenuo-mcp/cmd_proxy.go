@@ -121,9 +121,18 @@ func (f *proxyFlags) build(e *env) (*enforcement, error) {
 	}
 
 	var tm *toolmap.Config
-	rootRefs := append([]string(nil), f.roots...)
+	type rootRef struct{ from, ref string }
+	var rootRefs []rootRef
+	for _, r := range f.roots {
+		rootRefs = append(rootRefs, rootRef{"--trusted-root", r})
+	}
 	if env := e.getenv("TENUO_TRUSTED_ROOTS"); env != "" {
-		rootRefs = append(rootRefs, strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' })...)
+		if authz.IsSecretKeyText([]byte(env)) {
+			return nil, badInput(hintPublicOfSecret, "TENUO_TRUSTED_ROOTS: this is a secret key (a PEM private key), not a public key; the value is not shown")
+		}
+		for _, r := range strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			rootRefs = append(rootRefs, rootRef{"TENUO_TRUSTED_ROOTS", r})
+		}
 	}
 	if f.config != "" {
 		if tm, err = toolmap.Load(f.config); err != nil {
@@ -132,11 +141,13 @@ func (f *proxyFlags) build(e *env) (*enforcement, error) {
 		if err := tm.CheckMCP(); err != nil {
 			return nil, badInput("", "--config: %v", err)
 		}
-		rootRefs = append(rootRefs, tm.TrustedIssuers...)
+		for _, r := range tm.TrustedIssuers {
+			rootRefs = append(rootRefs, rootRef{"--config trusted_issuers", r})
+		}
 	}
 	var roots []authz.PublicKey
 	for _, r := range rootRefs {
-		k, err := loadPublicKey("trusted-root", r)
+		k, err := loadPublicKey(r.from, r.ref)
 		if err != nil {
 			return nil, err
 		}
@@ -158,7 +169,7 @@ func (f *proxyFlags) build(e *env) (*enforcement, error) {
 		if f.srlKey == "" {
 			return nil, badInput("name the key that signs the list with --revocation-key", "--revocation-list needs --revocation-key")
 		}
-		k, err := loadPublicKey("revocation-key", f.srlKey)
+		k, err := loadPublicKey("--revocation-key", f.srlKey)
 		if err != nil {
 			return nil, err
 		}

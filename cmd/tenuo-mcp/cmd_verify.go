@@ -148,7 +148,7 @@ every check, the PoP window included.`,
 			}
 			var trusted []authz.PublicKey
 			for _, r := range roots {
-				k, err := loadPublicKey("trusted-root", r)
+				k, err := loadPublicKey("--trusted-root", r)
 				if err != nil {
 					return err
 				}

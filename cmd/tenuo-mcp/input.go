@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -34,7 +37,9 @@ func readFileBounded(path string) ([]byte, error) {
 	return readBounded(f, path)
 }
 
-// loadSigningKey reads a secret key from a file or from env:VAR.
+// loadSigningKey reads a secret key from a file or from env:VAR. The key is
+// never taken from the command line (where ps would show it), and no error
+// repeats a value that could be the key itself.
 func (e *env) loadSigningKey(flag, ref string) (*authz.SigningKey, error) {
 	if ref == "" {
 		return nil, badInput("give a key file made by 'tenuo-mcp keygen --out FILE', or env:VAR", "--%s is required", flag)
@@ -49,7 +54,11 @@ func (e *env) loadSigningKey(flag, ref string) (*authz.SigningKey, error) {
 	} else {
 		b, err := readFileBounded(ref)
 		if err != nil {
-			return nil, badInput("a secret key is given as a file path or env:VAR, never on the command line", "--%s: cannot read key file: %v", flag, err)
+			const hint = "a secret key is given as a file path or env:VAR, never on the command line"
+			if _, perr := authz.ParseSigningKey([]byte(ref)); perr == nil || authz.IsSecretKeyText([]byte(ref)) {
+				return nil, badInput(hint, "--%s: this looks like a key itself, not the path of a key file (the value is not shown)", flag)
+			}
+			return nil, badInput(hint, "--%s: %s", flag, fileProblem("key file", ref, err))
 		}
 		if st, err := os.Stat(ref); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(e.stderr, "tenuo-mcp: warning: key file %s is readable by others (mode %04o); chmod 600 it\n", ref, st.Mode().Perm())
@@ -63,10 +72,34 @@ func (e *env) loadSigningKey(flag, ref string) (*authz.SigningKey, error) {
 	return k, nil
 }
 
-// loadPublicKey reads a public key given as hex (or base64/PEM) text or as a file.
-func loadPublicKey(flag, ref string) (authz.PublicKey, error) {
+// hintPublicOfSecret tells how to get the public key of a secret key file.
+const hintPublicOfSecret = "give the public key instead: keygen prints it (hex) when it makes the key"
+
+// loadPublicKey reads a public key given as text (64 hex digits, base64 of 32
+// bytes, or a PEM "PUBLIC KEY" block) or as a file holding one. from names
+// the source in errors ("--holder", "TENUO_TRUSTED_ROOTS", …).
+//
+// A secret key is never taken for a public key:
+//   - a PEM private key block ("PRIVATE KEY", which keygen writes, and any
+//     other "… PRIVATE KEY"), given as text or as a file, is refused;
+//   - a file holding a bare 32-byte value (hex or base64) that is readable by
+//     its owner only (no group or other permission bits, as keygen wrote its
+//     hex seed files before it wrote PEM, and as Tenuo's SDK and every key
+//     tool keep secret key files) is refused as a secret key file. A public
+//     key file made by shell redirection has the umask's mode (0644 usually)
+//     and is read; one that is owner-only must be made readable by others or
+//     given as text.
+//
+// A bare 32-byte value given as text on the command line is read as a public
+// key: as text it cannot be told from a seed, and public keys are given that
+// way. No error shows a value that could be key material.
+func loadPublicKey(from, ref string) (authz.PublicKey, error) {
 	if ref == "" {
-		return authz.PublicKey{}, badInput("", "--%s is required", flag)
+		return authz.PublicKey{}, badInput("", "%s is required", from)
+	}
+	if authz.IsSecretKeyText([]byte(ref)) {
+		return authz.PublicKey{}, badInput(hintPublicOfSecret,
+			"%s: this is a secret key (a PEM private key), not a public key; the value is not shown", from)
 	}
 	if k, err := authz.ParsePublicKey(ref); err == nil {
 		return k, nil
@@ -74,21 +107,85 @@ func loadPublicKey(flag, ref string) (authz.PublicKey, error) {
 	b, ferr := readFileBounded(ref)
 	if ferr != nil {
 		_, perr := authz.ParsePublicKey(ref)
-		return authz.PublicKey{}, badInput("a public key is 64 hex digits, or a file holding it (hex or PEM)",
-			"--%s: %q is neither a public key (%v) nor a readable file", flag, short(ref), perr)
+		return authz.PublicKey{}, badInput("a public key is 64 hex digits, or a file holding it (hex or PEM \"PUBLIC KEY\")",
+			"%s: not a public key (%v), and %s", from, perr, fileProblem("key file", ref, ferr))
 	}
-	k, err := authz.ParsePublicKey(strings.TrimSpace(string(b)))
+	if authz.IsSecretKeyText(b) {
+		msg := fmt.Sprintf("%s: %s is a secret key file (PEM private key), not a public key", from, ref)
+		if k, err := authz.ParseSigningKey(b); err == nil {
+			msg += "; its public key is " + k.Public().Hex()
+		}
+		return authz.PublicKey{}, badInput(hintPublicOfSecret, "%s", msg)
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN")) {
+		// A bare 32-byte value, whether or not it is a curve point.
+		if sk, err := authz.ParseSigningKey(b); err == nil {
+			if st, err := os.Stat(ref); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 == 0 {
+				return authz.PublicKey{}, badInput(hintPublicOfSecret+"; if this file is a public key, make it readable by others (chmod 644) or give the key as text",
+					"%s: %s is readable by its owner only and holds a bare 32-byte key: that is a secret key file (the form keygen wrote before PEM), not a public key; read as a secret key, its public key is %s",
+					from, ref, sk.Public().Hex())
+			}
+		}
+	}
+	k, err := authz.ParsePublicKey(string(b))
 	if err != nil {
-		return authz.PublicKey{}, badInput("", "--%s: file %s: %v", flag, ref, err)
+		return authz.PublicKey{}, badInput("", "%s: file %s: %v", from, ref, err)
 	}
 	return k, nil
 }
 
-func short(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
+// fileProblem says why path could not be read, naming it only when it could
+// not be key material (see mayBeKeyMaterial).
+func fileProblem(what, path string, err error) string {
+	name := strconv.Quote(path)
+	if mayBeKeyMaterial(path) {
+		name = fmt.Sprintf("(a value of %d characters, not shown: it could be key material)", len(path))
 	}
-	return s
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no such " + what + " " + name
+	}
+	reason := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		reason = pe.Err.Error()
+	}
+	return fmt.Sprintf("cannot read %s %s: %s", what, name, reason)
+}
+
+// mayBeKeyMaterial reports whether a value that names no readable file could
+// be a key, or part of one, rather than a mistyped path: it holds PEM armour
+// or a line break, or 16 or more consecutive characters of the hex and base64
+// alphabets (A-Z a-z 0-9 + / = _ -), separators ':' and white space ignored.
+// When the value's directory exists, only its last element is judged, so
+// "keys/agent.pub" is shown whatever the directory names. The rule hides some
+// long paths too; it never shows a hex or base64 key of 8 bytes or more.
+func mayBeKeyMaterial(s string) bool {
+	if strings.Contains(s, "-----") || strings.ContainsAny(s, "\r\n") {
+		return true
+	}
+	judged := s
+	if i := strings.LastIndexByte(s, '/'); i >= 0 {
+		if st, err := os.Stat(s[:i+1]); err == nil && st.IsDir() {
+			judged = s[i+1:]
+		}
+	}
+	run := 0
+	for i := 0; i < len(judged); i++ {
+		c := judged[i]
+		switch {
+		case c == ':' || c == ' ' || c == '\t':
+			continue
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '+', c == '/', c == '=', c == '_', c == '-':
+			run++
+			if run >= 16 {
+				return true
+			}
+		default:
+			run = 0
+		}
+	}
+	return false
 }
 
 // readWarrantText returns the warrant text given as text, a file, or - for stdin.

@@ -84,9 +84,11 @@ func newRootCmd(e *env) *cobra.Command {
 holder's proof of possession on every tool call, and blocks what the warrant
 does not allow before the tool runs.
 
-Keys are files (seed hex, base64 or PEM) or env:VAR. Public keys are hex or
-files. A WARRANT is text (any base64 form or PEM), a file holding it, or - for
-standard input. Arguments are JSON objects, as text or @file.`,
+Secret keys are files (PKCS#8 PEM as keygen writes them, or a seed in hex or
+base64) or env:VAR, never command-line text. Public keys are hex text or files
+(hex, base64 or PEM "PUBLIC KEY"); a secret key file is refused where a public
+key is expected. A WARRANT is text (any base64 form or PEM), a file holding
+it, or - for standard input. Arguments are JSON objects, as text or @file.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       version,

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
 )
 
 // binPath is the tenuo-mcp binary built once for the tests that run it as a
@@ -81,7 +83,18 @@ type world struct {
 	dir                          string
 	rootPub, agentPub, subPub    string
 	warrant, stack               string
-	rootSeed, agentSeed, subSeed string
+	rootSeed, agentSeed, subSeed string   // the key files' text (PKCS#8 PEM)
+	secrets                      []string // every spelling of the three seeds
+}
+
+// leaks reports whether out holds any spelling of the world's secret keys.
+func (w *world) leaks(out string) bool {
+	for _, s := range w.secrets {
+		if strings.Contains(out, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func must(t *testing.T, r cliResult, code int, what string) string {
@@ -107,6 +120,11 @@ func newWorld(t *testing.T, rn runner) *world {
 			t.Fatal(err)
 		}
 		*k.dst = strings.TrimSpace(string(b))
+		sk, err := authz.ParseSigningKey(b)
+		if err != nil {
+			t.Fatalf("%s: %v", k.file, err)
+		}
+		w.secrets = append(w.secrets, secretSpellings(sk.Seed(), b)...)
 		st, _ := os.Stat(filepath.Join(w.dir, k.file))
 		if st.Mode().Perm() != 0o600 {
 			t.Fatalf("%s has mode %v, want 0600", k.file, st.Mode().Perm())
@@ -204,10 +222,8 @@ func TestRoundTripAndDenials(t *testing.T) {
 
 			// Secrets never appear in any output.
 			for _, r := range []cliResult{r, out} {
-				for _, seed := range []string{w.rootSeed, w.agentSeed} {
-					if strings.Contains(r.stdout+r.stderr, seed) {
-						t.Fatal("a secret key appeared in the output")
-					}
+				if w.leaks(r.stdout + r.stderr) {
+					t.Fatal("a secret key appeared in the output")
 				}
 			}
 		})
@@ -255,7 +271,7 @@ func TestBadInput(t *testing.T) {
 					if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
 						t.Fatalf("stack trace on bad input:\n%s", r.stderr)
 					}
-					if strings.Contains(r.stdout+r.stderr, w.rootSeed) || strings.Contains(r.stdout+r.stderr, w.agentSeed) {
+					if w.leaks(r.stdout + r.stderr) {
 						t.Fatal("a secret appeared in the output")
 					}
 				})
