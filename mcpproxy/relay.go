@@ -417,7 +417,8 @@ func (s *session) authorize(e *pending, call *Call) (v *Verdict) {
 func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 	if v.Allow || v.AuditOnly {
 		if !v.Allow {
-			s.log.Warn().Str("tool", call.Name).Int("code", v.Code).Str("reason", v.Message).Msg("audit only: call would be denied; forwarding")
+			// The audit hook records it; the log says it only when asked.
+			s.log.Debug().Str("tool", call.Name).Int("code", v.Code).Str("reason", v.Message).Msg("audit only: call would be denied; forwarding")
 		}
 		e.fwd.Lock()
 		defer e.fwd.Unlock()
@@ -437,7 +438,7 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 	if msg == "" {
 		msg = "Access denied"
 	}
-	s.log.Info().Str("tool", call.Name).Int("code", code).Str("reason", msg).Msg("tools/call denied")
+	s.log.Debug().Str("tool", call.Name).Int("code", code).Str("reason", msg).Msg("tools/call denied")
 	if s.p.DenyAsResult {
 		type content struct {
 			Type string `json:"type"`

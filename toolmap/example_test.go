@@ -34,6 +34,6 @@ tools:
 	fmt.Printf("%s %v %T\n", m.Tool, m.Fields["path"], m.Fields["n"])
 	// Output:
 	// read_file /data/a.txt 1048576 2
-	// toolmap: constraint field rejected: tool "filesystem_read" field "max_size" (body path "maxSize"): got string "big", want integer
+	// toolmap: constraint field rejected: tool "filesystem_read" field "max_size" (body path "maxSize"): got string, want integer
 	// filesystem_read /a int64
 }

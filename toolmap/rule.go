@@ -152,7 +152,9 @@ func (r *rule) check(v any) error {
 
 func (r *rule) checkOne(v any) error {
 	if r.typ != typeAny && !r.typ.accepts(v) {
-		return fmt.Errorf("got %s %s, want %s", value.TypeName(v), describe(v), r.typ)
+		// The value itself is not named: it may be a secret, and errors
+		// reach logs (the audit line carries arguments only when asked).
+		return fmt.Errorf("got %s, want %s", value.TypeName(v), r.typ)
 	}
 	if r.allowed != nil {
 		for _, a := range r.allowed {
@@ -163,7 +165,7 @@ func (r *rule) checkOne(v any) error {
 				return nil
 			}
 		}
-		return fmt.Errorf("%s is not one of the allowed values %s", describe(v), describeList(r.allowed))
+		return fmt.Errorf("the %s given is not one of the allowed values %s", value.TypeName(v), describeList(r.allowed))
 	}
 	return nil
 }
