@@ -83,8 +83,8 @@ func splitLines(msg []byte) [][]byte {
 }
 
 // relayLines runs a Proxy with p's hooks over the client input in, against
-// an upstream that answers every request at once (initialize with protocol
-// version 2025-03-26, so batches are allowed), until the client's EOF has
+// an upstream that answers every request at once (initialize with the
+// protocol version asked for), until the client's EOF has
 // drained. When in starts with an initialize request (initLine), the rest is
 // sent once it is answered, as a client would. It returns every message the upstream received and every line the
 // client got back.
@@ -116,6 +116,9 @@ func relayLines(t testing.TB, p *Proxy, in []byte) (upstream, client [][]byte) {
 			var req struct {
 				ID     json.RawMessage `json:"id"`
 				Method string          `json:"method"`
+				Params struct {
+					ProtocolVersion string `json:"protocolVersion"`
+				} `json:"params"`
 			}
 			if json.Unmarshal(m, &req) != nil || req.ID == nil || req.Method == "" {
 				continue
@@ -123,7 +126,8 @@ func relayLines(t testing.TB, p *Proxy, in []byte) (upstream, client [][]byte) {
 			result := `{}`
 			switch req.Method {
 			case "initialize":
-				result = `{"protocolVersion":"2025-03-26","capabilities":{},"serverInfo":{"name":"rec","version":"1"}}`
+				v, _ := json.Marshal(req.Params.ProtocolVersion)
+				result = `{"protocolVersion":` + string(v) + `,"capabilities":{},"serverInfo":{"name":"rec","version":"1"}}`
 			case "tools/list":
 				result = `{"tools":[{"name":"ok"},{"name":"bad"}]}`
 			}
@@ -152,13 +156,18 @@ func relayLines(t testing.TB, p *Proxy, in []byte) (upstream, client [][]byte) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background()) }()
 	go func() {
-		if rest, ok := bytes.CutPrefix(in, []byte(initLine)); ok {
-			cw.Write([]byte(initLine))
+		for _, init := range []string{initLine, initLine0618} {
+			rest, ok := bytes.CutPrefix(in, []byte(init))
+			if !ok {
+				continue
+			}
+			cw.Write([]byte(init))
 			select {
 			case <-initialized:
 			case <-time.After(10 * time.Second):
 			}
 			in = rest
+			break
 		}
 		cw.Write(in)
 		cw.Close()
@@ -228,6 +237,8 @@ func approvingOK(p *Proxy) *int {
 
 const initLine = `{"jsonrpc":"2.0","id":"init","method":"initialize","params":{"protocolVersion":"2025-03-26","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}` + "\n"
 
+var initLine0618 = strings.Replace(initLine, "2025-03-26", "2025-06-18", 1)
+
 // TestInterceptedNeverUnchecked is rule 1 and 2 of the bypass issue: no
 // spelling of an intercepted method reaches the upstream without its check —
 // no id, inside a batch, a look-alike name, a member a case-insensitive
@@ -294,7 +305,7 @@ func TestInterceptedNeverUnchecked(t *testing.T) {
 			var mu sync.Mutex
 			p.OnRefused = func(r *Refusal) { mu.Lock(); refusals = append(refusals, r); mu.Unlock() }
 			// Under 2025-06-18 (no batches); the initialize is answered first.
-			in := strings.Replace(initLine, "2025-03-26", "2025-06-18", 1) + tc.line + "\n"
+			in := initLine0618 + tc.line + "\n"
 			up, client := relayLines(t, p, []byte(in))
 			checkOnlyApproved(t, []byte(tc.line), up, *approved)
 			if tc.code == -1 { // relayed: as one line, and answered by the upstream
