@@ -439,7 +439,9 @@ func (p *parser) settings(c *Config, n *yaml.Node) {
 		keys, _ := p.strList(pr.v, "settings."+key, false)
 		for _, k := range keys {
 			if !isHexKey(k.key) {
-				p.errorf(k.v, "settings.%s: %q is not a public key of 64 hex digits", key, k.key)
+				// Not echoed: a secret key pasted here by mistake would be
+				// printed. The error's position points at it.
+				p.errorf(k.v, "settings.%s: entry is not a public key of 64 hex digits (a secret key here would be a mistake: give the public key keygen printed)", key)
 				continue
 			}
 			c.TrustedIssuers = append(c.TrustedIssuers, k.key)

@@ -167,7 +167,7 @@ func TestParseErrors(t *testing.T) {
 		{"alias", "version: \"1\"\nx: &a {}\ntools: *a\n", ":3:8: YAML aliases"},
 		{"merge key", "version: \"1\"\ntools:\n  <<: {}\n", ":3:3: YAML merge keys"},
 		{"unknown settings key", "version: \"1\"\nsettings:\n  trusted_issuer: []\ntools: {}\n", ":3:3: unknown key \"trusted_issuer\" in settings"},
-		{"bad issuer", "version: \"1\"\nsettings:\n  trusted_issuers: [\"abcd\"]\ntools: {}\n", ":3:21: settings.trusted_issuers: \"abcd\" is not a public key"},
+		{"bad issuer", "version: \"1\"\nsettings:\n  trusted_issuers: [\"abcd\"]\ntools: {}\n", ":3:21: settings.trusted_issuers: entry is not a public key"},
 		{"issuers not a list", "version: \"1\"\nsettings:\n  trusted_issuers: abc\ntools: {}\n", ":3:20: settings.trusted_issuers must be a list"},
 		{"bad header", "version: \"1\"\nsettings:\n  pop_header: \"X PoP\"\ntools: {}\n", ":3:15: settings.pop_header"},
 		{"bad tolerance", "version: \"1\"\nsettings:\n  clock_tolerance_secs: 99999\ntools: {}\n", ":3:25: settings.clock_tolerance_secs"},
@@ -294,5 +294,20 @@ func TestLoad(t *testing.T) {
 	}
 	if _, err := Load(big); err == nil || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("Load(big) = %v", err)
+	}
+}
+
+// TestConfigErrorsHideKeyMaterial: a secret key pasted where a public key
+// belongs is refused without being printed.
+func TestConfigErrorsHideKeyMaterial(t *testing.T) {
+	secrets := []string{
+		"q6vN3Y3bN1lqk6bQxJtP0mC2Yh7o1Qv4xWZt5u8sK0E=",                // base64 seed
+		"-----BEGIN PRIVATE KEY-----MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAA", // PEM text
+	}
+	for _, sec := range secrets {
+		_, err := Parse([]byte("version: \"1\"\nsettings:\n  trusted_issuers: [\""+sec+"\"]\ntools: {}\n"), "c.yaml")
+		if err == nil || strings.Contains(err.Error(), sec[:20]) {
+			t.Fatalf("error %v for a secret in trusted_issuers", err)
+		}
 	}
 }
