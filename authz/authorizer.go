@@ -27,7 +27,11 @@ type Config struct {
 	// disables the cache.
 	CacheSize int
 	// Revoked reports whether a warrant id is revoked; nil revokes nothing.
-	// When its answers change, call InvalidateCache.
+	// When its answers change, call InvalidateCache. It is asked about every
+	// warrant presented: a warrant presented alone (trusted on its issuer's
+	// signature) brings no parents, so a revoked parent does not deny it.
+	// Revoke the delegated warrants themselves, or distrust their issuer (a
+	// limit shared with Tenuo, whose revocation lists also name warrant ids).
 	Revoked func(id WarrantID) bool
 	// Replay, when set, denies a proof of possession presented twice.
 	Replay *ReplayGuard
@@ -211,7 +215,7 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 		}
 		fields = args
 	}
-	if err := checkConstraintSet(set, fields, &evalContext{now: now}); err != nil {
+	if err := checkConstraintSet(req.Tool, set, fields, &evalContext{now: now}); err != nil {
 		dec.Denial = AsDenial(err)
 		return dec
 	}
@@ -362,12 +366,23 @@ func grantedList(p *Payload) string {
 // CheckConstraints checks fields against set (closed world: every named
 // argument present and satisfied; an unnamed one denied unless the set allows
 // unknown arguments; an empty set allows anything), evaluating time-dependent
-// constraints at now.
+// constraints at now. A denial's message names the argument and the
+// constraint, never the argument's value (see [Denial]).
 func CheckConstraints(set ConstraintSet, fields map[string]any, now time.Time) error {
-	return checkConstraintSet(set, fields, &evalContext{now: now})
+	return checkConstraintSet("", set, fields, &evalContext{now: now})
 }
 
-func checkConstraintSet(set ConstraintSet, fields map[string]any, ec *evalContext) error {
+// CheckToolConstraints is [CheckConstraints] for a call of tool: a denial
+// names the tool too.
+func CheckToolConstraints(tool string, set ConstraintSet, fields map[string]any, now time.Time) error {
+	return checkConstraintSet(tool, set, fields, &evalContext{now: now})
+}
+
+// checkConstraintSet is CheckConstraints for tool ("" when unknown). Its
+// denials name the tool, the argument and the rule; the value and the
+// constraint's own reason, which quotes it, go to Denial.Value and
+// Denial.Detail only.
+func checkConstraintSet(tool string, set ConstraintSet, fields map[string]any, ec *evalContext) error {
 	if len(set.Constraints) == 0 {
 		return nil
 	}
@@ -376,16 +391,21 @@ func checkConstraintSet(set ConstraintSet, fields map[string]any, ec *evalContex
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	subject := func(name string) string {
+		if tool == "" {
+			return fmt.Sprintf("argument %q", name)
+		}
+		return fmt.Sprintf("tool %q: argument %q", tool, name)
+	}
 	for _, name := range names {
 		c := set.Constraints[name]
 		v, ok := fields[name]
 		if !ok {
-			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Arg: name,
-				Message: fmt.Sprintf("argument %q is required by constraint %s but missing", name, c)}
+			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Tool: tool, Arg: name,
+				Message: fmt.Sprintf("%s is required by constraint %s but missing", subject(name), constraintString(c))}
 		}
-		if err := c.match(v, ec); err != nil {
-			return &Denial{Code: CodeConstraintViolation, Err: fmt.Errorf("%w: %w", ErrConstraint, err), Arg: name,
-				Message: fmt.Sprintf("argument %q violates %s: %v", name, c, err)}
+		if err := matchConstraint(c, v, ec); err != nil {
+			return constraintDenial(tool, name, subject(name), c, v, err)
 		}
 	}
 	if !set.AllowUnknown {
@@ -397,11 +417,37 @@ func checkConstraintSet(set ConstraintSet, fields map[string]any, ec *evalContex
 		}
 		if len(extra) > 0 {
 			sort.Strings(extra)
-			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Arg: extra[0],
-				Message: fmt.Sprintf("argument %q is not allowed: the warrant constrains %q and does not allow unknown arguments", extra[0], names)}
+			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Tool: tool, Arg: extra[0],
+				Message: fmt.Sprintf("%s is not allowed: the warrant constrains %q and does not allow unknown arguments", subject(extra[0]), names)}
 		}
 	}
 	return nil
+}
+
+// matchConstraint is c.match, with a nil constraint denied.
+func matchConstraint(c Constraint, v any, ec *evalContext) error {
+	if c == nil {
+		return invalidRule("missing constraint: denied")
+	}
+	return c.match(v, ec)
+}
+
+// constraintDenial builds the denial for err, c's refusal of v. The message
+// says whether v did not satisfy c or c could not be evaluated, with the
+// reason only when it depends on the constraint alone (a *ruleError).
+func constraintDenial(tool, arg, subject string, c Constraint, v any, err error) *Denial {
+	d := &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Tool: tool, Arg: arg,
+		Value: formatValue(v), Detail: err.Error()}
+	var re *ruleError
+	switch {
+	case isNoMatch(err):
+		d.Message = fmt.Sprintf("%s violates %s", subject, constraintString(c))
+	case errors.As(err, &re):
+		d.Message = fmt.Sprintf("%s cannot be checked against %s: %s", subject, constraintString(c), re.msg)
+	default:
+		d.Message = fmt.Sprintf("%s cannot be checked against %s: denied", subject, constraintString(c))
+	}
+	return d
 }
 
 // chainCache holds verified chains keyed by the SHA-256 of the presented

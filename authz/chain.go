@@ -24,6 +24,8 @@ type ChainOptions struct {
 	// tenuo.session_id (or none, when the root has none).
 	StrictSession bool
 	// Revoked reports whether a warrant id is revoked. Nil revokes nothing.
+	// Only the presented warrants are asked about: behind a warrant presented
+	// alone, a revoked parent is not seen (see [Config.Revoked]).
 	Revoked func(id WarrantID) bool
 }
 
@@ -40,7 +42,9 @@ type VerifiedChain struct {
 func (c *VerifiedChain) Leaf() *Warrant { return c.Stack.Leaf() }
 
 // VerifyChain checks a stack in the order of WIRE.md §5: not empty, nothing
-// revoked, no id twice, each warrant structurally valid, root issuer trusted,
+// revoked, no id twice, each warrant structurally valid, root issuer trusted
+// (a stack of one is trusted on its issuer whatever its depth; a longer stack
+// must start at a depth-0 root),
 // every signature valid (batch-verified), every link a proper narrowing, and
 // the leaf within its validity period. The first failure is returned as a
 // *Denial.
@@ -98,12 +102,25 @@ func checkChainStructure(s Stack, opt ChainOptions) error {
 			return withWarrant(err, w)
 		}
 	}
+	// A warrant presented alone is trusted on its issuer's direct signature
+	// when that issuer is a trusted root, whatever its depth and parent_hash
+	// (Tenuo's wire format §12, leaf format; its authorize_one relies on it).
+	// Its parents are not seen, so a revoked parent cannot deny it: revocation
+	// lists name warrant ids, and a lone leaf names only its own (a limit
+	// Tenuo shares). In a stack of two or more, the first warrant must be a
+	// root.
 	root := s[0]
-	if root.Depth != 0 || root.ParentHash != nil {
+	if len(s) > 1 && (root.Depth != 0 || root.ParentHash != nil) {
 		return withWarrant(deny(CodeChainBroken, ErrBrokenChain,
-			"warrant %s is delegated (depth %d) but was presented without its parent warrants", root.ID, root.Depth), root)
+			"warrant %s is delegated (depth %d) but heads a stack of %d warrants: the first warrant of a stack must be a root (depth 0, no parent hash)",
+			root.ID, root.Depth, len(s)), root)
 	}
 	if !trusted(root.Issuer, opt.TrustedRoots) {
+		if root.Depth != 0 {
+			return withWarrant(deny(CodeUntrustedRoot, ErrUntrustedRoot,
+				"warrant %s (depth %d) is presented alone and its issuer %s is not a trusted root: present it with its parent warrants",
+				root.ID, root.Depth, root.Issuer.Hex()), root)
+		}
 		return withWarrant(deny(CodeUntrustedRoot, ErrUntrustedRoot,
 			"root warrant issuer %s is not a trusted root", root.Issuer.Hex()), root)
 	}
@@ -272,11 +289,27 @@ func checkDelegation(parent, child *Payload) error {
 		return deny(CodeTTLExceeded, ErrAttenuation,
 			"warrant %s expires at %s, after its parent (%s)", child.ID, unixText(child.ExpiresAt), unixText(parent.ExpiresAt))
 	}
+	// A child cannot be issued before the warrant it delegates (Tenuo's
+	// verifier refuses it; no clock tolerance applies between the two).
+	if child.IssuedAt < parent.IssuedAt {
+		return deny(CodeChainBroken, ErrBrokenChain,
+			"warrant %s is issued at %s, before its parent %s (issued at %s)",
+			child.ID, unixText(child.IssuedAt), parent.ID, unixText(parent.IssuedAt))
+	}
 	expand := func(format string, args ...any) error {
 		return deny(CodeCapabilityExpansion, ErrAttenuation, "warrant %s: "+format, append([]any{child.ID}, args...)...)
 	}
-	if child.Clearance != nil && parent.Clearance != nil && *child.Clearance > *parent.Clearance {
-		return expand("clearance rises from %d to %d", *parent.Clearance, *child.Clearance)
+	if child.Clearance != nil {
+		if parent.Clearance == nil {
+			// Tenuo's builder refuses this; its verifier (verify_link) compares
+			// clearances only when both are set. Stricter than Tenuo's
+			// verifier: a clearance the parent never had is a claim nobody
+			// granted, so it is refused here too.
+			return expand("introduces clearance %d, which its parent does not have", *child.Clearance)
+		}
+		if *child.Clearance > *parent.Clearance {
+			return expand("clearance rises from %d to %d", *parent.Clearance, *child.Clearance)
+		}
 	}
 	if err := checkApprovalNarrowing(parent, child); err != nil {
 		return expand("%v", err)
@@ -320,6 +353,10 @@ func checkDelegation(parent, child *Payload) error {
 			if err := checkSetNarrowing(*parent.ConstraintBounds, *child.ConstraintBounds); err != nil {
 				return expand("constraint_bounds: %v", err)
 			}
+		} else if child.ConstraintBounds != nil {
+			if err := checkSetNarrowing(ConstraintSet{}, *child.ConstraintBounds); err != nil {
+				return expand("constraint_bounds: %v", err)
+			}
 		}
 	case parent.Type == Issuer && child.Type == Execution:
 		for _, tool := range sortedToolNames(child.Tools) {
@@ -330,6 +367,8 @@ func checkDelegation(parent, child *Payload) error {
 				if err := checkSetNarrowing(*parent.ConstraintBounds, child.Tools[tool]); err != nil {
 					return expand("tool %q exceeds the issuer's constraint_bounds: %v", tool, err)
 				}
+			} else if err := checkSetNarrowing(ConstraintSet{}, child.Tools[tool]); err != nil {
+				return expand("tool %q: %v", tool, err)
 			}
 		}
 		if child.Holder.Equal(parent.Holder) {

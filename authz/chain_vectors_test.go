@@ -18,8 +18,10 @@ type chVerdictCase struct {
 	At        int64    `json:"at"`
 	Strict    bool     `json:"strict"`
 	Untrusted bool     `json:"untrusted"`
+	Roots     []string `json:"roots"` // trusted keys by name; default the control plane
 	Expect    string   `json:"expect"`
 	Error     string   `json:"error"`
+	Code      Code     `json:"code"` // the denial's code, when the case names one
 }
 
 var chSentinels = map[string]error{
@@ -98,6 +100,16 @@ func TestTenuoChainVerdicts(t *testing.T) {
 			if c.Untrusted {
 				roots = []PublicKey{keys["attacker"].Public()}
 			}
+			if len(c.Roots) > 0 {
+				roots = nil
+				for _, name := range c.Roots {
+					k, ok := keys[name]
+					if !ok {
+						t.Fatalf("no key named %q", name)
+					}
+					roots = append(roots, k.Public())
+				}
+			}
 			vc, err := VerifyChain(s, ChainOptions{TrustedRoots: roots, Now: time.Unix(c.At, 0),
 				ClockTolerance: DefaultClockTolerance, StrictSession: c.Strict})
 			switch c.Expect {
@@ -122,6 +134,9 @@ func TestTenuoChainVerdicts(t *testing.T) {
 				var d *Denial
 				if !errors.As(err, &d) || d.Code == 0 || d.WarrantID == "" || d.Message == "" {
 					t.Fatalf("denial lacks code, warrant id or message: %#v", err)
+				}
+				if c.Code != 0 && d.Code != c.Code {
+					t.Fatalf("want code %d, got %v", c.Code, err)
 				}
 			default:
 				t.Fatalf("unknown expectation %q", c.Expect)

@@ -18,7 +18,7 @@ const (
 	envelopeVersion = 1
 	algEd25519      = 1
 	payloadVersion  = 1
-	maxStackLen     = MaxChainDepth // warrants in one stack
+	maxStackLen     = MaxChainDepth + 1 // warrants in one stack: depths 0…64
 )
 
 // maxPayloadNesting bounds how deeply arrays and maps may nest in a payload.

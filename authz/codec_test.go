@@ -642,7 +642,7 @@ func TestParseStackHostile(t *testing.T) {
 		{"empty input", nil, CodeInvalidEnvelopeStructure, ErrMalformed, "empty"},
 		{"empty stack", []byte{0x80}, CodeInvalidEnvelopeStructure, ErrMalformed, "empty stack"},
 		{"not an array", cxUint(1), CodeInvalidEnvelopeStructure, ErrMalformed, "expected an array"},
-		{"65 warrants", stackOf(65, env), CodeChainTooLarge, ErrTooLarge, "65 warrants exceed the limit of 64"},
+		{"66 warrants", stackOf(66, env), CodeChainTooLarge, ErrTooLarge, "66 warrants exceed the limit of 65"},
 		{"over 256 KiB", append(stackOf(1, env), make([]byte, MaxStackBytes)...), CodeChainTooLarge, ErrTooLarge, ""},
 		{"element not an envelope", []byte{0x82, 0x80, 0x01}, CodeInvalidEnvelopeStructure, ErrMalformed, "stack[0]"},
 		{"bad second warrant", append(append(cbor.AppendArrayHeader(nil, 2), env...), cxEnvelope(2, cxMap(cxBaseFields()), 1, cxZeroSig)...), CodeUnsupportedEnvelopeVersion, ErrMalformed, "stack[1]"},

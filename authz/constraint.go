@@ -50,7 +50,8 @@ func (t ConstraintType) String() string {
 // implementations is closed: the types of this package.
 //
 // Match returns nil when v satisfies the constraint, and otherwise an error
-// that says why, naming the value and the rule. A value of the wrong type, a
+// that says why, naming the value and the rule (a [*Denial] built from it
+// keeps that text in Detail, out of its Message). A value of the wrong type, a
 // constraint that cannot be evaluated, or any internal failure is an error
 // too: constraints fail closed.
 type Constraint interface {
@@ -137,7 +138,9 @@ type Contains struct{ Required []any }
 // Subset matches a list whose every element is in Allowed.
 type Subset struct{ Allowed []any }
 
-// All matches when every clause matches (an empty All matches anything).
+// All matches when every clause matches. An empty All is invalid: it denies
+// every value (an evaluation error, so Not cannot invert it), and no
+// delegation may start from or lead to one.
 type All struct{ Constraints []Constraint }
 
 // Any matches when some clause matches (an empty Any matches nothing).
@@ -223,6 +226,15 @@ func checkNarrowing(parent, child Constraint) error {
 	if parent == nil || child == nil {
 		return fmt.Errorf("missing constraint")
 	}
+	// An empty All is invalid on either side of a delegation: a parent that
+	// holds one grants nothing to narrow, and a child may not be given one
+	// (not even under a Wildcard parent).
+	if hasEmptyAll(parent) {
+		return fmt.Errorf("parent %s holds an empty All, which is invalid: it cannot be delegated", parent)
+	}
+	if hasEmptyAll(child) {
+		return fmt.Errorf("child %s holds an empty All, which is invalid", child)
+	}
 	if _, ok := parent.(*Wildcard); ok {
 		return nil
 	}
@@ -250,6 +262,13 @@ func checkSetNarrowing(parent, child ConstraintSet) error {
 	if child.AllowUnknown && !parent.AllowUnknown && len(parent.Constraints) > 0 {
 		return fmt.Errorf("allow_unknown may not be turned on by a child")
 	}
+	// A child may not be given an empty All, not even on an argument the
+	// parent leaves open (checkNarrowing covers the arguments both name).
+	for _, name := range sortedConstraintNames(child.Constraints) {
+		if hasEmptyAll(child.Constraints[name]) {
+			return fmt.Errorf("argument %q: child %s holds an empty All, which is invalid", name, child.Constraints[name])
+		}
+	}
 	if len(parent.Constraints) == 0 {
 		return nil
 	}
@@ -268,4 +287,13 @@ func checkSetNarrowing(parent, child ConstraintSet) error {
 		}
 	}
 	return nil
+}
+
+func sortedConstraintNames(m map[string]Constraint) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sortStrings(names)
+	return names
 }

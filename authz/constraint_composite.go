@@ -25,6 +25,20 @@ import (
 // treated as unevaluable under Not and deny: safe, but they should use
 // noMatch for ordinary non-matches.
 
+// An evaluation error that depends on the constraint alone, never on the
+// value (an empty All, an unknown type, nesting too deep), is a *ruleError:
+// its text may be shown in a denial's message, which never quotes the
+// argument's value.
+type ruleError struct{ msg string }
+
+func (e *ruleError) Error() string { return e.msg }
+
+// invalidRule returns a *ruleError; the message is formatted like
+// fmt.Sprintf and must not mention the value being checked.
+func invalidRule(format string, args ...any) error {
+	return &ruleError{msg: fmt.Sprintf(format, args...)}
+}
+
 // errNoMatch is wrapped by every plain non-match; test with isNoMatch.
 var errNoMatch = errors.New("value does not satisfy the constraint")
 
@@ -92,11 +106,11 @@ func checkNesting(c Constraint) error {
 // so that evaluation of a structure never validated (even a cyclic one) ends.
 func matchNested(c Constraint, v any, ec *evalContext, depth int) error {
 	if depth > MaxConstraintNesting {
-		return fmt.Errorf("constraint nested deeper than %d levels: denied", MaxConstraintNesting)
+		return invalidRule("constraint nested deeper than %d levels: denied", MaxConstraintNesting)
 	}
 	switch x := c.(type) {
 	case nil:
-		return errors.New("missing constraint: denied")
+		return invalidRule("missing constraint: denied")
 	case *All:
 		return x.matchAt(v, ec, depth)
 	case *Any:
@@ -153,10 +167,16 @@ func (c *All) String() string {
 func (c *All) match(v any, ec *evalContext) error { return matchNested(c, v, ec, 0) }
 
 // matchAt evaluates the clauses in order and stops at the first that fails,
-// as Tenuo does: a later clause is not evaluated after a non-match.
+// as Tenuo does: a later clause is not evaluated after a non-match. An empty
+// All is invalid and denies every value, as Tenuo's current verifier does;
+// it is an evaluation error, not a non-match, so that Not(All([])) denies
+// too instead of allowing everything.
 func (c *All) matchAt(v any, ec *evalContext, depth int) error {
 	if c == nil {
-		return errors.New("missing All constraint: denied")
+		return invalidRule("missing All constraint: denied")
+	}
+	if len(c.Constraints) == 0 {
+		return errEmptyAll
 	}
 	for i, k := range c.Constraints {
 		if err := matchNested(k, v, ec, depth+1); err != nil {
@@ -166,6 +186,50 @@ func (c *All) matchAt(v any, ec *evalContext, depth int) error {
 	return nil
 }
 
+// errEmptyAll is the evaluation error of an empty All.
+var errEmptyAll = invalidRule("All([]) is invalid: an empty All denies every value")
+
+// hasEmptyAll reports whether c is or contains (at any nesting depth within
+// the limit) an empty All.
+func hasEmptyAll(c Constraint) bool { return hasEmptyAllAt(c, 0) }
+
+func hasEmptyAllAt(c Constraint, depth int) bool {
+	if depth > MaxConstraintNesting {
+		return false
+	}
+	switch x := c.(type) {
+	case *All:
+		if x == nil {
+			return false
+		}
+		if len(x.Constraints) == 0 {
+			return true
+		}
+		for _, k := range x.Constraints {
+			if hasEmptyAllAt(k, depth+1) {
+				return true
+			}
+		}
+	case *Any:
+		if x == nil {
+			return false
+		}
+		for _, k := range x.Constraints {
+			if hasEmptyAllAt(k, depth+1) {
+				return true
+			}
+		}
+	case *Not:
+		if x != nil {
+			return hasEmptyAllAt(x.Constraint, depth+1)
+		}
+	}
+	return false
+}
+
+// validate accepts an empty All: a warrant that holds one still decodes, and
+// the constraint denies when it is evaluated and refuses any delegation. The
+// builders refuse to mint one (Mint and Attenuate).
 func (c *All) validate() error {
 	if c == nil {
 		return errors.New("missing All constraint")
@@ -239,7 +303,7 @@ func (c *Any) match(v any, ec *evalContext) error { return matchNested(c, v, ec,
 // matches nothing.
 func (c *Any) matchAt(v any, ec *evalContext, depth int) error {
 	if c == nil {
-		return errors.New("missing Any constraint: denied")
+		return invalidRule("missing Any constraint: denied")
 	}
 	if len(c.Constraints) == 0 {
 		return noMatch("%s matches no alternative of an empty Any", formatValue(v))
@@ -306,7 +370,7 @@ func (c *Not) match(v any, ec *evalContext) error { return matchNested(c, v, ec,
 // evaluation error is passed on (it denies), never inverted.
 func (c *Not) matchAt(v any, ec *evalContext, depth int) error {
 	if c == nil {
-		return errors.New("missing Not constraint: denied")
+		return invalidRule("missing Not constraint: denied")
 	}
 	err := matchNested(c.Constraint, v, ec, depth+1)
 	switch {
@@ -379,7 +443,7 @@ func (c *UnknownConstraint) String() string {
 // match never matches: an unknown type is an evaluation error (fail closed),
 // so Not(Unknown) denies too.
 func (c *UnknownConstraint) match(v any, ec *evalContext) error {
-	return fmt.Errorf("unknown constraint type %d: denied", uint8(c.Type()))
+	return invalidRule("unknown constraint type %d: denied", uint8(c.Type()))
 }
 
 func (c *UnknownConstraint) validate() error { return nil }

@@ -16,7 +16,14 @@ func TestCompositeMatch(t *testing.T) {
 		ok      bool
 		noMatch bool
 	}{
-		{"All empty passes", &All{}, "anything", true, false},
+		// An empty All is invalid: an evaluation error, so Not cannot invert it.
+		{"All empty denies", &All{}, "anything", false, false},
+		{"All empty denies nil", &All{Constraints: []Constraint{}}, nil, false, false},
+		{"Not over empty All denies", &Not{Constraint: &All{}}, "anything", false, false},
+		{"Not Not over empty All denies", &Not{Constraint: &Not{Constraint: &All{}}}, "anything", false, false},
+		{"empty All nested in All denies", &All{Constraints: []Constraint{&Wildcard{}, &All{}}}, "x", false, false},
+		{"empty All as an Any branch denies", &Any{Constraints: []Constraint{&All{}, ex("x")}}, "x", false, false},
+		{"Not over empty Any allows", &Not{Constraint: &Any{}}, "x", true, false},
 		{"All every clause", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(50), true, false},
 		{"All one fails", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(150), false, true},
 		// Tenuo stops at the first non-match: the Cidr is never evaluated.

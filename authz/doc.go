@@ -26,5 +26,8 @@
 // Every failure inside verification is a denial: an unknown constraint type,
 // a malformed value, an internal error. A denial is a [*Denial] carrying a
 // stable [Code] and wrapping one sentinel error per verdict, so callers test
-// verdicts with errors.Is, never by matching strings.
+// verdicts with errors.Is, never by matching strings. A denial's message
+// names the tool, the argument and the rule but never the argument's value,
+// which may be a secret; the value is in [Denial.Value] for callers that log
+// it on request.
 package authz

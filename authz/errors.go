@@ -161,13 +161,30 @@ var (
 
 // Denial is a refused authorization: a stable [Code], the sentinel it wraps,
 // and a message for people that names the failing tool, argument or rule.
+//
+// Message (and so Error) never contains a call argument's value: a constraint
+// denial names the tool, the argument and the constraint (which comes from
+// the warrant), because a denied value may be a secret (a credential in a
+// path, a token in a URL) and denial messages end up in logs and in replies.
+// The value and the constraint's own reason, which quotes it, are kept apart
+// in Value and Detail, for callers to log only when explicitly asked (the
+// proxy's --audit-args).
 type Denial struct {
 	Code      Code
-	Message   string // human-readable reason; never holds secrets
+	Message   string // human-readable reason; never holds secrets or argument values
 	WarrantID string // "tnu_wrt_…" of the warrant at fault, when known
 	Tool      string // tool of the call, when known
 	Arg       string // argument at fault, when the verdict is about one
-	Err       error  // sentinel (ErrExpired, ErrConstraint, …), possibly wrapping a cause
+	Err       error  // sentinel (ErrExpired, ErrConstraint, …), possibly wrapping a cause; its text holds no argument value
+
+	// Value is the offending argument's value, rendered for people (JSON-like),
+	// on a constraint denial about a value that was present. It is caller
+	// input and may be a secret: log it only when explicitly asked.
+	Value string
+	// Detail is the constraint's reason for refusing Value (e.g. which clause
+	// failed and why). It quotes the value: log it only when explicitly asked,
+	// like Value.
+	Detail string
 
 	// Extra holds verdict-specific data for clients (e.g. "request_hash",
 	// "required_approvers", "got", "need" for approvals).

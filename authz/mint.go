@@ -189,11 +189,21 @@ func payloadFromGrant(g Grant, now time.Time, ttl time.Duration, inherited map[s
 				if err := c.validate(); err != nil {
 					return nil, fmt.Errorf("tool %q argument %q: %w", name, arg, err)
 				}
+				if hasEmptyAll(c) {
+					return nil, fmt.Errorf("tool %q argument %q: %s holds an empty All, which is invalid (it denies every value)", name, arg, c)
+				}
 			}
 			p.Tools[name] = set
 		}
 	} else if len(g.Tools) > 0 {
 		return nil, errors.New("an issuer warrant grants issuable tools, not tools")
+	}
+	if g.ConstraintBounds != nil {
+		for arg, c := range g.ConstraintBounds.Constraints {
+			if c != nil && hasEmptyAll(c) {
+				return nil, fmt.Errorf("constraint_bounds argument %q: %s holds an empty All, which is invalid (it denies every value)", arg, c)
+			}
+		}
 	}
 	ext := make(map[string][]byte, len(inherited)+len(g.Extensions)+2)
 	for k, v := range inherited {

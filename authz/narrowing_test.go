@@ -2,10 +2,12 @@ package authz
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNarrowing(t *testing.T) {
@@ -120,7 +122,15 @@ func TestNarrowing(t *testing.T) {
 		// All.
 		{"all adds a clause", all(pat("a*"), rng(nil, nil, false, false)), all(pat("ab*"), rng(nil, nil, false, false), notOneOf("abc")), ""},
 		{"all drops a clause", all(pat("a*"), notOneOf("x")), all(pat("a*")), "parent clause 1"},
-		{"all empty parent", all(), all(ex("q")), ""},
+		// An empty All is invalid on either side of a delegation.
+		{"all empty parent", all(), all(ex("q")), "empty All"},
+		{"all empty parent to exact", all(), ex("q"), "empty All"},
+		{"all empty parent to empty", all(), all(), "empty All"},
+		{"all empty child", all(pat("a*")), all(), "empty All"},
+		{"wildcard parent to empty all", &Wildcard{}, all(), "empty All"},
+		{"empty all nested in child", anyOf(pat("a*")), anyOf(all(pat("ab*"), all())), "empty All"},
+		{"empty all nested in parent", not(all(pat("a*"), all())), not(all(pat("a*"), all())), "empty All"},
+		{"not over empty all as child", not(ex("a")), not(all()), "empty All"},
 		{"all to single", all(pat("a*")), pat("a*"), "incompatible constraint types"},
 		{"all to exact", all(pat("a*"), notOneOf("ab")), ex("ac"), ""},
 		{"all to exact refused", all(pat("a*"), notOneOf("ab")), ex("ab"), "not allowed by parent"},
@@ -332,7 +342,7 @@ func (g *ctGen) subsetOf(vs []any) []any {
 func TestAttenuationProperty(t *testing.T) {
 	for _, withErrors := range []bool{false, true} {
 		g := &ctGen{r: rand.New(rand.NewSource(20240611)), withErrors: withErrors}
-		accepted, checkedValues, parentErrs := 0, 0, 0
+		accepted, checkedValues, parentErrs, emptyAlls := 0, 0, 0, 0
 		for iter := 0; iter < 6000; iter++ {
 			parent := g.constraint(3)
 			child := g.narrow(parent, 3)
@@ -340,9 +350,16 @@ func TestAttenuationProperty(t *testing.T) {
 				continue
 			}
 			if checkNarrowing(parent, child) != nil {
+				if hasEmptyAll(parent) || hasEmptyAll(child) {
+					emptyAlls++
+				}
 				continue
 			}
 			accepted++
+			// Rule 3: an empty All on either side is never delegated.
+			if hasEmptyAll(parent) || hasEmptyAll(child) {
+				t.Fatalf("withErrors=%v: %s accepted as a narrowing of %s, but one side holds an empty All", withErrors, child, parent)
+			}
 			vals := append([]any{}, ctUniverse...)
 			for range 8 {
 				vals = append(vals, []any{g.value(), g.value()}, g.r.NormFloat64()*3, int64(g.r.Intn(9)-4))
@@ -364,11 +381,151 @@ func TestAttenuationProperty(t *testing.T) {
 					withErrors, child, parent, formatValue(v), perr)
 			}
 		}
-		t.Logf("withErrors=%v: %d accepted pairs, %d child-accepted values checked, %d parent evaluation errors", withErrors, accepted, checkedValues, parentErrs)
-		if accepted < 500 || checkedValues < 5000 {
-			t.Errorf("withErrors=%v: too few cases exercised (%d pairs, %d values)", withErrors, accepted, checkedValues)
+		t.Logf("withErrors=%v: %d accepted pairs, %d child-accepted values checked, %d parent evaluation errors, %d refused for an empty All",
+			withErrors, accepted, checkedValues, parentErrs, emptyAlls)
+		if accepted < 500 || checkedValues < 5000 || emptyAlls < 100 {
+			t.Errorf("withErrors=%v: too few cases exercised (%d pairs, %d values, %d empty Alls)", withErrors, accepted, checkedValues, emptyAlls)
 		}
 	}
+}
+
+// TestLinkRulesProperty extends the attenuation property to whole links:
+// whatever random parent and child payloads it draws, no child that
+// checkDelegation accepts is issued before its parent (rule 2), holds or
+// narrows an empty All (rule 3), or introduces or raises a clearance (rule
+// 4); and every value the child's constraint accepts, the parent's accepts.
+// The same holds for every child the builder (Attenuate) makes, which the
+// verifier then accepts.
+func TestLinkRulesProperty(t *testing.T) {
+	g := &ctGen{r: rand.New(rand.NewSource(20250917))}
+	u8 := func(v uint8) *uint8 { return &v }
+	clearances := []*uint8{nil, u8(0), u8(10), u8(30), u8(50)}
+	pick := func() *uint8 { return clearances[g.r.Intn(len(clearances))] }
+	var rootKey, parentHolder, childHolder PublicKey
+	rootKey[0], parentHolder[0], childHolder[0] = 1, 2, 3
+	base := uint64(1_800_000_000)
+	set := func(c Constraint) ConstraintSet { return ConstraintSet{Constraints: map[string]Constraint{"a": c}} }
+
+	// violations reports which of rules 2-4 the link breaks.
+	violations := func(parent, child *Payload) []string {
+		var v []string
+		if child.IssuedAt < parent.IssuedAt {
+			v = append(v, "issued before its parent")
+		}
+		if child.Clearance != nil && (parent.Clearance == nil || *child.Clearance > *parent.Clearance) {
+			v = append(v, "clearance introduced or raised")
+		}
+		for _, name := range sortedToolNames(child.Tools) {
+			for _, c := range child.Tools[name].Constraints {
+				if hasEmptyAll(c) {
+					v = append(v, "child holds an empty All")
+				}
+			}
+			if ps, ok := parent.Tools[name]; ok {
+				for _, c := range ps.Constraints {
+					if hasEmptyAll(c) {
+						v = append(v, "narrows a parent's empty All")
+					}
+				}
+			}
+		}
+		return v
+	}
+
+	refused := map[string]int{}
+	accepted := 0
+	for iter := 0; iter < 6000; iter++ {
+		pc := g.constraint(2)
+		cc := g.narrow(pc, 2)
+		if pc.validate() != nil || cc.validate() != nil {
+			continue
+		}
+		parentSet := set(pc)
+		if g.r.Intn(4) == 0 {
+			parentSet = ConstraintSet{} // admits any argument
+		}
+		parent := &Payload{Version: 1, Type: Execution, Tools: map[string]ConstraintSet{"t": parentSet},
+			Holder: parentHolder, Issuer: rootKey, IssuedAt: base, ExpiresAt: base + 3600, MaxDepth: 3, Clearance: pick()}
+		var ph [32]byte
+		child := &Payload{Version: 1, Type: Execution, Tools: map[string]ConstraintSet{"t": set(cc)},
+			Holder: childHolder, Issuer: parentHolder, IssuedAt: uint64(int64(base) + int64(g.r.Intn(5)-2)),
+			ExpiresAt: base + 1800, MaxDepth: 3, Depth: 1, ParentHash: &ph, Clearance: pick()}
+		v := violations(parent, child)
+		if err := checkDelegation(parent, child); err != nil {
+			for _, r := range v {
+				refused[r]++
+			}
+			continue
+		}
+		if len(v) > 0 {
+			t.Fatalf("child accepted although %v: issued at %d → %d, clearance %s → %s, tool t %v → %v",
+				v, parent.IssuedAt, child.IssuedAt, ctClearance(parent.Clearance), ctClearance(child.Clearance), parentSet.Constraints, cc)
+		}
+		accepted++
+		if len(parentSet.Constraints) == 0 {
+			continue
+		}
+		for _, val := range ctUniverse {
+			if cc.Match(val) == nil {
+				if err := pc.Match(val); err != nil {
+					t.Fatalf("child %s accepts %s, which the parent %s refuses: %v", cc, formatValue(val), pc, err)
+				}
+			}
+		}
+	}
+	t.Logf("%d links accepted; refused: %v", accepted, refused)
+	if accepted < 500 {
+		t.Errorf("only %d links accepted", accepted)
+	}
+	for _, r := range []string{"issued before its parent", "clearance introduced or raised", "child holds an empty All", "narrows a parent's empty All"} {
+		if refused[r] < 50 {
+			t.Errorf("rule %q exercised only %d times", r, refused[r])
+		}
+	}
+
+	// The builder: whatever it is asked for, what it makes obeys the rules
+	// and verifies.
+	rk, hk, ck := azKey(t, 0xe1), azKey(t, 0xe2), azKey(t, 0xe3)
+	now := time.Unix(int64(base), 0)
+	built, builderRefused := 0, 0
+	for iter := 0; iter < 1500; iter++ {
+		pc := g.constraint(2)
+		if pc.validate() != nil || hasEmptyAll(pc) {
+			continue
+		}
+		root, err := Mint(rk, Grant{Holder: hk.Public(), Tools: map[string]ConstraintSet{"t": set(pc)}, TTL: time.Hour, Clearance: pick()}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := g.narrow(pc, 2)
+		if cc.validate() != nil {
+			continue
+		}
+		at := now.Add(time.Duration(g.r.Intn(5)-2) * time.Second)
+		s, err := Attenuate(Stack{root}, hk, Grant{Holder: ck.Public(), Tools: map[string]ConstraintSet{"t": set(cc)}, Clearance: pick()}, at)
+		if err != nil {
+			builderRefused++
+			continue
+		}
+		built++
+		if v := violations(&root.Payload, &s.Leaf().Payload); len(v) > 0 {
+			t.Fatalf("Attenuate made a child that breaks %v", v)
+		}
+		if _, err := VerifyChain(s, ChainOptions{TrustedRoots: []PublicKey{rk.Public()}, Now: now.Add(5 * time.Second)}); err != nil {
+			t.Fatalf("Attenuate made a child the verifier refuses: %v", err)
+		}
+	}
+	t.Logf("builder: %d children made, %d refused", built, builderRefused)
+	if built < 100 || builderRefused < 100 {
+		t.Errorf("builder loop exercised too little: %d made, %d refused", built, builderRefused)
+	}
+}
+
+func ctClearance(c *uint8) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprint(*c)
 }
 
 // --- fuzzing ---

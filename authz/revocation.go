@@ -13,6 +13,11 @@ const MaxRevocationListBytes = 16 << 20
 
 // RevocationList is a verified signed revocation list (SRL): warrant ids that
 // must be denied anywhere in a chain, with a version that never goes back.
+// It names warrant ids, so it denies the warrants presented: a delegated
+// warrant presented alone (trusted on its issuer's signature) carries no
+// parents, and a revoked parent cannot be seen behind it. Revoke the
+// delegated warrants too, or stop trusting their issuer; Tenuo has the same
+// limit.
 type RevocationList struct {
 	Version  uint64
 	IssuedAt string // as the issuer wrote it (RFC 3339)

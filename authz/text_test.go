@@ -166,7 +166,7 @@ func TestParseTextHostile(t *testing.T) {
 		{"text after the block", pem + "trailing", CodeInvalidEnvelopeStructure, ErrMalformed},
 		{"PEM headers", strings.Replace(pem, "-----\n", "-----\nProc-Type: 4\n\n", 1), CodeInvalidEnvelopeStructure, ErrMalformed},
 		{"stack inside a warrant block", "-----BEGIN TENUO WARRANT-----\n" + s.Base64() + "\n-----END TENUO WARRANT-----\n", CodeInvalidEnvelopeStructure, ErrMalformed},
-		{"65 warrant blocks", strings.Repeat(s[1].PEM(), 65), CodeChainTooLarge, ErrTooLarge},
+		{"66 warrant blocks", strings.Repeat(s[1].PEM(), 66), CodeChainTooLarge, ErrTooLarge},
 		{"mismatched END", strings.Replace(s[0].PEM(), "END TENUO WARRANT-----", "END TENUO WARRANT CHAIN-----", 1), CodeInvalidEnvelopeStructure, ErrMalformed},
 	}
 	for _, tc := range tests {

@@ -544,8 +544,10 @@ func TestProxyE2EClientWarrant(t *testing.T) {
 	t.Run("constraint denies", func(t *testing.T) {
 		r := p.request("tools/call", s.params(t, "read_file", `{"path":"/etc/passwd"}`))
 		wantDenied(t, r, rpcAccessDenied, int(authz.CodeConstraintViolation))
-		if !strings.Contains(r.Error.Message, "Access denied") || !strings.Contains(r.Error.Message, "/etc/passwd") {
-			t.Fatalf("denial message does not say why: %s", r.Raw)
+		// The reason names the argument and the rule, never the value.
+		if !strings.Contains(r.Error.Message, "Access denied") || !strings.Contains(r.Error.Message, `argument "path" violates Subpath(`) ||
+			strings.Contains(string(r.Raw), "/etc/passwd") {
+			t.Fatalf("denial message does not say why, or quotes the value: %s", r.Raw)
 		}
 	})
 	t.Run("hidden tool is uncallable", func(t *testing.T) {
@@ -766,7 +768,7 @@ func TestProxyE2EPolicies(t *testing.T) {
 		p := w.proxy(t, "--deny-as", "result")
 		r := p.request("tools/call", w.agentSigner.params(t, "read_file", `{"path":"/etc/passwd"}`))
 		text, isErr := r.toolResult()
-		if r.Error != nil || !isErr || !strings.Contains(text, "/etc/passwd") || !strings.Contains(text, "Access denied") {
+		if r.Error != nil || !isErr || !strings.Contains(text, `argument "path" violates Subpath(`) || strings.Contains(text, "/etc/passwd") || !strings.Contains(text, "Access denied") {
 			t.Fatalf("want an isError result with the reason, got %s", r.Raw)
 		}
 		// Malformed requests stay JSON-RPC errors.
