@@ -124,10 +124,19 @@ type Decision struct {
 	Allowed   bool
 	WarrantID string    // the leaf's id, when the warrant decoded
 	Depth     int       // the leaf's delegation depth
-	Root      PublicKey // the trusted root of an allowed chain
+	Root      PublicKey // the trusted root, when ChainVerified
 	Cached    bool      // the chain came from the cache
 	Session   string    // the leaf's tenuo.session_id, if any
-	Denial    *Denial   // why not, when !Allowed
+	// ChainVerified says the chain passed its check on this call: trust,
+	// signatures, links, time and revocation, its signatures verified now or
+	// taken from the cache of verified chains. Then WarrantID, Depth, Session
+	// and Root are those of a chain issued by a trusted root, and a denial
+	// came after the chain check (PoP, approvals, replay). When false, a
+	// denial came before the chain passed (malformed request, tool not
+	// granted, constraint violated, or the chain itself refused): WarrantID
+	// is only what the request claimed. An allowed decision always has it.
+	ChainVerified bool
+	Denial        *Denial // why not, when !Allowed
 }
 
 // Err returns the denial as an error, or nil when allowed.
@@ -229,6 +238,8 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 			a.cache.put(key, vc)
 		}
 	}
+	dec.ChainVerified = true
+	dec.Root = vc.Root
 
 	if err := VerifyPoP(leaf.Holder, leaf.ID, req.Tool, fields, req.Signature, now); err != nil {
 		dec.Denial = AsDenial(err)
@@ -246,7 +257,6 @@ func (a *Authorizer) Check(req *Request) (dec *Decision) {
 		}
 	}
 	dec.Allowed = true
-	dec.Root = vc.Root
 	return dec
 }
 

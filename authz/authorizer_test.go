@@ -701,3 +701,45 @@ func TestMaxIssueDepthWithinMaxDepth(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecisionChainVerified: ChainVerified says whether the denial (if any)
+// came after the chain passed, so that an audit line knows whether the
+// warrant id is authentic or only claimed.
+func TestDecisionChainVerified(t *testing.T) {
+	fx := newAzFixture(t, nil, nil)
+	s := Stack{fx.warrant}
+	good := fx.call(t, s, "read_file", `{"path":"/data/a.txt"}`)
+	badPoP := *good
+	badPoP.Args = []byte(`{"path":"/data/b.txt"}`)
+	forged := fx.call(t, Stack{azForge(t, fx.warrant)}, "read_file", `{"path":"/data/a.txt"}`)
+	cases := []struct {
+		name     string
+		req      *Request
+		allowed  bool
+		verified bool
+	}{
+		{"tool not granted", fx.call(t, s, "delete_file", `{}`), false, false},
+		{"constraint violated", fx.call(t, s, "read_file", `{"path":"/etc/passwd"}`), false, false},
+		{"forged chain", forged, false, false},
+		{"allowed (fresh)", good, true, true},
+		{"PoP failure with a good chain (cached)", &badPoP, false, true},
+		{"allowed (cached)", good, true, true},
+	}
+	for _, c := range cases {
+		d := fx.az.Check(c.req)
+		if d.Allowed != c.allowed || d.ChainVerified != c.verified {
+			t.Errorf("%s: allowed %v chain verified %v, want %v %v (%v)", c.name, d.Allowed, d.ChainVerified, c.allowed, c.verified, d.Denial)
+		}
+		if d.ChainVerified && d.Root != fx.root.Public() {
+			t.Errorf("%s: a verified chain's root is not set", c.name)
+		}
+	}
+	// Without a cache, a PoP failure still comes after a chain verified on
+	// this call.
+	nc := newAzFixture(t, nil, func(c *Config) { c.CacheSize = -1 })
+	r := *nc.call(t, Stack{nc.warrant}, "read_file", `{"path":"/data/a.txt"}`)
+	r.Signature = nil
+	if d := nc.az.Check(&r); d.Allowed || !d.ChainVerified || d.Cached || !errors.Is(d.Denial, ErrPoP) {
+		t.Fatalf("PoP failure, uncached: %+v %v", d, d.Denial)
+	}
+}
