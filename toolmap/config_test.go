@@ -301,7 +301,7 @@ func TestLoad(t *testing.T) {
 // belongs is refused without being printed.
 func TestConfigErrorsHideKeyMaterial(t *testing.T) {
 	secrets := []string{
-		"q6vN3Y3bN1lqk6bQxJtP0mC2Yh7o1Qv4xWZt5u8sK0E=",                // base64 seed
+		"q6vN3Y3bN1lqk6bQxJtP0mC2Yh7o1Qv4xWZt5u8sK0E=",                  // base64 seed
 		"-----BEGIN PRIVATE KEY-----MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAA", // PEM text
 	}
 	for _, sec := range secrets {
