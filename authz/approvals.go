@@ -318,7 +318,7 @@ func parseApprovalGates(raw []byte) (map[string]approvalGate, error) {
 					return nil, err
 				}
 				switch c.(type) {
-				case *Wildcard, *Any, *Not, *Cel, *UnknownConstraint:
+				case *Wildcard, *Any, *Not, *CEL, *UnknownConstraint:
 					return nil, bad("tool %q argument %q: %s cannot be an exempt gate", tool, name, c.Type())
 				}
 				g.args[name] = argGate{kind: gateExempt, c: c}

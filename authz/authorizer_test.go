@@ -605,10 +605,10 @@ func TestNotOverFamilies(t *testing.T) {
 		unevaluable any // a value that must be denied by Not(inner) too
 	}{
 		{&Subpath{Root: "/data", CaseSensitive: true, AllowEqual: true}, "/etc/passwd", "relative/path"},
-		{&UrlPattern{Pattern: "https://*.example.com/*"}, "https://evil.com/x", "http://user@example.com/"},
-		{&UrlSafe{Schemes: []string{"https"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}, "https://127.0.0.1/", "not a url"},
+		{&URLPattern{Pattern: "https://*.example.com/*"}, "https://evil.com/x", "http://user@example.com/"},
+		{&URLSafe{Schemes: []string{"https"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}, "https://127.0.0.1/", "not a url"},
 		{&Shlex{Allow: []string{"ls"}}, "rm -rf /tmp/x", "ls; rm -rf /"},
-		{&Cel{Expression: "value < 10"}, int64(20), "text"},
+		{&CEL{Expression: "value < 10"}, int64(20), "text"},
 	}
 	for _, c := range cases {
 		if err := c.inner.validate(); err != nil {

@@ -48,22 +48,3 @@ func BenchmarkVerifyStrict(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkVerifyBatch5 verifies 5 signatures by 5 cached keys, like a
-// delegation chain of four warrants and a proof of possession.
-func BenchmarkVerifyBatch5(b *testing.B) {
-	items := make([]sigItem, 5)
-	for i := range items {
-		k, msg, sig := benchSigned(b, byte(0x10+i))
-		items[i] = sigItem{k.Public(), msg, sig}
-	}
-	if i, err := verifyBatch(items); err != nil { // warms the cache
-		b.Fatal(i, err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if i, err := verifyBatch(items); err != nil {
-			b.Fatal(i, err)
-		}
-	}
-}

@@ -45,7 +45,7 @@ func (c *VerifiedChain) Leaf() *Warrant { return c.Stack.Leaf() }
 // revoked, no id twice, each warrant structurally valid, root issuer trusted
 // (a stack of one is trusted on its issuer whatever its depth; a longer stack
 // must start at a depth-0 root),
-// every signature valid (batch-verified), every link a proper narrowing, and
+// every signature valid (verified one by one), every link a proper narrowing, and
 // the leaf within its validity period. The first failure is returned as a
 // *Denial.
 func VerifyChain(s Stack, opt ChainOptions) (*VerifiedChain, error) {
@@ -137,20 +137,15 @@ func trusted(k PublicKey, roots []PublicKey) bool {
 	return found
 }
 
-// checkChainSignatures verifies every envelope signature in one batch.
+// checkChainSignatures verifies every envelope signature, root first, one at
+// a time (the strict rules of ed25519.go); the first that fails is named.
 func checkChainSignatures(s Stack) error {
-	items := make([]sigItem, len(s))
-	for i, w := range s {
+	for _, w := range s {
 		sig := w.signature
-		items[i] = sigItem{pub: w.Issuer, msg: envelopeMessage(w.payloadBytes), sig: sig[:]}
-	}
-	if failed, err := verifyBatch(items); err != nil {
-		w := s[0]
-		if failed >= 0 && failed < len(s) {
-			w = s[failed]
+		if err := verifySignature(w.Issuer, envelopeMessage(w.payloadBytes), sig[:]); err != nil {
+			return withWarrant(deny(CodeSignatureInvalid, ErrBadSignature,
+				"signature of warrant %s (depth %d) does not verify under its issuer %s", w.ID, w.Depth, w.Issuer.Hex()), w)
 		}
-		return withWarrant(deny(CodeSignatureInvalid, ErrBadSignature,
-			"signature of warrant %s (depth %d) does not verify under its issuer %s", w.ID, w.Depth, w.Issuer.Hex()), w)
 	}
 	return nil
 }

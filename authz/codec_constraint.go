@@ -192,18 +192,18 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 			return &Contains{Required: l}, nil
 		}
 		return &Subset{Allowed: l}, nil
-	case TypeCidr:
+	case TypeCIDR:
 		s, err := wantText(val, path)
 		if err != nil {
 			return nil, err
 		}
-		return &Cidr{Network: s}, nil
-	case TypeUrlPattern:
+		return &CIDR{Network: s}, nil
+	case TypeURLPattern:
 		s, err := wantText(val, path)
 		if err != nil {
 			return nil, err
 		}
-		return &UrlPattern{Pattern: s}, nil
+		return &URLPattern{Pattern: s}, nil
 	case TypeAll, TypeAny, TypeNot:
 		if level >= MaxConstraintNesting {
 			return nil, tooLarge(CodeValueTooLarge, "%s: constraint nesting exceeds the limit of %d", path, MaxConstraintNesting)
@@ -241,7 +241,7 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 			return &All{Constraints: cs}, nil
 		}
 		return &Any{Constraints: cs}, nil
-	case TypeCel:
+	case TypeCEL:
 		f, err := mapFields(val, path, "expression", "parent_expression")
 		if err != nil {
 			return nil, err
@@ -250,7 +250,7 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 		if err != nil {
 			return nil, err
 		}
-		c := &Cel{}
+		c := &CEL{}
 		if c.Expression, err = wantText(e, path+".expression"); err != nil {
 			return nil, err
 		}
@@ -287,8 +287,8 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 			return nil, err
 		}
 		return c, nil
-	case TypeUrlSafe:
-		return decodeUrlSafe(val, path)
+	case TypeURLSafe:
+		return decodeURLSafe(val, path)
 	case TypeShlex:
 		e, err := single("allow")
 		if err != nil {
@@ -352,13 +352,13 @@ func decodeRange(val *cbor.Item, path string) (Constraint, error) {
 	return r, nil
 }
 
-func decodeUrlSafe(val *cbor.Item, path string) (Constraint, error) {
+func decodeURLSafe(val *cbor.Item, path string) (Constraint, error) {
 	f, err := mapFields(val, path, "schemes", "allow_domains", "deny_domains", "allow_ports",
 		"block_private", "block_loopback", "block_metadata", "block_reserved", "block_internal_tlds")
 	if err != nil {
 		return nil, err
 	}
-	c := &UrlSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
+	c := &URLSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
 		BlockMetadata: true, BlockReserved: true}
 	if v := f.get("schemes"); v != nil {
 		if c.Schemes, err = decodeTextList(v, path+".schemes"); err != nil {
@@ -581,17 +581,17 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 			return nil, errNilConstraint
 		}
 		return values(TypeSubset, "allowed", x.Allowed)
-	case *Cidr:
+	case *CIDR:
 		if x == nil {
 			return nil, errNilConstraint
 		}
-		head(TypeCidr)
+		head(TypeCIDR)
 		return cbor.AppendText(b, x.Network), nil
-	case *UrlPattern:
+	case *URLPattern:
 		if x == nil {
 			return nil, errNilConstraint
 		}
-		head(TypeUrlPattern)
+		head(TypeURLPattern)
 		return cbor.AppendText(b, x.Pattern), nil
 	case *All, *Any:
 		var t ConstraintType
@@ -629,11 +629,11 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 			return nil, fmt.Errorf("Not: %w", err)
 		}
 		return b, nil
-	case *Cel:
+	case *CEL:
 		if x == nil {
 			return nil, errNilConstraint
 		}
-		head(TypeCel)
+		head(TypeCEL)
 		n := 1
 		if x.ParentExpression != nil {
 			n = 2
@@ -664,11 +664,11 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 		b = cbor.AppendBool(b, x.CaseSensitive)
 		field("allow_equal")
 		return cbor.AppendBool(b, x.AllowEqual), nil
-	case *UrlSafe:
+	case *URLSafe:
 		if x == nil {
 			return nil, errNilConstraint
 		}
-		head(TypeUrlSafe)
+		head(TypeURLSafe)
 		b = cbor.AppendMapHeader(b, 9)
 		field("schemes")
 		b = appendTextList(b, x.Schemes)

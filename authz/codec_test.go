@@ -395,7 +395,7 @@ func TestParseWarrantAccepts(t *testing.T) {
 			if sp.Root != "/data" || !sp.CaseSensitive || !sp.AllowEqual {
 				t.Errorf("subpath = %+v", sp)
 			}
-			us := w.Tools["b"].Constraints["u"].(*UrlSafe)
+			us := w.Tools["b"].Constraints["u"].(*URLSafe)
 			if strings.Join(us.Schemes, ",") != "http,https" || !us.BlockPrivate || !us.BlockLoopback ||
 				!us.BlockMetadata || !us.BlockReserved || us.BlockInternalTLDs || us.AllowPorts != nil || us.AllowDomains != nil {
 				t.Errorf("url_safe = %+v", us)
@@ -448,19 +448,19 @@ func cxFullPayload() Payload {
 		"one_of":     &OneOf{Values: []any{"a", int64(2), 3.0}},
 		"regex":      &Regex{Pattern: "^[a-z]+$"},
 		"not_one_of": &NotOneOf{Excluded: []any{"prod"}},
-		"cidr":       &Cidr{Network: "10.0.0.0/8"},
-		"url":        &UrlPattern{Pattern: "https://*.example.com/api/*"},
+		"cidr":       &CIDR{Network: "10.0.0.0/8"},
+		"url":        &URLPattern{Pattern: "https://*.example.com/api/*"},
 		"contains":   &Contains{Required: []any{"admin"}},
 		"subset":     &Subset{Allowed: []any{"read", "write"}},
 		"all":        &All{Constraints: []Constraint{&Pattern{Pattern: "a*"}, &Not{Constraint: &Exact{Value: "ab"}}}},
 		"any":        &Any{Constraints: []Constraint{&Exact{Value: int64(1)}, &Range{Min: cxF64(10)}}},
 		"empty_any":  &Any{Constraints: []Constraint{}},
-		"cel":        &Cel{Expression: "(value > 0) && (value < 10)", ParentExpression: &parent},
-		"cel_plain":  &Cel{Expression: "value > 0"},
+		"cel":        &CEL{Expression: "(value > 0) && (value < 10)", ParentExpression: &parent},
+		"cel_plain":  &CEL{Expression: "value > 0"},
 		"wildcard":   &Wildcard{},
 		"subpath":    &Subpath{Root: "/data", CaseSensitive: false, AllowEqual: true},
-		"url_safe":   &UrlSafe{Schemes: []string{"https"}, AllowDomains: []string{"*.example.com"}, AllowPorts: []uint16{443, 8443}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true, BlockInternalTLDs: true},
-		"url_safe_0": &UrlSafe{Schemes: []string{}, DenyDomains: []string{"evil.com"}},
+		"url_safe":   &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"*.example.com"}, AllowPorts: []uint16{443, 8443}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true, BlockInternalTLDs: true},
+		"url_safe_0": &URLSafe{Schemes: []string{}, DenyDomains: []string{"evil.com"}},
 		"shlex":      &Shlex{Allow: []string{"ls", "git"}},
 		"unknown":    &UnknownConstraint{TypeID: 42, Raw: cxMap1("x", cxUint(1))},
 	}, AllowUnknown: true}
@@ -526,10 +526,10 @@ func TestRoundTripEveryConstraint(t *testing.T) {
 	if r.Min == nil || *r.Min != 0 || r.Max == nil || *r.Max != 100.25 || !r.MinInclusive || r.MaxInclusive {
 		t.Errorf("range = %+v", r)
 	}
-	if c := cs.Constraints["cel"].(*Cel); c.ParentExpression == nil || *c.ParentExpression != "value > 0" {
+	if c := cs.Constraints["cel"].(*CEL); c.ParentExpression == nil || *c.ParentExpression != "value > 0" {
 		t.Errorf("cel = %+v", c)
 	}
-	if c := cs.Constraints["cel_plain"].(*Cel); c.ParentExpression != nil {
+	if c := cs.Constraints["cel_plain"].(*CEL); c.ParentExpression != nil {
 		t.Errorf("cel_plain = %+v", c)
 	}
 	if !valueEqual(cs.Constraints["exact"].(*Exact).Value, p.Tools["tool"].Constraints["exact"].(*Exact).Value) {

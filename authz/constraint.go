@@ -17,25 +17,25 @@ const (
 	TypeOneOf      ConstraintType = 4
 	TypeRegex      ConstraintType = 5
 	TypeNotOneOf   ConstraintType = 7
-	TypeCidr       ConstraintType = 8
-	TypeUrlPattern ConstraintType = 9
+	TypeCIDR       ConstraintType = 8
+	TypeURLPattern ConstraintType = 9
 	TypeContains   ConstraintType = 10
 	TypeSubset     ConstraintType = 11
 	TypeAll        ConstraintType = 12
 	TypeAny        ConstraintType = 13
 	TypeNot        ConstraintType = 14
-	TypeCel        ConstraintType = 15
+	TypeCEL        ConstraintType = 15
 	TypeWildcard   ConstraintType = 16
 	TypeSubpath    ConstraintType = 17
-	TypeUrlSafe    ConstraintType = 18
+	TypeURLSafe    ConstraintType = 18
 	TypeShlex      ConstraintType = 128
 )
 
 var typeNames = map[ConstraintType]string{
 	TypeExact: "Exact", TypePattern: "Pattern", TypeRange: "Range", TypeOneOf: "OneOf",
-	TypeRegex: "Regex", TypeNotOneOf: "NotOneOf", TypeCidr: "Cidr", TypeUrlPattern: "UrlPattern",
+	TypeRegex: "Regex", TypeNotOneOf: "NotOneOf", TypeCIDR: "Cidr", TypeURLPattern: "UrlPattern",
 	TypeContains: "Contains", TypeSubset: "Subset", TypeAll: "All", TypeAny: "Any", TypeNot: "Not",
-	TypeCel: "Cel", TypeWildcard: "Wildcard", TypeSubpath: "Subpath", TypeUrlSafe: "UrlSafe",
+	TypeCEL: "Cel", TypeWildcard: "Wildcard", TypeSubpath: "Subpath", TypeURLSafe: "UrlSafe",
 	TypeShlex: "Shlex",
 }
 
@@ -120,14 +120,14 @@ type Regex struct {
 // NotOneOf matches a value equal to none of Excluded.
 type NotOneOf struct{ Excluded []any }
 
-// Cidr matches an IP address inside Network ("10.0.0.0/8").
-type Cidr struct {
+// CIDR matches an IP address inside Network ("10.0.0.0/8").
+type CIDR struct {
 	Network string
 	prefix  *cidrPrefix // parsed by validate
 }
 
-// UrlPattern matches a URL by scheme, host ('*.d' wildcard), port and path glob.
-type UrlPattern struct {
+// URLPattern matches a URL by scheme, host ('*.d' wildcard), port and path glob.
+type URLPattern struct {
 	Pattern string
 	parsed  *urlPatternSpec // parsed by validate
 }
@@ -150,9 +150,9 @@ type Any struct{ Constraints []Constraint }
 // is not a non-match and denies.
 type Not struct{ Constraint Constraint }
 
-// Cel matches when a CEL expression evaluates to true. ParentExpression is
+// CEL matches when a CEL expression evaluates to true. ParentExpression is
 // nil when absent on the wire.
-type Cel struct {
+type CEL struct {
 	Expression       string
 	ParentExpression *string
 	prog             *celProgram // compiled by validate
@@ -168,9 +168,9 @@ type Subpath struct {
 	AllowEqual    bool // default true: the root itself matches
 }
 
-// UrlSafe matches a URL that is safe to fetch from a server (SSRF guard).
+// URLSafe matches a URL that is safe to fetch from a server (SSRF guard).
 // A nil list is absent on the wire (null); AllowPorts nil means any port.
-type UrlSafe struct {
+type URLSafe struct {
 	Schemes           []string
 	AllowDomains      []string
 	DenyDomains       []string
@@ -202,17 +202,17 @@ var (
 	_ Constraint = (*OneOf)(nil)
 	_ Constraint = (*Regex)(nil)
 	_ Constraint = (*NotOneOf)(nil)
-	_ Constraint = (*Cidr)(nil)
-	_ Constraint = (*UrlPattern)(nil)
+	_ Constraint = (*CIDR)(nil)
+	_ Constraint = (*URLPattern)(nil)
 	_ Constraint = (*Contains)(nil)
 	_ Constraint = (*Subset)(nil)
 	_ Constraint = (*All)(nil)
 	_ Constraint = (*Any)(nil)
 	_ Constraint = (*Not)(nil)
-	_ Constraint = (*Cel)(nil)
+	_ Constraint = (*CEL)(nil)
 	_ Constraint = (*Wildcard)(nil)
 	_ Constraint = (*Subpath)(nil)
-	_ Constraint = (*UrlSafe)(nil)
+	_ Constraint = (*URLSafe)(nil)
 	_ Constraint = (*Shlex)(nil)
 	_ Constraint = (*UnknownConstraint)(nil)
 )

@@ -22,7 +22,7 @@ import (
 	"github.com/google/cel-go/interpreter"
 )
 
-// The Cel constraint follows Tenuo's cel.rs and CelConstraint:
+// The CEL constraint follows Tenuo's cel.rs and CelConstraint:
 //
 //   - The expression is parsed, not type-checked (Tenuo's interpreter is
 //     dynamic): an object argument exposes each of its fields as a variable,
@@ -58,13 +58,13 @@ import (
 
 const (
 	// maxCelExpressionBytes bounds an expression's length.
-	maxCelExpressionBytes = 16 << 10
+	maxCELExpressionBytes = 16 << 10
 	// celCostLimit bounds the work of one evaluation, in cel-go cost units.
 	celCostLimit = 100_000
 	// celCacheSize bounds the compiled-program cache (Tenuo's is 1000).
 	celCacheSize = 1000
 	// maxCelValueDepth bounds the nesting of a value bound to a variable.
-	maxCelValueDepth = 64
+	maxCELValueDepth = 64
 	// celNowVar is the hidden variable holding the evaluation time. The '@'
 	// keeps it out of reach of expressions and of argument field names.
 	celNowVar = "@tenuo_now"
@@ -78,14 +78,14 @@ type celProgram struct {
 	prg  cel.Program
 }
 
-func (c *Cel) Type() ConstraintType { return TypeCel }
-func (c *Cel) Match(v any) error    { return c.match(v, wallClock()) }
-func (c *Cel) String() string       { return "Cel(" + strconv.Quote(c.Expression) + ")" }
+func (c *CEL) Type() ConstraintType { return TypeCEL }
+func (c *CEL) Match(v any) error    { return c.match(v, wallClock()) }
+func (c *CEL) String() string       { return "Cel(" + strconv.Quote(c.Expression) + ")" }
 
-func (c *Cel) match(v any, ec *evalContext) (err error) {
+func (c *CEL) match(v any, ec *evalContext) (err error) {
 	p := c.prog
 	if p == nil || p.expr != c.Expression {
-		if p, err = compileCel(c.Expression); err != nil {
+		if p, err = compileCEL(c.Expression); err != nil {
 			return err
 		}
 	}
@@ -98,7 +98,7 @@ func (c *Cel) match(v any, ec *evalContext) (err error) {
 		// clock there too.
 		now = time.Now()
 	}
-	act, err := newCelActivation(v, now)
+	act, err := newCELActivation(v, now)
 	if err != nil {
 		return fmt.Errorf("%s cannot bind %s: %v", c, formatValue(v), err)
 	}
@@ -121,20 +121,20 @@ func (c *Cel) match(v any, ec *evalContext) (err error) {
 	return nil
 }
 
-func (c *Cel) validate() error {
-	p, err := compileCel(c.Expression)
+func (c *CEL) validate() error {
+	p, err := compileCEL(c.Expression)
 	if err != nil {
 		return err
 	}
-	if c.ParentExpression != nil && len(*c.ParentExpression) > maxCelExpressionBytes {
-		return fmt.Errorf("Cel parent_expression is %d bytes, more than %d", len(*c.ParentExpression), maxCelExpressionBytes)
+	if c.ParentExpression != nil && len(*c.ParentExpression) > maxCELExpressionBytes {
+		return fmt.Errorf("Cel parent_expression is %d bytes, more than %d", len(*c.ParentExpression), maxCELExpressionBytes)
 	}
 	c.prog = p
 	return nil
 }
 
-func (c *Cel) narrowedBy(child Constraint) error {
-	ch, ok := child.(*Cel)
+func (c *CEL) narrowedBy(child Constraint) error {
+	ch, ok := child.(*CEL)
 	if !ok {
 		return incompatible(c, child)
 	}
@@ -178,11 +178,11 @@ func (c *Cel) narrowedBy(child Constraint) error {
 
 // celProgramOf returns c's compiled program, compiling it if c was not
 // validated.
-func celProgramOf(c *Cel) (*celProgram, error) {
+func celProgramOf(c *CEL) (*celProgram, error) {
 	if p := c.prog; p != nil && p.expr == c.Expression {
 		return p, nil
 	}
-	return compileCel(c.Expression)
+	return compileCEL(c.Expression)
 }
 
 // celSquash removes all whitespace from an expression, as Tenuo's
@@ -317,16 +317,16 @@ func slicesEqualInt32(a, b []int32) bool {
 
 // Compilation and the program cache.
 
-var celEnv = sync.OnceValues(newCelEnv)
+var celEnv = sync.OnceValues(newCELEnv)
 
 // celPrograms caches compiled programs by expression text.
-var celPrograms = newCelCache(celCacheSize)
+var celPrograms = newCELCache(celCacheSize)
 
-// compileCel returns the program for expr, from the cache or freshly
+// compileCEL returns the program for expr, from the cache or freshly
 // compiled (and then cached).
-func compileCel(expr string) (*celProgram, error) {
-	if len(expr) > maxCelExpressionBytes {
-		return nil, fmt.Errorf("Cel expression is %d bytes, more than %d", len(expr), maxCelExpressionBytes)
+func compileCEL(expr string) (*celProgram, error) {
+	if len(expr) > maxCELExpressionBytes {
+		return nil, fmt.Errorf("Cel expression is %d bytes, more than %d", len(expr), maxCELExpressionBytes)
 	}
 	if !utf8.ValidString(expr) {
 		return nil, errors.New("Cel expression is not valid UTF-8")
@@ -363,7 +363,7 @@ type celCache struct {
 	byExpr map[string]*list.Element // guarded by mu; values are *celProgram
 }
 
-func newCelCache(max int) *celCache {
+func newCELCache(max int) *celCache {
 	return &celCache{max: max, order: list.New(), byExpr: make(map[string]*list.Element)}
 }
 
@@ -403,7 +403,7 @@ func (c *celCache) len() int {
 // functions, and macros that pass the hidden evaluation time to the time
 // functions (cel-go binds functions when a program is planned, so the clock
 // must come in through a variable).
-func newCelEnv() (*cel.Env, error) {
+func newCELEnv() (*cel.Env, error) {
 	withNow := func(impl string) cel.MacroFactory {
 		return func(eh cel.MacroExprFactory, _ celast.Expr, args []celast.Expr) (celast.Expr, *common.Error) {
 			return eh.NewCall(impl, args[0], eh.NewIdent(celNowVar)), nil
@@ -412,7 +412,7 @@ func newCelEnv() (*cel.Env, error) {
 	dynNow := []*cel.Type{cel.DynType, cel.TimestampType}
 	return cel.NewEnv(
 		cel.CrossTypeNumericComparisons(true),
-		cel.ParserExpressionSizeLimit(maxCelExpressionBytes),
+		cel.ParserExpressionSizeLimit(maxCELExpressionBytes),
 		cel.Macros(
 			cel.GlobalMacro("time_now", 1, withNow("@tenuo_time_now")),
 			cel.GlobalMacro("time_is_expired", 1, withNow("@tenuo_time_is_expired")),
@@ -425,7 +425,7 @@ func newCelEnv() (*cel.Env, error) {
 		cel.Function("@tenuo_time_since",
 			cel.Overload("tenuo_time_since", dynNow, cel.IntType, cel.BinaryBinding(celTimeSince))),
 		cel.Function("net_in_cidr",
-			cel.Overload("tenuo_net_in_cidr", []*cel.Type{cel.DynType, cel.DynType}, cel.BoolType, cel.BinaryBinding(celNetInCidr))),
+			cel.Overload("tenuo_net_in_cidr", []*cel.Type{cel.DynType, cel.DynType}, cel.BoolType, cel.BinaryBinding(celNetInCIDR))),
 		cel.Function("net_is_private",
 			cel.Overload("tenuo_net_is_private", []*cel.Type{cel.DynType}, cel.BoolType, cel.UnaryBinding(celNetIsPrivate))),
 	)
@@ -519,7 +519,7 @@ func celTimestampArg(fn string, v ref.Val) (time.Time, ref.Val) {
 	return t, nil
 }
 
-func celNetInCidr(ipVal, cidrVal ref.Val) ref.Val {
+func celNetInCIDR(ipVal, cidrVal ref.Val) ref.Val {
 	ip, errVal := celIPArg("net_in_cidr", ipVal)
 	if errVal != nil {
 		return errVal
@@ -528,7 +528,7 @@ func celNetInCidr(ipVal, cidrVal ref.Val) ref.Val {
 	if !ok {
 		return types.NewErr("net_in_cidr: want a CIDR string, got %s", cidrVal.Type().TypeName())
 	}
-	prefix, err := parseCelCIDR(string(s))
+	prefix, err := parseCELCIDR(string(s))
 	if err != nil {
 		return types.NewErr("net_in_cidr: %q is not a CIDR block", string(s))
 	}
@@ -537,7 +537,7 @@ func celNetInCidr(ipVal, cidrVal ref.Val) ref.Val {
 
 // parseCelCIDR parses "addr/len", "addr/netmask" (IPv4) or a bare address
 // (a single-address block), as Rust's ipnetwork does.
-func parseCelCIDR(s string) (netip.Prefix, error) {
+func parseCELCIDR(s string) (netip.Prefix, error) {
 	addrPart, lenPart, hasLen := strings.Cut(s, "/")
 	addr, err := netip.ParseAddr(addrPart)
 	if err != nil || addr.Zone() != "" {
@@ -615,7 +615,7 @@ type celActivation struct {
 	value  ref.Val            // the value, when it is not an object
 }
 
-func newCelActivation(v any, now time.Time) (*celActivation, error) {
+func newCELActivation(v any, now time.Time) (*celActivation, error) {
 	a := &celActivation{now: types.Timestamp{Time: now}}
 	if m, ok := v.(map[string]any); ok {
 		a.fields = make(map[string]ref.Val, len(m))
@@ -663,7 +663,7 @@ func (a *celActivation) Parent() interpreter.Activation { return nil }
 
 // celValue converts a value of the value model to a CEL value.
 func celValue(v any, depth int) (ref.Val, error) {
-	if depth > maxCelValueDepth {
+	if depth > maxCELValueDepth {
 		return nil, errors.New("value is nested too deeply")
 	}
 	switch x := v.(type) {

@@ -14,7 +14,7 @@ import (
 // celTestNow is the fixed evaluation time of the CEL tests.
 var celTestNow = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func TestCelMatch(t *testing.T) {
+func TestCELMatch(t *testing.T) {
 	hundred := make([]any, 100)
 	for i := range hundred {
 		hundred[i] = int64(i)
@@ -130,7 +130,7 @@ func TestCelMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &Cel{Expression: tt.expr}
+			c := &CEL{Expression: tt.expr}
 			if err := c.validate(); err != nil {
 				t.Fatalf("validate(%q): %v", tt.expr, err)
 			}
@@ -147,7 +147,7 @@ func TestCelMatch(t *testing.T) {
 	}
 }
 
-func TestCelTimeNowFormat(t *testing.T) {
+func TestCELTimeNowFormat(t *testing.T) {
 	tests := []struct {
 		now  time.Time
 		want string
@@ -159,9 +159,9 @@ func TestCelTimeNowFormat(t *testing.T) {
 		{celTestNow.Add(100 * time.Millisecond), "2025-06-01T12:00:00.100+00:00"},
 		{time.Date(2025, 6, 1, 14, 0, 0, 0, time.FixedZone("CEST", 2*3600)), "2025-06-01T12:00:00+00:00"},
 	}
-	c := &Cel{Expression: "time_now(0)"}
+	c := &CEL{Expression: "time_now(0)"}
 	for _, tt := range tests {
-		eq := &Cel{Expression: "time_now(0) == " + strconv.Quote(tt.want)}
+		eq := &CEL{Expression: "time_now(0) == " + strconv.Quote(tt.want)}
 		if err := eq.match(int64(0), &evalContext{now: tt.now}); err != nil {
 			t.Errorf("at %v: %v", tt.now, err)
 		}
@@ -170,7 +170,7 @@ func TestCelTimeNowFormat(t *testing.T) {
 		}
 	}
 	// The clock comes from the evaluation context, not from the wall.
-	past := &Cel{Expression: "time_is_expired('2000-01-01T00:00:00Z')"}
+	past := &CEL{Expression: "time_is_expired('2000-01-01T00:00:00Z')"}
 	if err := past.match(nil, &evalContext{now: time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
 		t.Error("time_is_expired used the wall clock instead of the evaluation time")
 	}
@@ -179,25 +179,25 @@ func TestCelTimeNowFormat(t *testing.T) {
 	}
 }
 
-func TestCelValidate(t *testing.T) {
-	long := strings.Repeat("1 + ", maxCelExpressionBytes/4) + "1 == 2"
-	parentTooLong := strings.Repeat("x", maxCelExpressionBytes+1)
+func TestCELValidate(t *testing.T) {
+	long := strings.Repeat("1 + ", maxCELExpressionBytes/4) + "1 == 2"
+	parentTooLong := strings.Repeat("x", maxCELExpressionBytes+1)
 	tests := []struct {
 		name    string
-		c       *Cel
+		c       *CEL
 		wantErr string
 	}{
-		{"valid", &Cel{Expression: "value < 10"}, ""},
-		{"valid with parent", &Cel{Expression: "(value < 10) && (value > 0)", ParentExpression: ptr("value < 10")}, ""},
-		{"syntax error", &Cel{Expression: "this is not valid CEL !!!"}, "invalid Cel expression"},
-		{"unbalanced", &Cel{Expression: "(value < 10"}, "invalid Cel expression"},
-		{"empty", &Cel{Expression: ""}, "Cel expression is empty"},
-		{"blank", &Cel{Expression: " \n\t"}, "Cel expression is empty"},
-		{"too long", &Cel{Expression: long}, "more than 16384"},
-		{"invalid utf-8", &Cel{Expression: "'\xff' == value"}, "not valid UTF-8"},
-		{"parent too long", &Cel{Expression: "true", ParentExpression: &parentTooLong}, "parent_expression is"},
-		{"unknown function without arguments", &Cel{Expression: "time_now() != ''"}, "no such overload"},
-		{"deep nesting", &Cel{Expression: strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + " == 1"}, "invalid Cel expression"},
+		{"valid", &CEL{Expression: "value < 10"}, ""},
+		{"valid with parent", &CEL{Expression: "(value < 10) && (value > 0)", ParentExpression: ptr("value < 10")}, ""},
+		{"syntax error", &CEL{Expression: "this is not valid CEL !!!"}, "invalid Cel expression"},
+		{"unbalanced", &CEL{Expression: "(value < 10"}, "invalid Cel expression"},
+		{"empty", &CEL{Expression: ""}, "Cel expression is empty"},
+		{"blank", &CEL{Expression: " \n\t"}, "Cel expression is empty"},
+		{"too long", &CEL{Expression: long}, "more than 16384"},
+		{"invalid utf-8", &CEL{Expression: "'\xff' == value"}, "not valid UTF-8"},
+		{"parent too long", &CEL{Expression: "true", ParentExpression: &parentTooLong}, "parent_expression is"},
+		{"unknown function without arguments", &CEL{Expression: "time_now() != ''"}, "no such overload"},
+		{"deep nesting", &CEL{Expression: strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + " == 1"}, "invalid Cel expression"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,42 +214,42 @@ func TestCelValidate(t *testing.T) {
 	}
 }
 
-func TestCelWithoutValidate(t *testing.T) {
+func TestCELWithoutValidate(t *testing.T) {
 	// A hand-built constraint compiles on use and is not modified.
-	c := &Cel{Expression: "value == 'late'"}
+	c := &CEL{Expression: "value == 'late'"}
 	if err := c.Match("late"); err != nil {
 		t.Fatal(err)
 	}
 	if c.prog != nil {
 		t.Error("match stored a program in the receiver")
 	}
-	bad := &Cel{Expression: "value =="}
+	bad := &CEL{Expression: "value =="}
 	if err := bad.Match("x"); err == nil || !strings.Contains(err.Error(), "invalid Cel expression") {
 		t.Errorf("invalid expression matched: %v", err)
 	}
 	// A program compiled for another expression is not used.
-	c.prog, _ = compileCel("true")
+	c.prog, _ = compileCEL("true")
 	if err := c.match("other", &evalContext{now: celTestNow}); err == nil {
 		t.Error("a stale program was evaluated")
 	}
 }
 
-func TestCelString(t *testing.T) {
-	c := &Cel{Expression: `amount < 10 && name == "x"`}
+func TestCELString(t *testing.T) {
+	c := &CEL{Expression: `amount < 10 && name == "x"`}
 	if got, want := c.String(), `Cel("amount < 10 && name == \"x\"")`; got != want {
 		t.Errorf("String() = %s, want %s", got, want)
 	}
-	if c.Type() != TypeCel {
+	if c.Type() != TypeCEL {
 		t.Errorf("Type() = %v", c.Type())
 	}
 }
 
-func TestCelCache(t *testing.T) {
-	p1, err := compileCel("value == 100")
+func TestCELCache(t *testing.T) {
+	p1, err := compileCEL("value == 100")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, err := compileCel("value == 100")
+	p2, err := compileCEL("value == 100")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestCelCache(t *testing.T) {
 		t.Error("the same expression compiled twice")
 	}
 
-	c := newCelCache(3)
+	c := newCELCache(3)
 	for i := range 5 {
 		c.put(fmt.Sprint(i), &celProgram{expr: fmt.Sprint(i)})
 		if i == 2 {
@@ -293,8 +293,8 @@ func TestCelCache(t *testing.T) {
 	}
 }
 
-func TestCelConcurrentMatch(t *testing.T) {
-	c := &Cel{Expression: "amount < 10000 && time_since(created) < 60"}
+func TestCELConcurrentMatch(t *testing.T) {
+	c := &CEL{Expression: "amount < 10000 && time_since(created) < 60"}
 	if err := c.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -315,34 +315,34 @@ func TestCelConcurrentMatch(t *testing.T) {
 	wg.Wait()
 }
 
-func TestCelNarrowing(t *testing.T) {
+func TestCELNarrowing(t *testing.T) {
 	tests := []struct {
 		name    string
 		parent  string
 		child   Constraint
 		wantErr string // "" means the child narrows the parent
 	}{
-		{"identical", "amount < 100", &Cel{Expression: "amount < 100"}, ""},
-		{"whitespace differs", "amount < 100", &Cel{Expression: " amount<100\n"}, ""},
-		{"conjunction", "amount < 100", &Cel{Expression: "(amount < 100) && (currency == 'USD')"}, ""},
-		{"conjunction tight", "amount < 100", &Cel{Expression: "(amount<100)&&(currency=='USD')"}, ""},
-		{"conjunction spaced", "amount < 100", &Cel{Expression: "( amount < 100 ) &&\n ( currency == 'USD' )"}, ""},
-		{"conjunction of a conjunction", "a && b", &Cel{Expression: "(a && b) && (c || d)"}, ""},
-		{"grandchild", "(a) && (b)", &Cel{Expression: "((a) && (b)) && (c)"}, ""},
-		{"predicate holds &&", "a", &Cel{Expression: "(a) && (b && c)"}, ""},
-		{"with time macro", "time_since(created) < 60", &Cel{Expression: "(time_since(created) < 60) && (amount > 0)"}, ""},
-		{"parent expression is informational", "a", &Cel{Expression: "(a) && (b)", ParentExpression: ptr("something else")}, ""},
-		{"different expression", "amount < 100", &Cel{Expression: "amount < 50"}, "is neither parent"},
-		{"parent not parenthesised", "amount < 100", &Cel{Expression: "amount < 100 && currency == 'USD'"}, "is neither parent"},
-		{"predicate not parenthesised", "amount < 100", &Cel{Expression: "(amount < 100) && currency == 'USD'"}, "one parenthesised group"},
-		{"precedence bypass", "a", &Cel{Expression: "(a) && (b) || (true)"}, "one parenthesised group"},
-		{"unparenthesised or", "a", &Cel{Expression: "(a) && b || true"}, "one parenthesised group"},
-		{"disjunction", "a", &Cel{Expression: "(a) || (true)"}, "is neither parent"},
-		{"empty predicate", "a", &Cel{Expression: "(a) && ()"}, "invalid Cel expression"},
+		{"identical", "amount < 100", &CEL{Expression: "amount < 100"}, ""},
+		{"whitespace differs", "amount < 100", &CEL{Expression: " amount<100\n"}, ""},
+		{"conjunction", "amount < 100", &CEL{Expression: "(amount < 100) && (currency == 'USD')"}, ""},
+		{"conjunction tight", "amount < 100", &CEL{Expression: "(amount<100)&&(currency=='USD')"}, ""},
+		{"conjunction spaced", "amount < 100", &CEL{Expression: "( amount < 100 ) &&\n ( currency == 'USD' )"}, ""},
+		{"conjunction of a conjunction", "a && b", &CEL{Expression: "(a && b) && (c || d)"}, ""},
+		{"grandchild", "(a) && (b)", &CEL{Expression: "((a) && (b)) && (c)"}, ""},
+		{"predicate holds &&", "a", &CEL{Expression: "(a) && (b && c)"}, ""},
+		{"with time macro", "time_since(created) < 60", &CEL{Expression: "(time_since(created) < 60) && (amount > 0)"}, ""},
+		{"parent expression is informational", "a", &CEL{Expression: "(a) && (b)", ParentExpression: ptr("something else")}, ""},
+		{"different expression", "amount < 100", &CEL{Expression: "amount < 50"}, "is neither parent"},
+		{"parent not parenthesised", "amount < 100", &CEL{Expression: "amount < 100 && currency == 'USD'"}, "is neither parent"},
+		{"predicate not parenthesised", "amount < 100", &CEL{Expression: "(amount < 100) && currency == 'USD'"}, "one parenthesised group"},
+		{"precedence bypass", "a", &CEL{Expression: "(a) && (b) || (true)"}, "one parenthesised group"},
+		{"unparenthesised or", "a", &CEL{Expression: "(a) && b || true"}, "one parenthesised group"},
+		{"disjunction", "a", &CEL{Expression: "(a) || (true)"}, "is neither parent"},
+		{"empty predicate", "a", &CEL{Expression: "(a) && ()"}, "invalid Cel expression"},
 		// Tenuo's textual rule accepts these; the syntax trees show they widen.
-		{"parens inside strings", `x == "a"`, &Cel{Expression: `(x == "a") && (y == "(") || (z == ")")`}, "does not parse as"},
-		{"whitespace inside a string", `name != "root user"`, &Cel{Expression: `name != "rootuser"`}, "inside a literal"},
-		{"whitespace inside a string, conjunction", `name != "root user"`, &Cel{Expression: `(name != "rootuser") && (true)`}, "does not parse as"},
+		{"parens inside strings", `x == "a"`, &CEL{Expression: `(x == "a") && (y == "(") || (z == ")")`}, "does not parse as"},
+		{"whitespace inside a string", `name != "root user"`, &CEL{Expression: `name != "rootuser"`}, "inside a literal"},
+		{"whitespace inside a string, conjunction", `name != "root user"`, &CEL{Expression: `(name != "rootuser") && (true)`}, "does not parse as"},
 		// General rules.
 		{"exact accepted", "value < 100", &Exact{Value: int64(5)}, ""},
 		{"exact refused", "value < 100", &Exact{Value: int64(500)}, "is not allowed by parent"},
@@ -351,11 +351,11 @@ func TestCelNarrowing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			parent := &Cel{Expression: tt.parent}
+			parent := &CEL{Expression: tt.parent}
 			if err := parent.validate(); err != nil {
 				t.Fatalf("parent: %v", err)
 			}
-			if ch, ok := tt.child.(*Cel); ok && tt.wantErr == "" {
+			if ch, ok := tt.child.(*CEL); ok && tt.wantErr == "" {
 				if err := ch.validate(); err != nil {
 					t.Fatalf("child: %v", err)
 				}
@@ -373,7 +373,7 @@ func TestCelNarrowing(t *testing.T) {
 	}
 }
 
-func TestCelWrapped(t *testing.T) {
+func TestCELWrapped(t *testing.T) {
 	tests := []struct {
 		in   string
 		want bool
@@ -428,9 +428,9 @@ func jsonValue(data []byte) (any, error) {
 	return conv(raw), nil
 }
 
-// FuzzCelInput binds arbitrary JSON values to fixed expressions: evaluation
+// FuzzCELInput binds arbitrary JSON values to fixed expressions: evaluation
 // never panics and only a boolean true allows.
-func FuzzCelInput(f *testing.F) {
+func FuzzCELInput(f *testing.F) {
 	for _, s := range []string{
 		`{"amount": 5000, "currency": "USD"}`, `{"amount": 1e300, "currency": null}`, `5`, `"10.0.0.1"`,
 		`"2025-06-01T11:00:00Z"`, `[1, 2, [3, {"a": "b"}]]`, `{"items": [{"sku": "a"}], "deadline": "garbage"}`,
@@ -438,7 +438,7 @@ func FuzzCelInput(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	exprs := []*Cel{
+	exprs := []*CEL{
 		{Expression: "amount < 10000 && currency == 'USD'"},
 		{Expression: "value > 3 || size(value) > 2"},
 		{Expression: "!time_is_expired(deadline) && time_since(created) < 3600"},
@@ -471,8 +471,8 @@ func FuzzCelInput(f *testing.F) {
 	})
 }
 
-func BenchmarkMatchCelCached(b *testing.B) {
-	c := &Cel{Expression: "amount < 10000 && currency == 'USD'"}
+func BenchmarkMatchCELCached(b *testing.B) {
+	c := &CEL{Expression: "amount < 10000 && currency == 'USD'"}
 	if err := c.validate(); err != nil {
 		b.Fatal(err)
 	}
@@ -487,7 +487,7 @@ func BenchmarkMatchCelCached(b *testing.B) {
 		}
 	})
 	// A constraint built by hand finds its program in the cache.
-	hand := &Cel{Expression: c.Expression}
+	hand := &CEL{Expression: c.Expression}
 	b.Run("cache lookup", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

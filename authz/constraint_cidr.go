@@ -8,12 +8,12 @@ import (
 	"strings"
 )
 
-// cidrPrefix is a parsed Cidr network, with the host bits cleared.
+// cidrPrefix is a parsed CIDR network, with the host bits cleared.
 type cidrPrefix struct {
 	net netip.Prefix
 }
 
-// parseCidr parses a network the way Tenuo's ipnetwork crate does:
+// parseCIDR parses a network the way Tenuo's ipnetwork crate does:
 //
 //   - "addr/prefix" or a bare "addr" (a single host: /32 or /128); a second
 //     '/' is an error;
@@ -27,7 +27,7 @@ type cidrPrefix struct {
 //
 // An IPv4-mapped IPv6 network ("::ffff:10.0.0.0/104") stays IPv6, as in
 // Rust.
-func parseCidr(s string) (netip.Prefix, error) {
+func parseCIDR(s string) (netip.Prefix, error) {
 	addrStr, prefixStr, hasPrefix := strings.Cut(s, "/")
 	if hasPrefix && strings.Contains(prefixStr, "/") {
 		return netip.Prefix{}, fmt.Errorf("invalid CIDR %q: more than one '/'", s)
@@ -103,10 +103,10 @@ func maskBits(mask netip.Addr) (int, bool) {
 	return n, true
 }
 
-func (c *Cidr) Type() ConstraintType { return TypeCidr }
-func (c *Cidr) Match(v any) error    { return c.match(v, wallClock()) }
+func (c *CIDR) Type() ConstraintType { return TypeCIDR }
+func (c *CIDR) Match(v any) error    { return c.match(v, wallClock()) }
 
-func (c *Cidr) String() string {
+func (c *CIDR) String() string {
 	if c == nil {
 		return "Cidr(<nil>)"
 	}
@@ -115,11 +115,11 @@ func (c *Cidr) String() string {
 
 // network returns the parsed network, parsing into a local when validate
 // has not run.
-func (c *Cidr) network() (netip.Prefix, error) {
+func (c *CIDR) network() (netip.Prefix, error) {
 	if c.prefix != nil {
 		return c.prefix.net, nil
 	}
-	p, err := parseCidr(c.Network)
+	p, err := parseCIDR(c.Network)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
@@ -132,7 +132,7 @@ func (c *Cidr) network() (netip.Prefix, error) {
 // never lies inside an IPv6 network nor the reverse; an IPv4-mapped IPv6
 // address ("::ffff:10.1.2.3") is IPv6 and so is not inside 10.0.0.0/8, as in
 // Rust.
-func (c *Cidr) match(v any, ec *evalContext) error {
+func (c *CIDR) match(v any, ec *evalContext) error {
 	if c == nil {
 		return errors.New("missing Cidr constraint: denied")
 	}
@@ -154,11 +154,11 @@ func (c *Cidr) match(v any, ec *evalContext) error {
 	return nil
 }
 
-func (c *Cidr) validate() error {
+func (c *CIDR) validate() error {
 	if c == nil {
 		return errors.New("missing Cidr constraint")
 	}
-	p, err := parseCidr(c.Network)
+	p, err := parseCIDR(c.Network)
 	if err != nil {
 		return err
 	}
@@ -166,10 +166,10 @@ func (c *Cidr) validate() error {
 	return nil
 }
 
-// narrowedBy accepts a Cidr whose network lies inside the parent's (same
+// narrowedBy accepts a CIDR whose network lies inside the parent's (same
 // address family, prefix at least as long).
-func (c *Cidr) narrowedBy(child Constraint) error {
-	ch, ok := child.(*Cidr)
+func (c *CIDR) narrowedBy(child Constraint) error {
+	ch, ok := child.(*CIDR)
 	if !ok || c == nil || ch == nil {
 		return incompatible(c, child)
 	}

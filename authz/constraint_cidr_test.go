@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestParseCidr(t *testing.T) {
+func TestParseCIDR(t *testing.T) {
 	tests := []struct {
 		in, want string // want "" for an error
 	}{
@@ -38,7 +38,7 @@ func TestParseCidr(t *testing.T) {
 		{"example.com/8", ""},
 	}
 	for _, tt := range tests {
-		p, err := parseCidr(tt.in)
+		p, err := parseCIDR(tt.in)
 		switch {
 		case tt.want == "" && err == nil:
 			t.Errorf("parseCidr(%q) = %v, want error", tt.in, p)
@@ -47,20 +47,20 @@ func TestParseCidr(t *testing.T) {
 		case tt.want != "" && p.Masked().String() != tt.want:
 			t.Errorf("parseCidr(%q) = %v, want %s", tt.in, p.Masked(), tt.want)
 		}
-		c := &Cidr{Network: tt.in}
+		c := &CIDR{Network: tt.in}
 		if verr := c.validate(); (verr == nil) != (tt.want != "") {
 			t.Errorf("Cidr(%q).validate() = %v", tt.in, verr)
 		}
 	}
 }
 
-func TestCidrMatch(t *testing.T) {
-	v4 := &Cidr{Network: "10.0.0.0/8"}
-	v6 := &Cidr{Network: "2001:db8::/32"}
-	mapped := &Cidr{Network: "::ffff:10.0.0.0/104"}
+func TestCIDRMatch(t *testing.T) {
+	v4 := &CIDR{Network: "10.0.0.0/8"}
+	v6 := &CIDR{Network: "2001:db8::/32"}
+	mapped := &CIDR{Network: "::ffff:10.0.0.0/104"}
 	tests := []struct {
 		name    string
-		c       *Cidr
+		c       *CIDR
 		v       any
 		ok      bool
 		noMatch bool
@@ -89,7 +89,7 @@ func TestCidrMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctCheckMatch(t, tt.c, tt.v, tt.ok, tt.noMatch)
-			c := &Cidr{Network: tt.c.Network}
+			c := &CIDR{Network: tt.c.Network}
 			if err := c.validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func TestCidrMatch(t *testing.T) {
 		})
 	}
 	// An invalid network (struct built by hand) cannot be evaluated.
-	err := (&Cidr{Network: "10.0.0.0/99"}).Match("10.0.0.1")
+	err := (&CIDR{Network: "10.0.0.0/99"}).Match("10.0.0.1")
 	if err == nil || isNoMatch(err) || !strings.Contains(err.Error(), "invalid CIDR") {
 		t.Errorf("invalid network: %v", err)
 	}

@@ -12,7 +12,7 @@ import (
 //     not satisfy the rule ("x" is not 5; 7 is outside 0..5; a number given
 //     to Pattern). It wraps errNoMatch, and Not turns it into a match.
 //   - anything else is an evaluation error: the constraint could not decide
-//     (an unparsable IP under Cidr, an invalid glob, an unknown constraint
+//     (an unparsable IP under CIDR, an invalid glob, an unknown constraint
 //     type, a value outside the value model, nesting too deep). Not passes it
 //     on unchanged, so a failure to evaluate can never become an allow.
 //

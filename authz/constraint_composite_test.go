@@ -8,7 +8,7 @@ import (
 
 func TestCompositeMatch(t *testing.T) {
 	ex := func(v any) Constraint { return &Exact{Value: v} }
-	cidr := &Cidr{Network: "10.0.0.0/8"}
+	cidr := &CIDR{Network: "10.0.0.0/8"}
 	tests := []struct {
 		name    string
 		c       Constraint
@@ -26,7 +26,7 @@ func TestCompositeMatch(t *testing.T) {
 		{"Not over empty Any allows", &Not{Constraint: &Any{}}, "x", true, false},
 		{"All every clause", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(50), true, false},
 		{"All one fails", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(150), false, true},
-		// Tenuo stops at the first non-match: the Cidr is never evaluated.
+		// Tenuo stops at the first non-match: the CIDR is never evaluated.
 		{"All stops at first non-match", &All{Constraints: []Constraint{ex("a"), cidr}}, "x", false, true},
 		{"All error first", &All{Constraints: []Constraint{cidr, ex("a")}}, "x", false, false},
 		{"Any empty fails", &Any{}, "x", false, true},
@@ -135,7 +135,7 @@ func TestCompositeValidate(t *testing.T) {
 		&Any{Constraints: []Constraint{&Pattern{Pattern: "a**"}}},
 		&Not{},
 		&Not{Constraint: &Regex{Pattern: "("}},
-		&All{Constraints: []Constraint{&Any{Constraints: []Constraint{&Cidr{Network: "x"}}}}},
+		&All{Constraints: []Constraint{&Any{Constraints: []Constraint{&CIDR{Network: "x"}}}}},
 	}
 	for _, c := range bad {
 		if err := c.validate(); err == nil {

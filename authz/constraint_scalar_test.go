@@ -211,7 +211,7 @@ func TestConstraintStrings(t *testing.T) {
 		{&NotOneOf{Excluded: []any{int64(1)}}, `NotOneOf([1])`},
 		{&Contains{Required: []any{"admin"}}, `Contains(["admin"])`},
 		{&Subset{Allowed: []any{}}, `Subset([])`},
-		{&Cidr{Network: "10.0.0.0/8"}, `Cidr("10.0.0.0/8")`},
+		{&CIDR{Network: "10.0.0.0/8"}, `Cidr("10.0.0.0/8")`},
 		{&All{Constraints: []Constraint{&Exact{Value: "a"}, &Wildcard{}}}, `All([Exact("a"), Wildcard])`},
 		{&Any{}, `Any([])`},
 		{&Not{Constraint: &Exact{Value: int64(5)}}, `Not(Exact(5))`},

@@ -28,9 +28,9 @@ func ConstraintJSON(c Constraint) map[string]any {
 		return map[string]any{"type": "regex", "pattern": x.Pattern}
 	case *NotOneOf:
 		return map[string]any{"type": "not_one_of", "excluded": nonNil(x.Excluded)}
-	case *Cidr:
+	case *CIDR:
 		return map[string]any{"type": "cidr", "network": x.Network}
-	case *UrlPattern:
+	case *URLPattern:
 		return map[string]any{"type": "url_pattern", "pattern": x.Pattern}
 	case *Contains:
 		return map[string]any{"type": "contains", "required": nonNil(x.Required)}
@@ -42,7 +42,7 @@ func ConstraintJSON(c Constraint) map[string]any {
 		return map[string]any{"type": "any", "constraints": constraintsJSON(x.Constraints)}
 	case *Not:
 		return map[string]any{"type": "not", "constraint": ConstraintJSON(x.Constraint)}
-	case *Cel:
+	case *CEL:
 		m := map[string]any{"type": "cel", "expression": x.Expression}
 		if x.ParentExpression != nil {
 			m["parent_expression"] = *x.ParentExpression
@@ -52,7 +52,7 @@ func ConstraintJSON(c Constraint) map[string]any {
 		return map[string]any{"type": "wildcard"}
 	case *Subpath:
 		return map[string]any{"type": "subpath", "root": x.Root, "case_sensitive": x.CaseSensitive, "allow_equal": x.AllowEqual}
-	case *UrlSafe:
+	case *URLSafe:
 		ports := []any(nil)
 		if x.AllowPorts != nil {
 			ports = []any{}
@@ -189,9 +189,9 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 	case "notoneof":
 		c = &NotOneOf{Excluded: f.list("excluded")}
 	case "cidr":
-		c = &Cidr{Network: f.str("network")}
+		c = &CIDR{Network: f.str("network")}
 	case "urlpattern":
-		c = &UrlPattern{Pattern: f.str("pattern")}
+		c = &URLPattern{Pattern: f.str("pattern")}
 	case "contains":
 		c = &Contains{Required: f.list("required")}
 	case "subset":
@@ -217,7 +217,7 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 		}
 		c = &Not{Constraint: inner}
 	case "cel":
-		cel := &Cel{Expression: f.str("expression")}
+		cel := &CEL{Expression: f.str("expression")}
 		if _, ok := m["parent_expression"]; ok {
 			pe := f.str("parent_expression")
 			cel.ParentExpression = &pe
@@ -228,7 +228,7 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 	case "subpath":
 		c = newSubpathSpec(f.str("root"), f.boolOr("case_sensitive", true), f.boolOr("allow_equal", true))
 	case "urlsafe":
-		u := &UrlSafe{Schemes: f.strList("schemes", []string{"http", "https"}),
+		u := &URLSafe{Schemes: f.strList("schemes", []string{"http", "https"}),
 			AllowDomains: f.strList("allow_domains", nil), DenyDomains: f.strList("deny_domains", nil),
 			BlockPrivate: f.boolOr("block_private", true), BlockLoopback: f.boolOr("block_loopback", true),
 			BlockMetadata: f.boolOr("block_metadata", true), BlockReserved: f.boolOr("block_reserved", true),
@@ -414,9 +414,9 @@ func ParseConstraintSpec(spec string) (Constraint, error) {
 	case "notoneof":
 		c = &NotOneOf{Excluded: listFromText(arg)}
 	case "cidr":
-		c = &Cidr{Network: arg}
+		c = &CIDR{Network: arg}
 	case "urlpattern", "url":
-		c = &UrlPattern{Pattern: arg}
+		c = &URLPattern{Pattern: arg}
 	case "subpath":
 		c = newSubpathSpec(arg, true, true)
 	case "shlex":

@@ -11,7 +11,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/netguard"
 )
 
-// UrlPattern and UrlSafe follow Tenuo's constraints.rs. Where Tenuo is weak
+// URLPattern and URLSafe follow Tenuo's constraints.rs. Where Tenuo is weak
 // this file is stricter; each such place is marked "Stricter than Tenuo".
 // Common to both, a URL is refused when it:
 //   - holds a control character, a space or a backslash (WHATWG parsers drop
@@ -155,9 +155,9 @@ func isDotDotSegment(s string) bool {
 func sameAddr(a, b netip.Addr) bool { return a.Unmap() == b.Unmap() }
 
 // ---------------------------------------------------------------------------
-// UrlPattern
+// URLPattern
 
-// urlPatternSpec is a parsed UrlPattern.
+// urlPatternSpec is a parsed URLPattern.
 type urlPatternSpec struct {
 	anyScheme bool          // "*://"
 	scheme    string        // lower case, when !anyScheme
@@ -168,20 +168,20 @@ type urlPatternSpec struct {
 	glob      *globMatcher  // path compiled; nil when the glob does not compile
 }
 
-func (c *UrlPattern) Type() ConstraintType { return TypeUrlPattern }
-func (c *UrlPattern) Match(v any) error    { return c.match(v, wallClock()) }
+func (c *URLPattern) Type() ConstraintType { return TypeURLPattern }
+func (c *URLPattern) Match(v any) error    { return c.match(v, wallClock()) }
 
 // String renders the constraint, e.g. UrlPattern("https://*.example.com/api/*").
-func (c *UrlPattern) String() string { return fmt.Sprintf("UrlPattern(%q)", c.Pattern) }
+func (c *URLPattern) String() string { return fmt.Sprintf("UrlPattern(%q)", c.Pattern) }
 
-func (c *UrlPattern) spec() (*urlPatternSpec, error) {
+func (c *URLPattern) spec() (*urlPatternSpec, error) {
 	if c.parsed != nil {
 		return c.parsed, nil
 	}
 	return parseURLPattern(c.Pattern)
 }
 
-func (c *UrlPattern) validate() error {
+func (c *URLPattern) validate() error {
 	sp, err := parseURLPattern(c.Pattern)
 	if err != nil {
 		return err
@@ -305,7 +305,7 @@ func validScheme(s string) bool {
 	return true
 }
 
-func (c *UrlPattern) match(v any, _ *evalContext) error {
+func (c *URLPattern) match(v any, _ *evalContext) error {
 	s, ok := v.(string)
 	if !ok {
 		return noMatch("UrlPattern needs a string URL, got %s %s", typeName(v), formatValue(v))
@@ -375,8 +375,8 @@ func (sp *urlPatternSpec) matchHost(h netguard.Host) bool {
 // narrowedBy follows Tenuo where Tenuo is sound: the child's scheme is the
 // parent's (or the parent allows any), its host is covered by the parent's,
 // its port is the same, and its path is under the parent's.
-func (c *UrlPattern) narrowedBy(child Constraint) error {
-	ch, ok := child.(*UrlPattern)
+func (c *URLPattern) narrowedBy(child Constraint) error {
+	ch, ok := child.(*URLPattern)
 	if !ok {
 		return incompatible(c, child)
 	}
@@ -452,14 +452,14 @@ func (sp *urlPatternSpec) matchPath(p string) bool {
 }
 
 // ---------------------------------------------------------------------------
-// UrlSafe
+// URLSafe
 
-func (c *UrlSafe) Type() ConstraintType { return TypeUrlSafe }
-func (c *UrlSafe) Match(v any) error    { return c.match(v, wallClock()) }
+func (c *URLSafe) Type() ConstraintType { return TypeURLSafe }
+func (c *URLSafe) Match(v any) error    { return c.match(v, wallClock()) }
 
 // String renders the constraint like Tenuo, listing what differs from the
 // defaults, e.g. UrlSafe() or UrlSafe(allow_domains=["api.github.com"]).
-func (c *UrlSafe) String() string {
+func (c *URLSafe) String() string {
 	var opts []string
 	if !(len(c.Schemes) == 2 && c.Schemes[0] == "http" && c.Schemes[1] == "https") {
 		opts = append(opts, "schemes="+formatStrings(c.Schemes))
@@ -522,7 +522,7 @@ func asciiDomainEntry(e string) string {
 // validate refuses a domain list entry with no ASCII (IDNA) form: such an
 // entry could never match, and in deny_domains that would silently let the
 // domain through.
-func (c *UrlSafe) validate() error {
+func (c *URLSafe) validate() error {
 	for _, list := range [][]string{c.AllowDomains, c.DenyDomains} {
 		for _, e := range list {
 			if _, err := netguard.ASCIIName(strings.TrimPrefix(e, "*.")); err != nil || strings.ContainsRune(e, 0) {
@@ -540,7 +540,7 @@ func (c *UrlSafe) validate() error {
 // other special ranges are reserved; addresses embedded in NAT64, 6to4,
 // Teredo and IPv4-compatible IPv6 are classified too; every name under
 // .localhost is loopback.
-func (c *UrlSafe) blocked() netguard.Class {
+func (c *URLSafe) blocked() netguard.Class {
 	var b netguard.Class
 	if c.BlockLoopback {
 		b |= netguard.Loopback | netguard.Unspecified
@@ -560,7 +560,7 @@ func (c *UrlSafe) blocked() netguard.Class {
 	return b
 }
 
-func (c *UrlSafe) match(v any, _ *evalContext) error {
+func (c *URLSafe) match(v any, _ *evalContext) error {
 	s, ok := v.(string)
 	if !ok {
 		return noMatch("UrlSafe needs a string URL, got %s %s", typeName(v), formatValue(v))
@@ -658,8 +658,8 @@ func domainListMatches(list []string, h netguard.Host, all bool) bool {
 // allow list kept and ⊆, a domain allow list kept and each child entry
 // covered by a parent entry (equal, or under a parent "*.d"), and every
 // parent deny entry kept.
-func (c *UrlSafe) narrowedBy(child Constraint) error {
-	ch, ok := child.(*UrlSafe)
+func (c *URLSafe) narrowedBy(child Constraint) error {
+	ch, ok := child.(*URLSafe)
 	if !ok {
 		return incompatible(c, child)
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz/internal/netguard"
 )
 
-// defaultUrlSafe is UrlSafe with Tenuo's defaults (as the decoder fills them).
-func defaultUrlSafe() *UrlSafe {
-	return &UrlSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
+// defaultURLSafe is URLSafe with Tenuo's defaults (as the decoder fills them).
+func defaultURLSafe() *URLSafe {
+	return &URLSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
 		BlockMetadata: true, BlockReserved: true}
 }
 
-func TestUrlSafeMatchDefaults(t *testing.T) {
-	c := defaultUrlSafe()
+func TestURLSafeMatchDefaults(t *testing.T) {
+	c := defaultURLSafe()
 	tests := []struct {
 		url string
 		ok  bool
@@ -127,69 +127,69 @@ func TestUrlSafeMatchDefaults(t *testing.T) {
 	}
 }
 
-func TestUrlSafeOptions(t *testing.T) {
-	with := func(f func(c *UrlSafe)) *UrlSafe {
-		c := defaultUrlSafe()
+func TestURLSafeOptions(t *testing.T) {
+	with := func(f func(c *URLSafe)) *URLSafe {
+		c := defaultURLSafe()
 		f(c)
 		return c
 	}
 	tests := []struct {
 		name string
-		c    *UrlSafe
+		c    *URLSafe
 		url  string
 		ok   bool
 	}{
-		{"allow list hit", with(func(c *UrlSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://api.github.com/x", true},
-		{"allow list miss", with(func(c *UrlSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://github.com/x", false},
-		{"allow list wildcard sub", with(func(c *UrlSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://storage.googleapis.com/", true},
-		{"allow list wildcard apex", with(func(c *UrlSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://googleapis.com/", true},
-		{"allow list wildcard lookalike", with(func(c *UrlSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://evilgoogleapis.com/", false},
-		{"allow list trailing dot", with(func(c *UrlSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://api.github.com./x", false},
-		{"allow list case", with(func(c *UrlSafe) { c.AllowDomains = []string{"API.GitHub.com"} }), "https://api.github.com/", true},
-		{"allow list blocks IP", with(func(c *UrlSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://8.8.8.8/", false},
-		{"allow list IP entry", with(func(c *UrlSafe) { c.AllowDomains = []string{"8.8.8.8"} }), "https://8.8.8.8/", true},
-		{"allow list IP other spelling", with(func(c *UrlSafe) { c.AllowDomains = []string{"8.8.8.8"} }), "https://134744072/", true},
-		{"empty allow list", with(func(c *UrlSafe) { c.AllowDomains = []string{} }), "https://example.com/", false},
-		{"allow list does not unblock", with(func(c *UrlSafe) { c.AllowDomains = []string{"localhost"} }), "http://localhost/", false},
-		{"deny list exact", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }), "https://evil.com/", false},
-		{"deny list wildcard", with(func(c *UrlSafe) { c.DenyDomains = []string{"*.evil.com"} }), "https://a.b.evil.com/", false},
-		{"deny list wildcard apex", with(func(c *UrlSafe) { c.DenyDomains = []string{"*.evil.com"} }), "https://evil.com/", false},
-		{"deny list trailing dot", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }), "https://evil.com./", false},
-		{"deny list other", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }), "https://good.com/", true},
-		{"deny wins over allow", with(func(c *UrlSafe) {
+		{"allow list hit", with(func(c *URLSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://api.github.com/x", true},
+		{"allow list miss", with(func(c *URLSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://github.com/x", false},
+		{"allow list wildcard sub", with(func(c *URLSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://storage.googleapis.com/", true},
+		{"allow list wildcard apex", with(func(c *URLSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://googleapis.com/", true},
+		{"allow list wildcard lookalike", with(func(c *URLSafe) { c.AllowDomains = []string{"*.googleapis.com"} }), "https://evilgoogleapis.com/", false},
+		{"allow list trailing dot", with(func(c *URLSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://api.github.com./x", false},
+		{"allow list case", with(func(c *URLSafe) { c.AllowDomains = []string{"API.GitHub.com"} }), "https://api.github.com/", true},
+		{"allow list blocks IP", with(func(c *URLSafe) { c.AllowDomains = []string{"api.github.com"} }), "https://8.8.8.8/", false},
+		{"allow list IP entry", with(func(c *URLSafe) { c.AllowDomains = []string{"8.8.8.8"} }), "https://8.8.8.8/", true},
+		{"allow list IP other spelling", with(func(c *URLSafe) { c.AllowDomains = []string{"8.8.8.8"} }), "https://134744072/", true},
+		{"empty allow list", with(func(c *URLSafe) { c.AllowDomains = []string{} }), "https://example.com/", false},
+		{"allow list does not unblock", with(func(c *URLSafe) { c.AllowDomains = []string{"localhost"} }), "http://localhost/", false},
+		{"deny list exact", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }), "https://evil.com/", false},
+		{"deny list wildcard", with(func(c *URLSafe) { c.DenyDomains = []string{"*.evil.com"} }), "https://a.b.evil.com/", false},
+		{"deny list wildcard apex", with(func(c *URLSafe) { c.DenyDomains = []string{"*.evil.com"} }), "https://evil.com/", false},
+		{"deny list trailing dot", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }), "https://evil.com./", false},
+		{"deny list other", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }), "https://good.com/", true},
+		{"deny wins over allow", with(func(c *URLSafe) {
 			c.AllowDomains = []string{"*.example.com"}
 			c.DenyDomains = []string{"admin.example.com"}
 		}), "https://admin.example.com/", false},
-		{"deny list IP", with(func(c *UrlSafe) { c.DenyDomains = []string{"1.2.3.4"} }), "http://0x01020304/", false},
-		{"ports nil any", defaultUrlSafe(), "https://example.com:9999/", true},
-		{"ports default https", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), "https://example.com/", true},
-		{"ports explicit", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), "https://example.com:443/", true},
-		{"ports default http refused", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), "http://example.com/", false},
-		{"ports other", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), "https://example.com:8443/", false},
-		{"ports empty", with(func(c *UrlSafe) { c.AllowPorts = []uint16{} }), "https://example.com/", false},
-		{"ports unknown scheme", with(func(c *UrlSafe) {
+		{"deny list IP", with(func(c *URLSafe) { c.DenyDomains = []string{"1.2.3.4"} }), "http://0x01020304/", false},
+		{"ports nil any", defaultURLSafe(), "https://example.com:9999/", true},
+		{"ports default https", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), "https://example.com/", true},
+		{"ports explicit", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), "https://example.com:443/", true},
+		{"ports default http refused", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), "http://example.com/", false},
+		{"ports other", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), "https://example.com:8443/", false},
+		{"ports empty", with(func(c *URLSafe) { c.AllowPorts = []uint16{} }), "https://example.com/", false},
+		{"ports unknown scheme", with(func(c *URLSafe) {
 			c.Schemes = []string{"redis"}
 			c.AllowPorts = []uint16{6379}
 		}), "redis://example.com/", false},
-		{"scheme list", with(func(c *UrlSafe) { c.Schemes = []string{"https"} }), "http://example.com/", false},
-		{"scheme case", with(func(c *UrlSafe) { c.Schemes = []string{"HTTPS"} }), "https://example.com/", true},
-		{"no schemes", with(func(c *UrlSafe) { c.Schemes = nil }), "https://example.com/", false},
-		{"loopback allowed", with(func(c *UrlSafe) { c.BlockLoopback = false }), "http://127.0.0.1/", true},
-		{"loopback allowed name", with(func(c *UrlSafe) { c.BlockLoopback = false }), "http://localhost/", true},
-		{"private allowed", with(func(c *UrlSafe) { c.BlockPrivate = false }), "http://10.1.2.3/", true},
-		{"private off, link-local is metadata", with(func(c *UrlSafe) { c.BlockPrivate = false }), "http://169.254.1.1/", false},
-		{"metadata off, link-local is private", with(func(c *UrlSafe) { c.BlockMetadata = false }), "http://169.254.1.1/", false},
-		{"metadata off", with(func(c *UrlSafe) { c.BlockMetadata = false }), "http://metadata.google.internal/", true},
-		{"metadata off, Alibaba is CGNAT", with(func(c *UrlSafe) { c.BlockMetadata = false }), "http://100.100.100.200/", false},
-		{"reserved off", with(func(c *UrlSafe) { c.BlockReserved = false }), "http://224.0.0.1/", true},
-		{"reserved off, 0.0.0.0 is loopback", with(func(c *UrlSafe) { c.BlockReserved = false }), "http://0.0.0.0/", false},
-		{"internal TLDs off", defaultUrlSafe(), "http://printer.local/", true},
-		{"internal TLDs on", with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), "http://printer.local/", false},
-		{"internal TLDs on svc", with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), "http://api.ns.svc/", false},
-		{"internal TLDs on single label", with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), "http://intranet/", false},
-		{"internal TLDs on public", with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), "https://example.com/", true},
-		{"all off", &UrlSafe{Schemes: []string{"http"}}, "http://127.0.0.1/", true},
-		{"all off still parses strictly", &UrlSafe{Schemes: []string{"http"}}, "http://user@127.0.0.1/", false},
+		{"scheme list", with(func(c *URLSafe) { c.Schemes = []string{"https"} }), "http://example.com/", false},
+		{"scheme case", with(func(c *URLSafe) { c.Schemes = []string{"HTTPS"} }), "https://example.com/", true},
+		{"no schemes", with(func(c *URLSafe) { c.Schemes = nil }), "https://example.com/", false},
+		{"loopback allowed", with(func(c *URLSafe) { c.BlockLoopback = false }), "http://127.0.0.1/", true},
+		{"loopback allowed name", with(func(c *URLSafe) { c.BlockLoopback = false }), "http://localhost/", true},
+		{"private allowed", with(func(c *URLSafe) { c.BlockPrivate = false }), "http://10.1.2.3/", true},
+		{"private off, link-local is metadata", with(func(c *URLSafe) { c.BlockPrivate = false }), "http://169.254.1.1/", false},
+		{"metadata off, link-local is private", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://169.254.1.1/", false},
+		{"metadata off", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://metadata.google.internal/", true},
+		{"metadata off, Alibaba is CGNAT", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://100.100.100.200/", false},
+		{"reserved off", with(func(c *URLSafe) { c.BlockReserved = false }), "http://224.0.0.1/", true},
+		{"reserved off, 0.0.0.0 is loopback", with(func(c *URLSafe) { c.BlockReserved = false }), "http://0.0.0.0/", false},
+		{"internal TLDs off", defaultURLSafe(), "http://printer.local/", true},
+		{"internal TLDs on", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://printer.local/", false},
+		{"internal TLDs on svc", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://api.ns.svc/", false},
+		{"internal TLDs on single label", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://intranet/", false},
+		{"internal TLDs on public", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "https://example.com/", true},
+		{"all off", &URLSafe{Schemes: []string{"http"}}, "http://127.0.0.1/", true},
+		{"all off still parses strictly", &URLSafe{Schemes: []string{"http"}}, "http://user@127.0.0.1/", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,9 +204,9 @@ func TestUrlSafeOptions(t *testing.T) {
 	}
 }
 
-func TestUrlSafeNarrowing(t *testing.T) {
-	with := func(f func(c *UrlSafe)) *UrlSafe {
-		c := defaultUrlSafe()
+func TestURLSafeNarrowing(t *testing.T) {
+	with := func(f func(c *URLSafe)) *URLSafe {
+		c := defaultURLSafe()
 		f(c)
 		return c
 	}
@@ -215,42 +215,42 @@ func TestUrlSafeNarrowing(t *testing.T) {
 		parent, child Constraint
 		ok            bool
 	}{
-		{"same", defaultUrlSafe(), defaultUrlSafe(), true},
-		{"schemes narrowed", defaultUrlSafe(), with(func(c *UrlSafe) { c.Schemes = []string{"https"} }), true},
-		{"schemes widened", with(func(c *UrlSafe) { c.Schemes = []string{"https"} }), defaultUrlSafe(), false},
-		{"scheme added", defaultUrlSafe(), with(func(c *UrlSafe) { c.Schemes = []string{"http", "https", "ftp"} }), false},
-		{"private off", defaultUrlSafe(), with(func(c *UrlSafe) { c.BlockPrivate = false }), false},
-		{"loopback off", defaultUrlSafe(), with(func(c *UrlSafe) { c.BlockLoopback = false }), false},
-		{"metadata off", defaultUrlSafe(), with(func(c *UrlSafe) { c.BlockMetadata = false }), false},
-		{"reserved off", defaultUrlSafe(), with(func(c *UrlSafe) { c.BlockReserved = false }), false},
-		{"internal on", defaultUrlSafe(), with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), true},
-		{"internal off", with(func(c *UrlSafe) { c.BlockInternalTLDs = true }), defaultUrlSafe(), false},
-		{"flag turned on", with(func(c *UrlSafe) { c.BlockPrivate = false }), defaultUrlSafe(), true},
-		{"allow list added", defaultUrlSafe(), with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com"} }), true},
-		{"allow list dropped", with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com"} }), defaultUrlSafe(), false},
-		{"allow list subset", with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com", "b.com"} }),
-			with(func(c *UrlSafe) { c.AllowDomains = []string{"b.com"} }), true},
-		{"allow list new", with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com"} }),
-			with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com", "c.com"} }), false},
-		{"allow wildcard covers sub", with(func(c *UrlSafe) { c.AllowDomains = []string{"*.a.com"} }),
-			with(func(c *UrlSafe) { c.AllowDomains = []string{"x.a.com", "*.y.a.com"} }), true},
-		{"allow wildcard lookalike", with(func(c *UrlSafe) { c.AllowDomains = []string{"*.a.com"} }),
-			with(func(c *UrlSafe) { c.AllowDomains = []string{"evila.com"} }), false},
-		{"allow exact to wildcard", with(func(c *UrlSafe) { c.AllowDomains = []string{"a.com"} }),
-			with(func(c *UrlSafe) { c.AllowDomains = []string{"*.a.com"} }), false},
-		{"deny list kept", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }),
-			with(func(c *UrlSafe) { c.DenyDomains = []string{"EVIL.com", "worse.com"} }), true},
-		{"deny list dropped", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }), defaultUrlSafe(), false},
-		{"deny entry dropped", with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com", "worse.com"} }),
-			with(func(c *UrlSafe) { c.DenyDomains = []string{"evil.com"} }), false},
-		{"ports added", defaultUrlSafe(), with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), true},
-		{"ports dropped", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }), defaultUrlSafe(), false},
-		{"ports widened", with(func(c *UrlSafe) { c.AllowPorts = []uint16{443} }),
-			with(func(c *UrlSafe) { c.AllowPorts = []uint16{443, 80} }), false},
-		{"exact safe", defaultUrlSafe(), &Exact{Value: "https://api.example.com/"}, true},
-		{"exact metadata", defaultUrlSafe(), &Exact{Value: "http://169.254.169.254/"}, false},
-		{"to wildcard", defaultUrlSafe(), &Wildcard{}, false},
-		{"to url pattern", defaultUrlSafe(), &UrlPattern{Pattern: "https://example.com/*"}, false},
+		{"same", defaultURLSafe(), defaultURLSafe(), true},
+		{"schemes narrowed", defaultURLSafe(), with(func(c *URLSafe) { c.Schemes = []string{"https"} }), true},
+		{"schemes widened", with(func(c *URLSafe) { c.Schemes = []string{"https"} }), defaultURLSafe(), false},
+		{"scheme added", defaultURLSafe(), with(func(c *URLSafe) { c.Schemes = []string{"http", "https", "ftp"} }), false},
+		{"private off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockPrivate = false }), false},
+		{"loopback off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockLoopback = false }), false},
+		{"metadata off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockMetadata = false }), false},
+		{"reserved off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockReserved = false }), false},
+		{"internal on", defaultURLSafe(), with(func(c *URLSafe) { c.BlockInternalTLDs = true }), true},
+		{"internal off", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), defaultURLSafe(), false},
+		{"flag turned on", with(func(c *URLSafe) { c.BlockPrivate = false }), defaultURLSafe(), true},
+		{"allow list added", defaultURLSafe(), with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }), true},
+		{"allow list dropped", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }), defaultURLSafe(), false},
+		{"allow list subset", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com", "b.com"} }),
+			with(func(c *URLSafe) { c.AllowDomains = []string{"b.com"} }), true},
+		{"allow list new", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }),
+			with(func(c *URLSafe) { c.AllowDomains = []string{"a.com", "c.com"} }), false},
+		{"allow wildcard covers sub", with(func(c *URLSafe) { c.AllowDomains = []string{"*.a.com"} }),
+			with(func(c *URLSafe) { c.AllowDomains = []string{"x.a.com", "*.y.a.com"} }), true},
+		{"allow wildcard lookalike", with(func(c *URLSafe) { c.AllowDomains = []string{"*.a.com"} }),
+			with(func(c *URLSafe) { c.AllowDomains = []string{"evila.com"} }), false},
+		{"allow exact to wildcard", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }),
+			with(func(c *URLSafe) { c.AllowDomains = []string{"*.a.com"} }), false},
+		{"deny list kept", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }),
+			with(func(c *URLSafe) { c.DenyDomains = []string{"EVIL.com", "worse.com"} }), true},
+		{"deny list dropped", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }), defaultURLSafe(), false},
+		{"deny entry dropped", with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com", "worse.com"} }),
+			with(func(c *URLSafe) { c.DenyDomains = []string{"evil.com"} }), false},
+		{"ports added", defaultURLSafe(), with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), true},
+		{"ports dropped", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }), defaultURLSafe(), false},
+		{"ports widened", with(func(c *URLSafe) { c.AllowPorts = []uint16{443} }),
+			with(func(c *URLSafe) { c.AllowPorts = []uint16{443, 80} }), false},
+		{"exact safe", defaultURLSafe(), &Exact{Value: "https://api.example.com/"}, true},
+		{"exact metadata", defaultURLSafe(), &Exact{Value: "http://169.254.169.254/"}, false},
+		{"to wildcard", defaultURLSafe(), &Wildcard{}, false},
+		{"to url pattern", defaultURLSafe(), &URLPattern{Pattern: "https://example.com/*"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,13 +262,13 @@ func TestUrlSafeNarrowing(t *testing.T) {
 	}
 }
 
-func TestUrlSafeString(t *testing.T) {
+func TestURLSafeString(t *testing.T) {
 	tests := []struct {
-		c    *UrlSafe
+		c    *URLSafe
 		want string
 	}{
-		{defaultUrlSafe(), "UrlSafe()"},
-		{&UrlSafe{Schemes: []string{"https"}, AllowDomains: []string{"a.com"}, AllowPorts: []uint16{443},
+		{defaultURLSafe(), "UrlSafe()"},
+		{&URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"a.com"}, AllowPorts: []uint16{443},
 			BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: false, BlockInternalTLDs: true},
 			`UrlSafe(schemes=["https"], allow_domains=["a.com"], allow_ports=[443], block_reserved=false, block_internal_tlds=true)`},
 	}
@@ -279,7 +279,7 @@ func TestUrlSafeString(t *testing.T) {
 	}
 }
 
-func TestUrlPatternMatch(t *testing.T) {
+func TestURLPatternMatch(t *testing.T) {
 	tests := []struct {
 		pattern string
 		url     string
@@ -335,7 +335,7 @@ func TestUrlPatternMatch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern+" "+tt.url, func(t *testing.T) {
-			c := &UrlPattern{Pattern: tt.pattern}
+			c := &URLPattern{Pattern: tt.pattern}
 			if err := c.validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
@@ -344,12 +344,12 @@ func TestUrlPatternMatch(t *testing.T) {
 				t.Fatalf("%s.Match(%q) = %v, want ok=%v", c, tt.url, err, tt.ok)
 			}
 			// An unvalidated struct built by hand behaves the same.
-			if err2 := (&UrlPattern{Pattern: tt.pattern}).Match(tt.url); (err2 == nil) != tt.ok {
+			if err2 := (&URLPattern{Pattern: tt.pattern}).Match(tt.url); (err2 == nil) != tt.ok {
 				t.Fatalf("unvalidated Match(%q) = %v, want ok=%v", tt.url, err2, tt.ok)
 			}
 		})
 	}
-	c := &UrlPattern{Pattern: "https://example.com/*"}
+	c := &URLPattern{Pattern: "https://example.com/*"}
 	for _, v := range []any{nil, true, int64(443), []any{"https://example.com/"}} {
 		if err := c.Match(v); err == nil {
 			t.Errorf("Match(%s) = nil, want a type error", formatValue(v))
@@ -360,14 +360,14 @@ func TestUrlPatternMatch(t *testing.T) {
 // TestURLInternationalisedHosts: hosts are compared in their IDNA ASCII
 // form, in patterns, in URLs and in domain lists alike.
 func TestURLInternationalisedHosts(t *testing.T) {
-	pat := &UrlPattern{Pattern: "https://ｅｘａｍｐｌｅ.com/*"}
+	pat := &URLPattern{Pattern: "https://ｅｘａｍｐｌｅ.com/*"}
 	if err := pat.validate(); err != nil {
 		t.Fatal(err)
 	}
 	if err := pat.Match("https://example.com/x"); err != nil {
 		t.Errorf("full-width pattern host should match its ASCII form: %v", err)
 	}
-	bucher := &UrlPattern{Pattern: "https://bücher.example/*"}
+	bucher := &URLPattern{Pattern: "https://bücher.example/*"}
 	if err := bucher.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -376,14 +376,14 @@ func TestURLInternationalisedHosts(t *testing.T) {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
-	safe := &UrlSafe{Schemes: []string{"https"}, AllowDomains: []string{"bücher.example"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}
+	safe := &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"bücher.example"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}
 	if err := safe.validate(); err != nil {
 		t.Fatal(err)
 	}
 	if err := safe.Match("https://xn--bcher-kva.example/"); err != nil {
 		t.Errorf("allow list in Unicode must admit the punycode host: %v", err)
 	}
-	deny := &UrlSafe{Schemes: []string{"https"}, DenyDomains: []string{"*.bücher.example"}}
+	deny := &URLSafe{Schemes: []string{"https"}, DenyDomains: []string{"*.bücher.example"}}
 	if err := deny.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -393,12 +393,12 @@ func TestURLInternationalisedHosts(t *testing.T) {
 	if err := safe.Match("https://ｌｏｃａｌｈｏｓｔ/"); err == nil {
 		t.Error("full-width localhost must be refused")
 	}
-	if err := (&UrlSafe{DenyDomains: []string{"bad\u0080.example"}}).validate(); err == nil {
+	if err := (&URLSafe{DenyDomains: []string{"bad\u0080.example"}}).validate(); err == nil {
 		t.Error("a deny entry with no ASCII form must be refused at validate")
 	}
 }
 
-func TestUrlPatternValidate(t *testing.T) {
+func TestURLPatternValidate(t *testing.T) {
 	for _, p := range []string{
 		"", "example.com/*", "https:/example.com", "https://", "https:///path",
 		"https://*/*", "https://*", "https://a.*.example.com/", "https://*example.com/",
@@ -408,17 +408,17 @@ func TestUrlPatternValidate(t *testing.T) {
 		"1https://example.com/", "ht tp://example.com/", "https://%65xample.com/",
 		"https://example.com./*",
 	} {
-		if err := (&UrlPattern{Pattern: p}).validate(); err == nil {
+		if err := (&URLPattern{Pattern: p}).validate(); err == nil {
 			t.Errorf("validate(%q) = nil, want an error", p)
 		}
-		if err := (&UrlPattern{Pattern: p}).Match("https://example.com/x"); err == nil {
+		if err := (&URLPattern{Pattern: p}).Match("https://example.com/x"); err == nil {
 			t.Errorf("Match under invalid pattern %q = nil, want a denial", p)
 		}
 	}
 }
 
-func TestUrlPatternNarrowing(t *testing.T) {
-	up := func(p string) *UrlPattern { return &UrlPattern{Pattern: p} }
+func TestURLPatternNarrowing(t *testing.T) {
+	up := func(p string) *URLPattern { return &URLPattern{Pattern: p} }
 	tests := []struct {
 		parent, child Constraint
 		ok            bool
@@ -455,7 +455,7 @@ func TestUrlPatternNarrowing(t *testing.T) {
 		{up("https://api.example.com/v1/*"), &Exact{Value: "https://api.example.com/v1/users"}, true},
 		{up("https://api.example.com/v1/*"), &Exact{Value: "https://api.example.com/v1/../admin"}, false},
 		{up("https://api.example.com/v1/*"), &Wildcard{}, false},
-		{up("https://api.example.com/v1/*"), defaultUrlSafe(), false},
+		{up("https://api.example.com/v1/*"), defaultURLSafe(), false},
 		{&Wildcard{}, up("https://api.example.com/v1/*"), true},
 	}
 	for _, tt := range tests {
@@ -473,11 +473,11 @@ func TestUrlPatternNarrowing(t *testing.T) {
 	}
 }
 
-// TestUrlVectors decodes Tenuo's vectors A.25.1 (UrlSafe) and A.25.5
-// (UrlPattern) and checks the constraints they carry against the inputs their
+// TestURLVectors decodes Tenuo's vectors A.25.1 (URLSafe) and A.25.5
+// (URLPattern) and checks the constraints they carry against the inputs their
 // page gives, plus a few hostile ones.
-func TestUrlVectors(t *testing.T) {
-	safe, ok := vectorConstraint(t, "A.25.1", "http_request", "url").(*UrlSafe)
+func TestURLVectors(t *testing.T) {
+	safe, ok := vectorConstraint(t, "A.25.1", "http_request", "url").(*URLSafe)
 	if !ok {
 		t.Fatal("A.25.1: constraint is not *UrlSafe")
 	}
@@ -497,7 +497,7 @@ func TestUrlVectors(t *testing.T) {
 			t.Errorf("A.25.1 Match(%q) = %v, want ok=%v", tt.url, err, tt.ok)
 		}
 	}
-	pat, ok := vectorConstraint(t, "A.25.5", "api_call", "endpoint").(*UrlPattern)
+	pat, ok := vectorConstraint(t, "A.25.5", "api_call", "endpoint").(*URLPattern)
 	if !ok {
 		t.Fatal("A.25.5: constraint is not *UrlPattern")
 	}
@@ -518,7 +518,7 @@ func TestUrlVectors(t *testing.T) {
 	}
 }
 
-func FuzzUrlSafe(f *testing.F) {
+func FuzzURLSafe(f *testing.F) {
 	for _, s := range []string{
 		"https://api.example.com/data", "http://0x7f.1/", "http://2130706433/", "http://0177.0.0.1/",
 		"http://127.1/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:7f00:1]/",
@@ -529,8 +529,8 @@ func FuzzUrlSafe(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	c := defaultUrlSafe()
-	pat := &UrlPattern{Pattern: "https://*.example.com/api/*"}
+	c := defaultURLSafe()
+	pat := &URLPattern{Pattern: "https://*.example.com/api/*"}
 	if err := pat.validate(); err != nil {
 		f.Fatal(err)
 	}
@@ -576,8 +576,8 @@ func FuzzUrlSafe(f *testing.F) {
 	})
 }
 
-func BenchmarkMatchUrlSafe(b *testing.B) {
-	c := &UrlSafe{Schemes: []string{"http", "https"}, AllowDomains: []string{"*.example.com", "api.github.com"},
+func BenchmarkMatchURLSafe(b *testing.B) {
+	c := &URLSafe{Schemes: []string{"http", "https"}, AllowDomains: []string{"*.example.com", "api.github.com"},
 		DenyDomains: []string{"admin.example.com"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true,
 		BlockReserved: true}
 	v := any("https://api.example.com/v1/users?page=2")
@@ -589,8 +589,8 @@ func BenchmarkMatchUrlSafe(b *testing.B) {
 	}
 }
 
-func BenchmarkMatchUrlPattern(b *testing.B) {
-	c := &UrlPattern{Pattern: "https://*.example.com/api/*"}
+func BenchmarkMatchURLPattern(b *testing.B) {
+	c := &URLPattern{Pattern: "https://*.example.com/api/*"}
 	if err := c.validate(); err != nil {
 		b.Fatal(err)
 	}

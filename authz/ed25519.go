@@ -34,14 +34,14 @@ import (
 // canonical bytes; that is the same test as dalek's comparison of encodings,
 // without the field inversion that encoding needs.
 //
-// Batch verification uses the same rules by verifying each item singly. A
+// A chain's signatures are verified one at a time, not as a batch: a
 // random-linear-combination batch (voi's BatchVerifier) is necessarily
 // cofactored, and accepts a signature whose R carries a small-order component
 // that verify_strict refuses; only a key holder can make one, but the
-// verdicts must not depend on whether a signature came alone or in a batch.
+// verdicts must not depend on whether a signature came alone or in a chain.
 
-// Verification errors. Every one but errSignatureLength means code 1100
-// (signature-invalid); errSignatureLength means 1104. See signatureErrorCode.
+// Verification errors. Each caller maps any of them to its own Tenuo code
+// (a warrant's 1100, a PoP's 1600, an approval's or a revocation list's).
 var (
 	errSignatureLength   = errors.New("ed25519: wrong signature length")
 	errKeyNotOnCurve     = errors.New("ed25519: public key is not a point on the curve")
@@ -55,41 +55,10 @@ var (
 	errVerifierInternal  = errors.New("ed25519: internal verifier failure")
 )
 
-// signatureErrorCode returns the Tenuo code for an error from
-// verifySignature or verifyBatch: 1104 for a wrong signature length, 1100 for
-// anything else (including an unexpected error: a failed check is a bad
-// signature, never an allow).
-func signatureErrorCode(err error) Code {
-	if errors.Is(err, errSignatureLength) {
-		return CodeInvalidSignatureLength
-	}
-	return CodeSignatureInvalid
-}
-
 // verifySignature checks sig over msg under pub with the strict rules above;
 // nil means valid. Lengths are checked before any arithmetic.
 func verifySignature(pub PublicKey, msg, sig []byte) error {
 	return verifyStrict(&expandedKeys, pub, msg, sig)
-}
-
-// sigItem is one signature of a batch.
-type sigItem struct {
-	pub      PublicKey
-	msg, sig []byte
-}
-
-// verifyBatch verifies items in order. It returns (-1, nil) when every item is
-// valid (an empty batch included), and otherwise the index of the first
-// invalid item with the error verifySignature gives for it, so the caller can
-// name the failing link. The verdict is, by construction, the one of verifying
-// each item singly.
-func verifyBatch(items []sigItem) (failed int, err error) {
-	for i := range items {
-		if err := verifySignature(items[i].pub, items[i].msg, items[i].sig); err != nil {
-			return i, err
-		}
-	}
-	return -1, nil
 }
 
 // verifyStrict is verifySignature with the expanded-key cache as a parameter

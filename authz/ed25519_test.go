@@ -232,8 +232,7 @@ func TestSmallOrderTable(t *testing.T) {
 // TestIdentityKeyForgery is the check the issue asks for: the identity public
 // key 01 00…00 with R = identity and S = 0 "verifies" any message under
 // crypto/ed25519.Verify (because [0]B − [k]·identity = identity = R), so the
-// standard library must never be used alone. Ours refuses it, singly and in
-// a batch.
+// standard library must never be used alone. Ours refuses it.
 func TestIdentityKeyForgery(t *testing.T) {
 	pub := pubFromHex(t, "0100000000000000000000000000000000000000000000000000000000000000")
 	sig := mustHex(t, "0100000000000000000000000000000000000000000000000000000000000000"+
@@ -244,9 +243,6 @@ func TestIdentityKeyForgery(t *testing.T) {
 		}
 		if err := verifySignature(pub, msg, sig); !errors.Is(err, errKeySmallOrder) {
 			t.Errorf("verifySignature = %v, want %v", err, errKeySmallOrder)
-		}
-		if i, err := verifyBatch([]sigItem{{pub, msg, sig}}); i != 0 || !errors.Is(err, errKeySmallOrder) {
-			t.Errorf("verifyBatch = %d, %v; want 0, %v", i, err, errKeySmallOrder)
 		}
 	}
 }
@@ -365,12 +361,6 @@ func setLE(dst []byte, v *big.Int) {
 }
 
 func TestVerifyHostile(t *testing.T) {
-	signer := testKey(t, 0x03)
-	valid := func(i int) sigItem {
-		m := []byte(fmt.Sprintf("valid %d", i))
-		s := signer.Sign(m)
-		return sigItem{signer.Public(), m, s[:]}
-	}
 	var forgeries int
 	for _, tc := range hostileCases(t) {
 		t.Run(tc.name, func(t *testing.T) {
@@ -389,14 +379,6 @@ func TestVerifyHostile(t *testing.T) {
 			}
 			if tc.cofactoredAccepts && !voiVerify(tc.pub, tc.msg, tc.sig, voiCofactored) {
 				t.Errorf("expected cofactored verification to accept this signature")
-			}
-			items := []sigItem{valid(0), valid(1), {tc.pub, tc.msg, tc.sig}, valid(2)}
-			i, berr := verifyBatch(items)
-			if i != 2 || !errors.Is(berr, tc.want) {
-				t.Errorf("verifyBatch = %d, %v; want 2, %v", i, berr, tc.want)
-			}
-			if code := signatureErrorCode(err); (code == CodeInvalidSignatureLength) != (tc.want == errSignatureLength) {
-				t.Errorf("signatureErrorCode = %v", code)
 			}
 		})
 	}
@@ -467,42 +449,6 @@ func TestVerifyDifferential(t *testing.T) {
 	}
 }
 
-// TestVerifyBatchEqualsSingle checks that verifyBatch's verdict is the one of
-// verifying each item singly, on random mixes of valid and hostile items.
-func TestVerifyBatchEqualsSingle(t *testing.T) {
-	if i, err := verifyBatch(nil); i != -1 || err != nil {
-		t.Fatalf("empty batch = %d, %v; want -1, nil", i, err)
-	}
-	hostile := hostileCases(t)
-	signers := []*SigningKey{testKey(t, 0x01), testKey(t, 0x02), testKey(t, 0x03)}
-	rng := rand.New(rand.NewChaCha8([32]byte{'b', 'a', 't', 'c', 'h'}))
-	for n := 0; n < 200; n++ {
-		items := make([]sigItem, 1+rng.IntN(8))
-		for i := range items {
-			if rng.IntN(4) == 0 {
-				h := hostile[rng.IntN(len(hostile))]
-				items[i] = sigItem{h.pub, h.msg, h.sig}
-				continue
-			}
-			k := signers[rng.IntN(len(signers))]
-			m := []byte(fmt.Sprintf("item %d/%d", n, i))
-			s := k.Sign(m)
-			items[i] = sigItem{k.Public(), m, s[:]}
-		}
-		wantIdx, wantErr := -1, error(nil)
-		for i, it := range items {
-			if err := verifySignature(it.pub, it.msg, it.sig); err != nil {
-				wantIdx, wantErr = i, err
-				break
-			}
-		}
-		gotIdx, gotErr := verifyBatch(items)
-		if gotIdx != wantIdx || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-			t.Fatalf("batch %d: verifyBatch = %d, %v; singles give %d, %v", n, gotIdx, gotErr, wantIdx, wantErr)
-		}
-	}
-}
-
 // TestVerifyTenuoVectors verifies the signatures of Tenuo's published
 // warrants (signed by ed25519-dalek): every one verifies except the one the
 // vectors mark as forged.
@@ -525,7 +471,6 @@ func TestVerifyTenuoVectors(t *testing.T) {
 	if len(file.Vectors) < 40 {
 		t.Fatalf("only %d vectors", len(file.Vectors))
 	}
-	var items []sigItem
 	for _, v := range file.Vectors {
 		msg := append([]byte("tenuo-warrant-v1\x01"), mustHex(t, v.PayloadHex)...)
 		pub := pubFromHex(t, v.IssuerPubHex)
@@ -540,26 +485,6 @@ func TestVerifyTenuoVectors(t *testing.T) {
 		}
 		if err != nil {
 			t.Errorf("%s: verifySignature = %v", v.Label, err)
-		}
-		items = append(items, sigItem{pub, msg, sig})
-	}
-	if i, err := verifyBatch(items); i != -1 || err != nil {
-		t.Errorf("verifyBatch of the valid vectors = %d, %v", i, err)
-	}
-}
-
-func TestSignatureErrorCode(t *testing.T) {
-	for _, tc := range []struct {
-		err  error
-		want Code
-	}{
-		{fmt.Errorf("%w: got 3 bytes", errSignatureLength), CodeInvalidSignatureLength},
-		{errSignatureMismatch, CodeSignatureInvalid},
-		{errKeySmallOrder, CodeSignatureInvalid},
-		{errors.New("anything else"), CodeSignatureInvalid},
-	} {
-		if got := signatureErrorCode(tc.err); got != tc.want {
-			t.Errorf("signatureErrorCode(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
@@ -679,9 +604,6 @@ func FuzzVerifySignature(f *testing.F) {
 		}
 		if err == nil && !stdlibVerify(pub, msg, sig) {
 			t.Fatal("ours accepts what crypto/ed25519 refuses")
-		}
-		if i, berr := verifyBatch([]sigItem{{pub, msg, sig}}); (i == -1) != (err == nil) || fmt.Sprint(berr) != fmt.Sprint(err) {
-			t.Fatalf("batch %d, %v; single %v", i, berr, err)
 		}
 	})
 }

@@ -21,7 +21,7 @@ func TestNarrowing(t *testing.T) {
 	all := func(cs ...Constraint) Constraint { return &All{Constraints: cs} }
 	anyOf := func(cs ...Constraint) Constraint { return &Any{Constraints: cs} }
 	not := func(c Constraint) Constraint { return &Not{Constraint: c} }
-	cidr := func(n string) Constraint { return &Cidr{Network: n} }
+	cidr := func(n string) Constraint { return &CIDR{Network: n} }
 
 	tests := []struct {
 		name          string
@@ -103,7 +103,7 @@ func TestNarrowing(t *testing.T) {
 		{"range adds bounds", rng(nil, nil, false, false), rng(ctF(0), ctF(1), true, true), ""},
 		{"range to oneof", rng(ctF(0), ctF(10), true, true), oneOf(int64(1)), "incompatible constraint types"},
 
-		// Cidr.
+		// CIDR.
 		{"cidr subnet", cidr("10.0.0.0/8"), cidr("10.1.0.0/16"), ""},
 		{"cidr equal", cidr("10.0.0.0/8"), cidr("10.0.0.0/8"), ""},
 		{"cidr host bits", cidr("10.0.0.0/8"), cidr("10.9.9.9/24"), ""},
@@ -193,7 +193,7 @@ var ctBounds = []float64{-3, -1, 0, 0.5, 1, 2.5, 3}
 
 type ctGen struct {
 	r          *rand.Rand
-	withErrors bool // include types that can fail to evaluate (Cidr, Unknown)
+	withErrors bool // include types that can fail to evaluate (CIDR, Unknown)
 }
 
 func (g *ctGen) value() any { return ctUniverse[g.r.Intn(len(ctUniverse))] }
@@ -234,7 +234,7 @@ func (g *ctGen) constraint(depth int) Constraint {
 		return &Regex{Pattern: ctRegexes[g.r.Intn(len(ctRegexes))]}
 	case 6:
 		if g.withErrors {
-			return &Cidr{Network: ctNets[g.r.Intn(len(ctNets))]}
+			return &CIDR{Network: ctNets[g.r.Intn(len(ctNets))]}
 		}
 		return &Wildcard{}
 	case 7:
@@ -309,8 +309,8 @@ func (g *ctGen) narrow(p Constraint, depth int) Constraint {
 		return &Not{Constraint: g.constraint(1)}
 	case *Pattern:
 		return &Pattern{Pattern: ctGlobs[g.r.Intn(len(ctGlobs))]}
-	case *Cidr:
-		return &Cidr{Network: ctNets[g.r.Intn(len(ctNets))]}
+	case *CIDR:
+		return &CIDR{Network: ctNets[g.r.Intn(len(ctNets))]}
 	}
 	if g.r.Intn(2) == 0 {
 		return &Exact{Value: g.value()}
@@ -332,10 +332,10 @@ func (g *ctGen) subsetOf(vs []any) []any {
 // whenever checkNarrowing(parent, child) accepts, every value the child
 // accepts the parent accepts too.
 //
-// With constraints that can fail to evaluate (Cidr on a non-IP, Unknown),
+// With constraints that can fail to evaluate (CIDR on a non-IP, Unknown),
 // Tenuo's order-dependent All/Any can make the parent fail with an
-// evaluation error on a value the child accepts: All([Cidr, Exact("q")]) errs
-// on "z" before reaching Exact, while a child All([Exact("q"), Cidr]) reports
+// evaluation error on a value the child accepts: All([CIDR, Exact("q")]) errs
+// on "z" before reaching Exact, while a child All([Exact("q"), CIDR]) reports
 // a plain non-match, so Not(child) allows "z" where Not(parent) errs. The
 // parent never *rejects* such a value, and we match Tenuo there; so in that
 // mode the assertion is that the parent never returns a plain non-match.
@@ -621,7 +621,7 @@ func (r *ctFuzzReader) constraint(depth int) Constraint {
 	case 5:
 		return &NotOneOf{Excluded: r.values()}
 	case 6:
-		return &Cidr{Network: r.str()}
+		return &CIDR{Network: r.str()}
 	case 7:
 		return &Contains{Required: r.values()}
 	case 8:
