@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"io"
 	"strings"
 	"sync"
@@ -94,8 +95,8 @@ func relayLines(t testing.TB, p *Proxy, in []byte) (upstream, client [][]byte) {
 	pr, pw := io.Pipe()
 	ur, uw := io.Pipe()
 	vr, vw := io.Pipe()
-	p.Client = transport.NewStdioConn(cr, pw, 1<<20)
-	p.Upstream = transport.NewStdioConn(vr, uw, 0)
+	cliConn := transport.NewStdioConn(cr, pw, 1<<20)
+	upConn := transport.NewStdioConn(vr, uw, 0)
 	p.DrainTimeout = 2 * time.Second
 	p.ShutdownGrace = time.Second
 
@@ -154,7 +155,7 @@ func relayLines(t testing.TB, p *Proxy, in []byte) (upstream, client [][]byte) {
 		}
 	}()
 	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background()) }()
+	go func() { done <- p.Relay(context.Background(), cliConn, upConn) }()
 	go func() {
 		for _, init := range []string{initLine, initLine0618} {
 			rest, ok := bytes.CutPrefix(in, []byte(init))
@@ -392,7 +393,7 @@ func TestInterceptedInBatches(t *testing.T) {
 func TestListEnvelopeWarrantOnly(t *testing.T) {
 	p := &Proxy{}
 	approvingOK(p)
-	var seen *TenuoMeta
+	var seen *enforce.Envelope
 	p.FilterTools = func(_ context.Context, r *ListRequest) func(string) bool {
 		seen = r.Tenuo
 		return func(string) bool { return true }

@@ -8,16 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
 // numbersFixture: an enforcer holding a warrant whose tool "count" excludes
 // n = 2^53 (notoneof:9007199254740992) and allows any q, and whose tool
 // "tagged" (reached through the tool map below) excludes the same n.
-func numbersFixture(t *testing.T, cfg *toolmap.Config) (*Enforcer, *bytes.Buffer) {
+func numbersFixture(t *testing.T, cfg *toolmap.Config) (*Hooks, *bytes.Buffer) {
 	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	root, agent := enfKey(t, 1), enfKey(t, 2)
@@ -36,12 +35,12 @@ func numbersFixture(t *testing.T, cfg *toolmap.Config) (*Enforcer, *bytes.Buffer
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := NewHeldWarrant(authz.Stack{w}, agent)
+	held, err := enforce.NewHeldWarrant(authz.Stack{w}, agent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var audit bytes.Buffer
-	return &Enforcer{Authorizer: az, Held: held, ToolMap: cfg, Audit: zerolog.New(&audit), Now: func() time.Time { return now }}, &audit
+	return &Hooks{Point: &enforce.Point{Authorizer: az, Held: held, ToolMap: cfg, Audit: &audit, Now: func() time.Time { return now }}}, &audit
 }
 
 // TestEnforcerRefusesInexactNumbers (issue 8, rule 3): a number approved is
@@ -58,7 +57,7 @@ func TestEnforcerRefusesInexactNumbers(t *testing.T) {
 	mapped, _ := numbersFixture(t, cfg)
 	refused := []struct {
 		name, tool, args, path, arg string
-		e                           *Enforcer
+		e                           *Hooks
 	}{
 		{"2^53+1", "count", `{"n":9007199254740993,"q":0}`, "$.n", "n", bare},
 		{"negative", "count", `{"q":0,"n":-9007199254740993}`, "$.n", "n", bare},
@@ -122,7 +121,7 @@ func TestEnforcerRefusesInexactNumbers(t *testing.T) {
 // exactly, the flag lifts the refusal and authz decides on the exact value.
 func TestEnforcerAllowInexactNumbers(t *testing.T) {
 	e, _ := numbersFixture(t, nil)
-	e.AllowInexactNumbers = true
+	e.Point.AllowInexactNumbers = true
 	call := func(args string) *Verdict {
 		return e.AuthorizeCall(context.Background(), &Call{ID: json.RawMessage(`1`), Name: "count", Arguments: json.RawMessage(args)})
 	}

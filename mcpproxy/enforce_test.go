@@ -5,10 +5,9 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
@@ -25,7 +24,7 @@ func enfKey(t *testing.T, b byte) *authz.SigningKey {
 
 // enfFixture: a root, an agent warrant for "ping" (no arguments) and
 // "read" (path under /data/*), an enforcer holding it, and a clock.
-func enfFixture(t *testing.T, cfg *toolmap.Config) (*Enforcer, authz.Stack, *authz.SigningKey, *bytes.Buffer) {
+func enfFixture(t *testing.T, cfg *toolmap.Config) (*Hooks, authz.Stack, *authz.SigningKey, *bytes.Buffer) {
 	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	root, agent := enfKey(t, 1), enfKey(t, 2)
@@ -40,12 +39,12 @@ func enfFixture(t *testing.T, cfg *toolmap.Config) (*Enforcer, authz.Stack, *aut
 	if err != nil {
 		t.Fatal(err)
 	}
-	held, err := NewHeldWarrant(authz.Stack{w}, agent)
+	held, err := enforce.NewHeldWarrant(authz.Stack{w}, agent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var audit bytes.Buffer
-	return &Enforcer{Authorizer: az, Held: held, ToolMap: cfg, Audit: zerolog.New(&audit), Now: func() time.Time { return now }},
+	return &Hooks{Point: &enforce.Point{Authorizer: az, Held: held, ToolMap: cfg, Audit: &audit, Now: func() time.Time { return now }}},
 		authz.Stack{w}, agent, &audit
 }
 
@@ -56,11 +55,11 @@ func TestEnforcerCallsWithoutArguments(t *testing.T) {
 		t.Fatalf("held, no arguments: %+v", v)
 	}
 	// Client-presented: the client signed {}.
-	sig, err := authz.SignPoP(agent, s.Leaf().ID, "ping", map[string]any{}, e.now())
+	sig, err := authz.SignPoP(agent, s.Leaf().ID, "ping", map[string]any{}, e.Point.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm := &TenuoMeta{Warrant: s.Base64(), Signature: base64.RawURLEncoding.EncodeToString(sig[:]), Source: SourceMeta}
+	tm := &enforce.Envelope{Warrant: s.Base64(), Signature: base64.RawURLEncoding.EncodeToString(sig[:]), Source: enforce.SourceMeta}
 	if v := e.AuthorizeCall(context.Background(), &Call{ID: json.RawMessage(`2`), Name: "ping", Tenuo: tm}); !v.Allow {
 		t.Fatalf("client, no arguments: %+v %s", v, v.Data)
 	}
@@ -68,13 +67,13 @@ func TestEnforcerCallsWithoutArguments(t *testing.T) {
 
 func TestEnforcerVerdicts(t *testing.T) {
 	e, s, agent, audit := enfFixture(t, nil)
-	sign := func(tool, args string) *TenuoMeta {
+	sign := func(tool, args string) *enforce.Envelope {
 		canon, err := authz.CanonicalArgs([]byte(args))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sig, _ := authz.SignPoP(agent, s.Leaf().ID, tool, canon, e.now())
-		return &TenuoMeta{Warrant: s.Base64(), Signature: base64.StdEncoding.EncodeToString(sig[:]), Source: SourceMeta}
+		sig, _ := authz.SignPoP(agent, s.Leaf().ID, tool, canon, e.Point.Now())
+		return &enforce.Envelope{Warrant: s.Base64(), Signature: base64.StdEncoding.EncodeToString(sig[:]), Source: enforce.SourceMeta}
 	}
 	cases := []struct {
 		name  string
@@ -84,9 +83,9 @@ func TestEnforcerVerdicts(t *testing.T) {
 	}{
 		{"constraint", &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/etc/x"}`), Tenuo: sign("read", `{"path":"/etc/x"}`)}, CodeAccessDenied, authz.CodeConstraintViolation},
 		{"tool", &Call{Name: "write", Arguments: json.RawMessage(`{}`), Tenuo: sign("write", `{}`)}, CodeAccessDenied, authz.CodeToolNotAuthorized},
-		{"warrant not base64", &Call{Name: "ping", Tenuo: &TenuoMeta{Warrant: "%%%", Signature: "AAAA"}}, CodeInvalidParams, 0},
-		{"signature not base64", &Call{Name: "ping", Tenuo: &TenuoMeta{Warrant: s.Base64(), Signature: "%%%"}}, CodeInvalidParams, authz.CodePopSignatureInvalid},
-		{"signature wrong length", &Call{Name: "ping", Tenuo: &TenuoMeta{Warrant: s.Base64(), Signature: "AAAA"}}, CodeAccessDenied, authz.CodePopSignatureInvalid},
+		{"warrant not base64", &Call{Name: "ping", Tenuo: &enforce.Envelope{Warrant: "%%%", Signature: "AAAA"}}, CodeInvalidParams, 0},
+		{"signature not base64", &Call{Name: "ping", Tenuo: &enforce.Envelope{Warrant: s.Base64(), Signature: "%%%"}}, CodeInvalidParams, authz.CodePopSignatureInvalid},
+		{"signature wrong length", &Call{Name: "ping", Tenuo: &enforce.Envelope{Warrant: s.Base64(), Signature: "AAAA"}}, CodeAccessDenied, authz.CodePopSignatureInvalid},
 		{"bad arguments", &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/data/a","path":"/data/b"}`), Tenuo: sign("read", `{"path":"/data/a"}`)}, CodeInvalidParams, authz.CodePopChallengeInvalid},
 	}
 	for _, c := range cases {
@@ -114,7 +113,7 @@ func TestEnforcerVerdicts(t *testing.T) {
 		t.Fatalf("%d audit lines for %d decisions", n, len(cases))
 	}
 	// Audit mode forwards and says so.
-	e.AuditMode = true
+	e.Point.AuditMode = true
 	if v := e.AuthorizeCall(context.Background(), cases[0].call); v.Allow || !v.AuditOnly {
 		t.Fatalf("audit mode: %+v", v)
 	}
@@ -127,21 +126,21 @@ func TestEnforcerVerdicts(t *testing.T) {
 func TestEnforcerReplayGuardHeldWarrant(t *testing.T) {
 	e, s, agent, _ := enfFixture(t, nil)
 	root := enfKey(t, 1)
-	az, err := authz.NewAuthorizer(authz.Config{TrustedRoots: []authz.PublicKey{root.Public()}, Now: e.Now,
+	az, err := authz.NewAuthorizer(authz.Config{TrustedRoots: []authz.PublicKey{root.Public()}, Now: e.Point.Now,
 		Replay: authz.NewReplayGuard(0, 0, nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.Authorizer = az
+	e.Point.Authorizer = az
 	held := &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`)}
 	for i := 0; i < 3; i++ {
 		if v := e.AuthorizeCall(context.Background(), held); !v.Allow {
 			t.Fatalf("held call %d: %+v %s", i, v, v.Data)
 		}
 	}
-	sig, _ := authz.SignPoP(agent, s.Leaf().ID, "read", map[string]any{"path": "/data/a"}, e.now())
+	sig, _ := authz.SignPoP(agent, s.Leaf().ID, "read", map[string]any{"path": "/data/a"}, e.Point.Now())
 	client := &Call{Name: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`),
-		Tenuo: &TenuoMeta{Warrant: s.Base64(), Signature: base64.StdEncoding.EncodeToString(sig[:])}}
+		Tenuo: &enforce.Envelope{Warrant: s.Base64(), Signature: base64.StdEncoding.EncodeToString(sig[:])}}
 	if v := e.AuthorizeCall(context.Background(), client); !v.Allow {
 		t.Fatalf("first client call: %+v", v)
 	}
@@ -158,12 +157,12 @@ func TestEnforcerListFollowsWarrantValidity(t *testing.T) {
 	if !keep("ping") || !keep("read") || keep("write") {
 		t.Fatal("valid held warrant: want ping and read only")
 	}
-	later := e.now().Add(2 * time.Hour)
-	e.Now = func() time.Time { return later }
+	later := e.Point.Now().Add(2 * time.Hour)
+	e.Point.Now = func() time.Time { return later }
 	if keep := e.FilterTools(context.Background(), &ListRequest{}); keep("ping") || keep("read") {
 		t.Fatal("an expired held warrant must list nothing")
 	}
-	e.ListPolicy = ListAll
+	e.Point.ListPolicy = enforce.ListAll
 	if keep := e.FilterTools(context.Background(), &ListRequest{}); !keep("anything") {
 		t.Fatal("--list-policy all lists everything")
 	}

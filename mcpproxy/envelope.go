@@ -3,38 +3,9 @@ package mcpproxy
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 )
-
-// Size limits of the Tenuo envelope, checked before anything is decoded
-// further (WIRE.md §7).
-const (
-	MaxWarrantLen   = 64 << 10 // bytes of the warrant string
-	MaxSignatureLen = 4 << 10  // bytes of the signature string
-	MaxApprovals    = 64       // entries of the approvals array
-	MaxApprovalLen  = 8 << 10  // bytes of one approval string
-)
-
-// Where a TenuoMeta came from.
-const (
-	SourceMeta      = "_meta"     // params._meta.tenuo
-	SourceArguments = "arguments" // params.arguments._tenuo
-)
-
-// TenuoMeta is the Tenuo envelope a request carries: the warrant (or warrant
-// stack), the proof-of-possession signature and any approvals, each still
-// base64 text as sent.
-type TenuoMeta struct {
-	Warrant   string
-	Signature string
-	Approvals []string
-	// Source is SourceMeta or SourceArguments.
-	Source string
-}
-
-func (m *TenuoMeta) equal(o *TenuoMeta) bool {
-	return m.Warrant == o.Warrant && m.Signature == o.Signature && slices.Equal(m.Approvals, o.Approvals)
-}
 
 // envelopeError is a malformed envelope; its text is the -32602 message.
 type envelopeError struct{ msg string }
@@ -52,7 +23,7 @@ func badEnvelope(format string, args ...any) error {
 //
 // A tools/list envelope needs no signature (listing proves no possession;
 // Tenuo's clients send the warrant alone): needSignature is false there.
-func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*TenuoMeta, error) {
+func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*enforce.Envelope, error) {
 	if !isObject(raw) {
 		return nil, badEnvelope("%s must be an object", where)
 	}
@@ -60,14 +31,14 @@ func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*Tenu
 	if err != nil {
 		return nil, badEnvelope("%s: %v", where, err)
 	}
-	meta := &TenuoMeta{}
+	meta := &enforce.Envelope{}
 	var haveWarrant, haveSignature bool
 	for _, m := range ms {
 		v := value(raw, m)
 		switch m.key {
 		case "warrant":
-			if len(v) > MaxWarrantLen+2 {
-				return nil, badEnvelope("%s.warrant exceeds %d bytes", where, MaxWarrantLen)
+			if len(v) > enforce.MaxWarrantLen+2 {
+				return nil, badEnvelope("%s.warrant exceeds %d bytes", where, enforce.MaxWarrantLen)
 			}
 			s, ok := jsonString(v)
 			if !ok {
@@ -75,8 +46,8 @@ func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*Tenu
 			}
 			meta.Warrant, haveWarrant = s, true
 		case "signature":
-			if len(v) > MaxSignatureLen+2 {
-				return nil, badEnvelope("%s.signature exceeds %d bytes", where, MaxSignatureLen)
+			if len(v) > enforce.MaxSignatureLen+2 {
+				return nil, badEnvelope("%s.signature exceeds %d bytes", where, enforce.MaxSignatureLen)
 			}
 			s, ok := jsonString(v)
 			if !ok {
@@ -96,28 +67,28 @@ func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*Tenu
 		return nil, badEnvelope("%s.warrant is missing", where)
 	case !haveSignature && needSignature:
 		return nil, badEnvelope("%s.signature is missing", where)
-	case len(meta.Warrant) > MaxWarrantLen:
-		return nil, badEnvelope("%s.warrant exceeds %d bytes", where, MaxWarrantLen)
-	case len(meta.Signature) > MaxSignatureLen:
-		return nil, badEnvelope("%s.signature exceeds %d bytes", where, MaxSignatureLen)
+	case len(meta.Warrant) > enforce.MaxWarrantLen:
+		return nil, badEnvelope("%s.warrant exceeds %d bytes", where, enforce.MaxWarrantLen)
+	case len(meta.Signature) > enforce.MaxSignatureLen:
+		return nil, badEnvelope("%s.signature exceeds %d bytes", where, enforce.MaxSignatureLen)
 	}
 	return meta, nil
 }
 
-func parseApprovals(v json.RawMessage, where string, meta *TenuoMeta) error {
+func parseApprovals(v json.RawMessage, where string, meta *enforce.Envelope) error {
 	if len(v) == 0 || v[0] != '[' {
 		return badEnvelope("%s.approvals must be an array of strings", where)
 	}
 	// Bound the work before decoding: 64 approvals of 8 KiB plus quoting.
-	if len(v) > MaxApprovals*(MaxApprovalLen+8)+2 {
-		return badEnvelope("%s.approvals exceeds %d entries of %d bytes", where, MaxApprovals, MaxApprovalLen)
+	if len(v) > enforce.MaxApprovals*(enforce.MaxApprovalLen+8)+2 {
+		return badEnvelope("%s.approvals exceeds %d entries of %d bytes", where, enforce.MaxApprovals, enforce.MaxApprovalLen)
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(v, &items); err != nil {
 		return badEnvelope("%s.approvals must be an array of strings", where)
 	}
-	if len(items) > MaxApprovals {
-		return badEnvelope("%s.approvals has %d entries, more than %d", where, len(items), MaxApprovals)
+	if len(items) > enforce.MaxApprovals {
+		return badEnvelope("%s.approvals has %d entries, more than %d", where, len(items), enforce.MaxApprovals)
 	}
 	meta.Approvals = make([]string, 0, len(items))
 	for i, it := range items {
@@ -125,8 +96,8 @@ func parseApprovals(v json.RawMessage, where string, meta *TenuoMeta) error {
 		if !ok {
 			return badEnvelope("%s.approvals[%d] must be a string", where, i)
 		}
-		if len(s) > MaxApprovalLen {
-			return badEnvelope("%s.approvals[%d] exceeds %d bytes", where, i, MaxApprovalLen)
+		if len(s) > enforce.MaxApprovalLen {
+			return badEnvelope("%s.approvals[%d] exceeds %d bytes", where, i, enforce.MaxApprovalLen)
 		}
 		meta.Approvals = append(meta.Approvals, s)
 	}

@@ -81,15 +81,15 @@ func newHarness(t *testing.T, p *Proxy, maxLine int) *harness {
 	pr, pw := io.Pipe() // proxy → test (client output)
 	ur, uw := io.Pipe() // proxy → test (upstream input)
 	vr, vw := io.Pipe() // test → proxy (upstream output)
-	p.Client = transport.NewStdioConn(cr, pw, maxLine)
-	p.Upstream = transport.NewStdioConn(vr, uw, maxLine)
+	client := transport.NewStdioConn(cr, pw, maxLine)
+	upstream := transport.NewStdioConn(vr, uw, maxLine)
 	h := &harness{
 		client:   newSide(t, transport.NewStdioConn(pr, cw, 0), cw),
 		upstream: newSide(t, transport.NewStdioConn(ur, vw, 0), vw),
 		done:     make(chan error, 1),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { h.done <- p.Run(ctx) }()
+	go func() { h.done <- p.Relay(ctx, client, upstream) }()
 	t.Cleanup(func() {
 		cancel()
 		cw.Close()

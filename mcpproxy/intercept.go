@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 )
 
 // parseCall reads a tools/call's params and returns the hook's view of it and
@@ -37,12 +38,12 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	}
 	call.Name = name
 
-	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", SourceArguments, false, true)
+	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", enforce.SourceArguments, false, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	call.Arguments = args
-	metaTenuo, _, metaEdit, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true, true)
+	metaTenuo, _, metaEdit, err := takeEnvelope(params, ms, "_meta", "tenuo", enforce.SourceMeta, true, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -53,7 +54,7 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 		}
 	}
 	switch {
-	case metaTenuo != nil && argTenuo != nil && !metaTenuo.equal(argTenuo):
+	case metaTenuo != nil && argTenuo != nil && !metaTenuo.Equal(argTenuo):
 		// Two different envelopes: which one the PoP covers is ambiguous.
 		return nil, nil, &envelopeError{msg: "params._meta.tenuo and params.arguments._tenuo disagree"}
 	case metaTenuo != nil:
@@ -97,7 +98,7 @@ func applyEdits(obj []byte, ms []member, edits ...edit) []byte {
 
 // stripListEnvelope reads params._meta.tenuo of a tools/list request and
 // returns it with the params to forward (without it).
-func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, error) {
+func stripListEnvelope(params json.RawMessage) (*enforce.Envelope, json.RawMessage, error) {
 	if params[0] != '{' {
 		return nil, nil, errors.New("tools/list params must be an object")
 	}
@@ -105,7 +106,7 @@ func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("tools/list params: %v", err)
 	}
-	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", SourceMeta, true, false)
+	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", enforce.SourceMeta, true, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,7 +121,7 @@ func stripListEnvelope(params json.RawMessage) (*TenuoMeta, json.RawMessage, err
 // absent), outer's value without it (nil when outer is absent), and the edit
 // that takes it out of params: with dropEmpty, an outer object left empty is
 // removed altogether (an empty _meta), else it stays as {} (arguments).
-func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmpty, needSignature bool) (*TenuoMeta, []byte, *edit, error) {
+func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmpty, needSignature bool) (*enforce.Envelope, []byte, *edit, error) {
 	oi := find(ms, outer)
 	if oi < 0 {
 		return nil, nil, nil, nil

@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"encoding/json"
 	"errors"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"strings"
 	"testing"
 )
@@ -22,19 +23,19 @@ func TestParseCall(t *testing.T) {
 			wantFwd: `{"name":"t", "arguments": {"a":1} ,"_meta":{"progressToken":1}}`, wantArgs: `{"a":1}`},
 		{name: "meta envelope removed, other meta kept",
 			params:  `{"name":"t","_meta":{"progressToken":"p","tenuo":` + env + `,"x":{"y":[1, 2]}},"arguments":{"a":1}}`,
-			wantFwd: `{"name":"t","_meta":{"progressToken":"p","x":{"y":[1, 2]}},"arguments":{"a":1}}`, wantArgs: `{"a":1}`, wantSrc: SourceMeta},
+			wantFwd: `{"name":"t","_meta":{"progressToken":"p","x":{"y":[1, 2]}},"arguments":{"a":1}}`, wantArgs: `{"a":1}`, wantSrc: enforce.SourceMeta},
 		{name: "meta holding only the envelope removed",
 			params:  `{"_meta":{"tenuo":` + env + `},"name":"t"}`,
-			wantFwd: `{"name":"t"}`, wantSrc: SourceMeta},
+			wantFwd: `{"name":"t"}`, wantSrc: enforce.SourceMeta},
 		{name: "meta envelope first of several",
 			params:  `{"name":"t","_meta":{"tenuo":` + env + `, "z":1}}`,
-			wantFwd: `{"name":"t","_meta":{"z":1}}`, wantSrc: SourceMeta},
+			wantFwd: `{"name":"t","_meta":{"z":1}}`, wantSrc: enforce.SourceMeta},
 		{name: "arguments envelope removed",
 			params:  `{"name":"t","arguments":{"path":"/x","_tenuo":` + env + `}}`,
-			wantFwd: `{"name":"t","arguments":{"path":"/x"}}`, wantArgs: `{"path":"/x"}`, wantSrc: SourceArguments},
+			wantFwd: `{"name":"t","arguments":{"path":"/x"}}`, wantArgs: `{"path":"/x"}`, wantSrc: enforce.SourceArguments},
 		{name: "both carriers agree",
 			params:  `{"name":"t","arguments":{"_tenuo":` + env + `,"p":1},"_meta":{"tenuo":` + env + `}}`,
-			wantFwd: `{"name":"t","arguments":{"p":1}}`, wantArgs: `{"p":1}`, wantSrc: SourceMeta},
+			wantFwd: `{"name":"t","arguments":{"p":1}}`, wantArgs: `{"p":1}`, wantSrc: enforce.SourceMeta},
 		{name: "both carriers disagree",
 			params:  `{"name":"t","arguments":{"_tenuo":{"warrant":"X","signature":"S"}},"_meta":{"tenuo":` + env + `}}`,
 			wantErr: "disagree"},
@@ -49,10 +50,10 @@ func TestParseCall(t *testing.T) {
 		{name: "signature missing", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w"}}}`, wantErr: "params._meta.tenuo.signature is missing"},
 		{name: "unknown envelope key", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","extra":1}}}`, wantErr: `unknown key "extra"`},
 		{name: "envelope not an object", params: `{"name":"t","arguments":{"_tenuo":"w"}}`, wantErr: "params.arguments._tenuo must be an object"},
-		{name: "warrant too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"` + strings.Repeat("w", MaxWarrantLen+1) + `","signature":"s"}}}`, wantErr: "warrant exceeds 65536 bytes"},
-		{name: "signature too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"` + strings.Repeat("s", MaxSignatureLen+1) + `"}}}`, wantErr: "signature exceeds 4096 bytes"},
-		{name: "approval too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":["` + strings.Repeat("a", MaxApprovalLen+1) + `"]}}}`, wantErr: "approvals[0] exceeds 8192 bytes"},
-		{name: "too many approvals", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":[` + strings.Repeat(`"a",`, MaxApprovals) + `"a"]}}}`, wantErr: "approvals has 65 entries"},
+		{name: "warrant too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"` + strings.Repeat("w", enforce.MaxWarrantLen+1) + `","signature":"s"}}}`, wantErr: "warrant exceeds 65536 bytes"},
+		{name: "signature too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"` + strings.Repeat("s", enforce.MaxSignatureLen+1) + `"}}}`, wantErr: "signature exceeds 4096 bytes"},
+		{name: "approval too long", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":["` + strings.Repeat("a", enforce.MaxApprovalLen+1) + `"]}}}`, wantErr: "approvals[0] exceeds 8192 bytes"},
+		{name: "too many approvals", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":[` + strings.Repeat(`"a",`, enforce.MaxApprovals) + `"a"]}}}`, wantErr: "approvals has 65 entries"},
 		{name: "approval not a string", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":[1]}}}`, wantErr: "approvals[0] must be a string"},
 		{name: "approvals null", params: `{"name":"t","_meta":{"tenuo":{"warrant":"w","signature":"s","approvals":null}}}`, wantErr: "approvals must be an array"},
 	}
@@ -180,7 +181,7 @@ func FuzzParseCall(f *testing.F) {
 		if !json.Valid(fwd) {
 			t.Fatalf("forwarded invalid JSON %s", fwd)
 		}
-		if strings.Contains(string(fwd), `"_tenuo"`) && call.Tenuo != nil && call.Tenuo.Source == SourceArguments {
+		if strings.Contains(string(fwd), `"_tenuo"`) && call.Tenuo != nil && call.Tenuo.Source == enforce.SourceArguments {
 			ms, _ := objectMembers(fwd)
 			if ai := find(ms, "arguments"); ai >= 0 {
 				ams, _ := objectMembers(value(fwd, ms[ai]))

@@ -83,11 +83,10 @@ func procHarness(t *testing.T, p *Proxy, up *transport.Process) (*side, chan err
 	t.Helper()
 	cr, cw := io.Pipe()
 	pr, pw := io.Pipe()
-	p.Client = transport.NewStdioConn(cr, pw, 0)
-	p.Upstream = up
+	proxySide := transport.NewStdioConn(cr, pw, 0)
 	client := newSide(t, transport.NewStdioConn(pr, cw, 0), cw)
 	done := make(chan error, 1)
-	go func() { done <- p.Run(context.Background()) }()
+	go func() { done <- p.Relay(context.Background(), proxySide, up) }()
 	t.Cleanup(func() { cw.Close(); pr.Close() })
 	return client, done
 }

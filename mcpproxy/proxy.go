@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
 )
@@ -33,7 +33,7 @@ const (
 	DefaultShutdownGrace = 5 * time.Second
 )
 
-// ErrUpstreamExited is returned by Run when the upstream server went away
+// ErrUpstreamExited is returned by Relay when the upstream server went away
 // before the client did.
 var ErrUpstreamExited = errors.New("mcpproxy: upstream MCP server exited")
 
@@ -49,7 +49,7 @@ type Call struct {
 	Arguments json.RawMessage
 	// Tenuo is the envelope from params._meta.tenuo or, failing that,
 	// params.arguments._tenuo; nil when the call carries neither.
-	Tenuo *TenuoMeta
+	Tenuo *enforce.Envelope
 	// Params is the original params object, read-only.
 	Params json.RawMessage
 }
@@ -88,20 +88,15 @@ type Refusal struct {
 // ListRequest is a tools/list request as the filter hook sees it.
 type ListRequest struct {
 	// Tenuo is the envelope from params._meta.tenuo, or nil.
-	Tenuo *TenuoMeta
+	Tenuo *enforce.Envelope
 	// Params is the original params, read-only; nil when absent.
 	Params json.RawMessage
 }
 
-// Proxy relays one MCP session between Client and Upstream. Set its fields
-// before calling Run, and don't change them while it runs.
+// Proxy relays MCP sessions between clients and upstream servers. Set its
+// fields before the first Relay and don't change them afterwards; one Proxy
+// serves any number of sessions at once, each with its own Relay.
 type Proxy struct {
-	// Client is the agent's side; Upstream is the real MCP server's side.
-	// Both are required. Run does not close Client. It shuts Upstream down
-	// with Shutdown(ShutdownGrace) when Upstream has that method (as
-	// *transport.Process does), else with Close.
-	Client, Upstream transport.Conn
-
 	// AuthorizeCall decides each tools/call. It runs in its own goroutine;
 	// ctx is cancelled when the client cancels the request or the proxy stops.
 	// A nil AuthorizeCall, a nil Verdict or a panic denies.
@@ -126,9 +121,10 @@ type Proxy struct {
 	// Malformed requests are always JSON-RPC errors.
 	DenyAsResult bool
 
-	// Log receives one line per dropped message, denial and lifecycle event.
-	// The zero Logger discards.
-	Log zerolog.Logger
+	// Log receives one line per dropped message and lifecycle event (and,
+	// at debug level, each denial, which the audit hook records anyway).
+	// Nil discards.
+	Log *slog.Logger
 
 	// MaxInFlight bounds the hook goroutines running at once
 	// (DefaultMaxInFlight when zero); past it the proxy stops reading the
@@ -172,14 +168,16 @@ type pending struct {
 	cancelled bool // guarded by fwd
 }
 
-// session is the state of one Run.
+// session is the state of one Relay.
 type session struct {
-	p      *Proxy
-	log    *zerolog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	sem    chan struct{}
-	hooks  sync.WaitGroup
+	p        *Proxy
+	client   transport.Conn
+	upstream transport.Conn
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	sem      chan struct{}
+	hooks    sync.WaitGroup
 
 	stopped atomic.Bool
 
@@ -193,18 +191,22 @@ type session struct {
 	version string        // negotiated protocol version, from initialize
 }
 
-// Run relays messages until the client reaches EOF (then requests in flight
-// drain and the upstream is shut down), the upstream goes away (then every
-// pending request is answered with an error and Run returns an error wrapping
-// ErrUpstreamExited that says how it exited), or ctx is done.
-func (p *Proxy) Run(ctx context.Context) error {
-	if p.Client == nil || p.Upstream == nil {
-		return errors.New("mcpproxy: Client and Upstream must both be set")
+// Relay relays one session between client (the agent's side) and upstream
+// (the real MCP server's side) until the client reaches EOF (then requests
+// in flight drain and the upstream is shut down), the upstream goes away
+// (then every pending request is answered with an error and Relay returns
+// an error wrapping ErrUpstreamExited that says how it exited), or ctx is
+// done. Relay does not close client. It shuts upstream down with
+// Shutdown(ShutdownGrace) when upstream has that method (as
+// *transport.Process does), else with Close.
+func (p *Proxy) Relay(ctx context.Context, client, upstream transport.Conn) error {
+	if client == nil || upstream == nil {
+		return errors.New("mcpproxy: Relay needs a client and an upstream connection")
 	}
-	s := &session{p: p, log: &p.Log, pending: map[string]*pending{}}
+	s := &session{p: p, client: client, upstream: upstream, log: orDiscard(p.Log), pending: map[string]*pending{}}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
-	s.sem = make(chan struct{}, cmp(p.MaxInFlight, DefaultMaxInFlight))
+	s.sem = make(chan struct{}, orDefault(p.MaxInFlight, DefaultMaxInFlight))
 
 	upDone := make(chan error, 1)
 	go func() { upDone <- s.upstreamLoop() }()
@@ -219,7 +221,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 		s.shutdownUpstream()
 		return ctx.Err()
 	case cliErr := <-cliDone:
-		s.log.Debug().Err(cliErr).Msg("client input ended; draining")
+		s.log.Debug("client input ended; draining", "err", cliErr)
 		if upErr, died := s.drain(upDone); died {
 			return s.upstreamGone(upErr)
 		}
@@ -232,7 +234,7 @@ func (p *Proxy) Run(ctx context.Context) error {
 	}
 }
 
-func cmp[T int | time.Duration](v, def T) T {
+func orDefault[T int | time.Duration](v, def T) T {
 	if v <= 0 {
 		return def
 	}
@@ -242,7 +244,7 @@ func cmp[T int | time.Duration](v, def T) T {
 // drain waits until no request is pending, DrainTimeout passes, or the
 // upstream dies (died is then true).
 func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
-	t := time.NewTimer(cmp(s.p.DrainTimeout, DefaultDrainTimeout))
+	t := time.NewTimer(orDefault(s.p.DrainTimeout, DefaultDrainTimeout))
 	defer t.Stop()
 	s.mu.Lock()
 	idle := make(chan struct{})
@@ -270,7 +272,7 @@ func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
 	select {
 	case <-flushed:
 	case <-t.C:
-		s.log.Warn().Msg("drain timeout: answering requests still in flight with an error")
+		s.log.Warn("drain timeout: answering requests still in flight with an error")
 	case err := <-upDone:
 		return err, true
 	}
@@ -281,16 +283,16 @@ func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
 func (s *session) upstreamGone(readErr error) error {
 	s.stop("upstream MCP server exited")
 	detail := s.upstreamExit(readErr)
-	s.log.Error().Str("exit", detail).Msg("upstream MCP server exited")
+	s.log.Error("upstream MCP server exited", "exit", detail)
 	return fmt.Errorf("%w: %s", ErrUpstreamExited, detail)
 }
 
 // upstreamExit says how the upstream ended, reaping it when it is a process.
 func (s *session) upstreamExit(readErr error) string {
 	type waiter interface{ Wait() error }
-	w, ok := s.p.Upstream.(waiter)
+	w, ok := s.upstream.(waiter)
 	if !ok {
-		s.p.Upstream.Close()
+		s.upstream.Close()
 		if readErr == nil || errors.Is(readErr, io.EOF) {
 			return "stream closed"
 		}
@@ -298,7 +300,7 @@ func (s *session) upstreamExit(readErr error) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.Wait() }()
-	t := time.NewTimer(cmp(s.p.ShutdownGrace, DefaultShutdownGrace))
+	t := time.NewTimer(orDefault(s.p.ShutdownGrace, DefaultShutdownGrace))
 	defer t.Stop()
 	var err error
 	select {
@@ -307,7 +309,7 @@ func (s *session) upstreamExit(readErr error) string {
 		s.shutdownUpstream()
 		err = <-done
 	}
-	s.p.Upstream.Close()
+	s.upstream.Close()
 	if err == nil {
 		return "exit status 0"
 	}
@@ -317,13 +319,13 @@ func (s *session) upstreamExit(readErr error) string {
 // shutdownUpstream stops the upstream in order.
 func (s *session) shutdownUpstream() error {
 	type shutdowner interface{ Shutdown(time.Duration) error }
-	if sd, ok := s.p.Upstream.(shutdowner); ok {
-		if err := sd.Shutdown(cmp(s.p.ShutdownGrace, DefaultShutdownGrace)); err != nil {
+	if sd, ok := s.upstream.(shutdowner); ok {
+		if err := sd.Shutdown(orDefault(s.p.ShutdownGrace, DefaultShutdownGrace)); err != nil {
 			return fmt.Errorf("mcpproxy: upstream shutdown: %w", err)
 		}
 		return nil
 	}
-	return s.p.Upstream.Close()
+	return s.upstream.Close()
 }
 
 // stop answers every pending request with an internal error, cancels the
@@ -415,16 +417,16 @@ func (s *session) negotiatedVersion() string {
 
 // toClient writes one message to the client.
 func (s *session) toClient(msg []byte) {
-	if err := s.p.Client.Write(msg); err != nil {
-		s.log.Warn().Err(err).Msg("write to client failed")
+	if err := s.client.Write(msg); err != nil {
+		s.log.Warn("write to client failed", "err", err)
 	}
 }
 
 // toUpstream writes one message upstream; when that fails and e is still
 // pending, the client gets an error for it.
 func (s *session) toUpstream(msg []byte, e *pending) {
-	if err := s.p.Upstream.Write(msg); err != nil {
-		s.log.Warn().Err(err).Msg("write to upstream failed")
+	if err := s.upstream.Write(msg); err != nil {
+		s.log.Warn("write to upstream failed", "err", err)
 		if e != nil && s.claim(e) {
 			s.replyError(e.id, CodeInternalError, "upstream MCP server unavailable", nil)
 		}
@@ -451,12 +453,12 @@ func (s *session) replyError(id json.RawMessage, code int, msg string, data json
 		id = json.RawMessage("null")
 	}
 	if len(data) > 0 && !json.Valid(data) {
-		s.log.Error().Msg("hook returned invalid JSON as error data; dropping it")
+		s.log.Error("hook returned invalid JSON as error data; dropping it")
 		data = nil
 	}
 	b, err := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: code, Message: msg, Data: data}})
 	if err != nil {
-		s.log.Error().Err(err).Msg("encoding error response")
+		s.log.Error("encoding error response", "err", err)
 		return
 	}
 	s.toClient(b)
@@ -473,5 +475,12 @@ func (s *session) replyResult(id json.RawMessage, result any) {
 			return
 		}
 	}
-	s.log.Error().Err(err).Msg("encoding result")
+	s.log.Error("encoding result", "err", err)
+}
+
+func orDiscard(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }

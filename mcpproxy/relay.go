@@ -117,13 +117,13 @@ func invalid(m *message, idOK, notification bool, msg string) error {
 // clientLoop reads the client until EOF or a read error.
 func (s *session) clientLoop() error {
 	for {
-		msg, err := s.p.Client.Read()
+		msg, err := s.client.Read()
 		if s.stopped.Load() {
 			return nil
 		}
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
-			s.log.Warn().Int("limit", long.Limit).Msg("client message too long; answered with an error")
+			s.log.Warn("client message too long; answered with an error", "limit", long.Limit)
 			s.replyError(idFromPrefix(long.Prefix), CodeInvalidRequest,
 				fmt.Sprintf("Invalid Request: message exceeds the %d-byte limit", long.Limit), nil)
 			continue
@@ -288,9 +288,9 @@ func (s *session) refuse(r *Refusal) {
 // report tells OnRefused of r, and logs it.
 func (s *session) report(r *Refusal) {
 	if r.Code == 0 {
-		s.log.Warn().Str("method", r.Method).Str("reason", r.Reason).Msg("dropped client message")
+		s.log.Warn("dropped client message", "method", r.Method, "reason", r.Reason)
 	} else {
-		s.log.Debug().Str("method", r.Method).Str("reason", r.Reason).Msg("refused client message")
+		s.log.Debug("refused client message", "method", r.Method, "reason", r.Reason)
 	}
 	if s.p.OnRefused != nil {
 		s.p.OnRefused(r)
@@ -402,7 +402,7 @@ func (s *session) authorize(e *pending, call *Call) (v *Verdict) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error().Interface("panic", r).Str("tool", call.Name).Msg("AuthorizeCall panicked; denying")
+			s.log.Error("AuthorizeCall panicked; denying", "panic", r, "tool", call.Name)
 			v = &Verdict{Code: CodeAccessDenied, Message: "Access denied: internal error"}
 		}
 	}()
@@ -418,7 +418,7 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 	if v.Allow || v.AuditOnly {
 		if !v.Allow {
 			// The audit hook records it; the log says it only when asked.
-			s.log.Debug().Str("tool", call.Name).Int("code", v.Code).Str("reason", v.Message).Msg("audit only: call would be denied; forwarding")
+			s.log.Debug("audit only: call would be denied; forwarding", "tool", call.Name, "code", v.Code, "reason", v.Message)
 		}
 		e.fwd.Lock()
 		defer e.fwd.Unlock()
@@ -438,7 +438,7 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 	if msg == "" {
 		msg = "Access denied"
 	}
-	s.log.Debug().Str("tool", call.Name).Int("code", code).Str("reason", msg).Msg("tools/call denied")
+	s.log.Debug("tools/call denied", "tool", call.Name, "code", code, "reason", msg)
 	if s.p.DenyAsResult {
 		type content struct {
 			Type string `json:"type"`
@@ -495,7 +495,7 @@ func (s *session) filter(e *pending, req *ListRequest) (keep func(string) bool) 
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error().Interface("panic", r).Msg("FilterTools panicked; hiding every tool")
+			s.log.Error("FilterTools panicked; hiding every tool", "panic", r)
 			keep = hideAll
 		}
 	}()
@@ -509,10 +509,10 @@ func (s *session) filter(e *pending, req *ListRequest) (keep func(string) bool) 
 // upstreamLoop reads the upstream until its stream ends.
 func (s *session) upstreamLoop() error {
 	for {
-		msg, err := s.p.Upstream.Read()
+		msg, err := s.upstream.Read()
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
-			s.log.Warn().Int("limit", long.Limit).Msg("upstream message too long; dropped")
+			s.log.Warn("upstream message too long; dropped", "limit", long.Limit)
 			if id := idFromPrefix(long.Prefix); id != nil {
 				if key, ok := idKey(id); ok {
 					if e := s.take(key); e != nil {
@@ -537,7 +537,7 @@ func (s *session) upstreamLoop() error {
 // fromUpstream handles one message (or batch) from the upstream.
 func (s *session) fromUpstream(raw []byte) {
 	if !utf8.Valid(raw) || !json.Valid(raw) {
-		s.log.Warn().Int("bytes", len(raw)).Msg("dropped non-JSON line from upstream")
+		s.log.Warn("dropped non-JSON line from upstream", "bytes", len(raw))
 		return
 	}
 	switch raw[0] {
@@ -562,7 +562,7 @@ func (s *session) fromUpstream(raw []byte) {
 			s.toClient(append(append([]byte{'['}, bytes.Join(out, []byte{','})...), ']'))
 		}
 	default:
-		s.log.Warn().Msg("dropped upstream message that is not an object")
+		s.log.Warn("dropped upstream message that is not an object")
 	}
 }
 
@@ -571,7 +571,7 @@ func (s *session) fromUpstream(raw []byte) {
 func (s *session) upstreamMessage(raw []byte) []byte {
 	m, err := parseMessage(raw)
 	if err != nil {
-		s.log.Warn().Err(err).Msg("dropped invalid message from upstream")
+		s.log.Warn("dropped invalid message from upstream", "err", err)
 		return nil
 	}
 	if !m.isReply { // server request or notification: relay
@@ -583,7 +583,7 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		e = s.take(key)
 	}
 	if e == nil {
-		s.log.Warn().RawJSON("id", m.id).Msg("dropped upstream response to no pending request")
+		s.log.Warn("dropped upstream response to no pending request", "id", string(m.id))
 		return nil
 	}
 	switch {
@@ -595,7 +595,7 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		<-e.keepReady
 		out, err := filterToolsList(m.raw, m.ms[m.result], e.keep)
 		if err != nil {
-			s.log.Error().Err(err).Msg("malformed tools/list result from upstream")
+			s.log.Error("malformed tools/list result from upstream", "err", err)
 			s.replyError(e.id, CodeInternalError, "upstream returned a malformed tools/list result", nil)
 			return nil
 		}

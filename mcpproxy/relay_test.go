@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"os"
 	"path/filepath"
 	"sort"
@@ -369,7 +370,7 @@ func TestDuplicatePendingID(t *testing.T) {
 // TestListEnvelopeStripped: the tools/list hook sees the envelope; the server
 // does not.
 func TestListEnvelopeStripped(t *testing.T) {
-	var seen *TenuoMeta
+	var seen *enforce.Envelope
 	p := &Proxy{FilterTools: func(_ context.Context, r *ListRequest) func(string) bool {
 		seen = r.Tenuo
 		return func(string) bool { return true }
@@ -381,7 +382,7 @@ func TestListEnvelopeStripped(t *testing.T) {
 	}
 	h.upstream.send(`{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}`)
 	h.client.recv()
-	if seen == nil || seen.Warrant != "w" || seen.Source != SourceMeta {
+	if seen == nil || seen.Warrant != "w" || seen.Source != enforce.SourceMeta {
 		t.Fatalf("hook saw %+v", seen)
 	}
 }

@@ -10,12 +10,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
-
-	"github.com/rs/zerolog"
 
 	"github.com/tenuo-mcp/tenuo-mcp/mcpproxy"
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
@@ -50,10 +49,8 @@ func main() {
 		os.Exit(1)
 	}
 	p := &mcpproxy.Proxy{
-		Client:       transport.NewStdioConn(os.Stdin, os.Stdout, *maxLine),
-		Upstream:     up,
 		DenyAsResult: *asResult,
-		Log:          zerolog.New(os.Stderr).Level(zerolog.InfoLevel).With().Str("proc", "relaycmd").Logger(),
+		Log:          slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("proc", "relaycmd"),
 		AuthorizeCall: func(_ context.Context, c *mcpproxy.Call) *mcpproxy.Verdict {
 			if denied[c.Name] {
 				return &mcpproxy.Verdict{Code: mcpproxy.CodeAccessDenied, Message: "Access denied: tool " + c.Name + " is not granted"}
@@ -64,7 +61,7 @@ func main() {
 			return func(name string) bool { return !denied[name] }
 		},
 	}
-	if err := p.Run(ctx); err != nil {
+	if err := p.Relay(ctx, transport.NewStdioConn(os.Stdin, os.Stdout, *maxLine), up); err != nil {
 		fmt.Fprintln(os.Stderr, "relaycmd:", err)
 		os.Exit(1)
 	}

@@ -1,0 +1,141 @@
+package depgate
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/tenuo-mcp/tenuo-mcp"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	Deps       []string
+}
+
+func list(t *testing.T) map[string]*pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", mod+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]*pkg{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, mod), "/")] = &p
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+// within reports whether path is the package dir or one below it.
+func within(path, dir string) bool { return path == dir || strings.HasPrefix(path, dir+"/") }
+
+func ours(path string) (string, bool) {
+	if path == mod || strings.HasPrefix(path, mod+"/") {
+		return strings.TrimPrefix(strings.TrimPrefix(path, mod), "/"), true
+	}
+	return "", false
+}
+
+// Forbidden dependencies of each part of the house: direct imports, or any
+// dependency when transitive is true.
+var rules = []struct {
+	dir        string
+	forbidden  []string // import path prefixes
+	transitive bool
+}{
+	// authz: no I/O, no MCP, no HTTP, no logger, no YAML.
+	{"authz", []string{"net/http", "os/exec", "log", "github.com/rs/zerolog", "go.yaml.in/yaml", "gopkg.in/yaml", "github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, false},
+	{"authz", []string{"net/http", "os/exec", "github.com/rs/zerolog", "github.com/mark3labs/mcp-go", "google.golang.org/grpc"}, true},
+	// The decision point and the protocol-neutral front ends: no MCP SDK, no gRPC.
+	{"enforce", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, true},
+	{"guard", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, false},
+	{"gateway", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, false},
+	{"internal/value", []string{"net/http", "os/exec", "github.com/rs/zerolog"}, true},
+}
+
+// layers, lowest first: a package may import ours only from its own layer or
+// below (and never cmd).
+var layers = [][]string{
+	{"internal/value", "internal/testfiles", "internal/npmpeers", "internal/depgate", "transport"},
+	{"authz", "toolmap"},
+	{"revocation", "enforce"},
+	{"mcpproxy", "transport/mcphttp", "guard", "gateway", "internal/enforceflags", "examples"},
+	{"cmd"},
+}
+
+func layerOf(p string) int {
+	best, at := -1, -1
+	for i, l := range layers {
+		for _, d := range l {
+			if within(p, d) && len(d) > best {
+				best, at = len(d), i
+			}
+		}
+	}
+	return at
+}
+
+func TestDeps(t *testing.T) {
+	pkgs := list(t)
+	for name, p := range pkgs {
+		for _, r := range rules {
+			if !within(name, r.dir) {
+				continue
+			}
+			deps := p.Imports
+			if r.transitive {
+				deps = p.Deps
+			}
+			for _, d := range deps {
+				for _, f := range r.forbidden {
+					if d == f || strings.HasPrefix(d, f+"/") {
+						t.Errorf("%s depends on %s (forbidden for %s)", name, d, r.dir)
+					}
+				}
+			}
+		}
+		// transport imports nothing of ours.
+		if within(name, "transport") && !within(name, "transport/mcphttp") {
+			for _, d := range p.Imports {
+				if o, ok := ours(d); ok && !within(o, "transport") {
+					t.Errorf("transport package %s imports %s", name, o)
+				}
+			}
+		}
+		// One way: nothing imports from a higher layer.
+		li := layerOf(name)
+		if li < 0 {
+			t.Errorf("package %s is in no layer of the house; place it", name)
+			continue
+		}
+		for _, d := range p.Imports {
+			o, ok := ours(d)
+			if !ok || within(o, name) {
+				continue
+			}
+			if lo := layerOf(o); lo > li {
+				t.Errorf("%s (layer %d) imports %s (layer %d): imports run one way", name, li, o, lo)
+			}
+		}
+	}
+	// The decision point is asked by the front ends, never bypassed: the
+	// MCP relay's policy comes from enforce, not from authz.
+	if p := pkgs["mcpproxy"]; p != nil {
+		for _, d := range p.Imports {
+			if o, ok := ours(d); ok && within(o, "authz") {
+				t.Errorf("mcpproxy imports %s: a front end asks enforce, not authz", o)
+			}
+		}
+	}
+}

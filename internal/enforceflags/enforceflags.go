@@ -1,0 +1,291 @@
+// Package enforceflags holds the flags and start-up checks of every command
+// that enforces (tenuo-mcp proxy, and the network front ends that follow):
+// the flags become one enforce.Point, and any doubt about them refuses to
+// start. Reading keys and warrants from files and the environment is the
+// command's, through Loader.
+package enforceflags
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/revocation"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
+)
+
+// Loader reads what the flags name. Its errors are returned as they are.
+type Loader interface {
+	// PublicKey reads a public key given as text or as a file; from names
+	// the flag or variable in errors.
+	PublicKey(from, ref string) (authz.PublicKey, error)
+	// SigningKey reads a secret key from a file or env:VAR.
+	SigningKey(flag, ref string) (*authz.SigningKey, error)
+	// WarrantText reads a warrant or stack from a file or text.
+	WarrantText(flag, ref string) ([]byte, error)
+	// Getenv reads the environment.
+	Getenv(name string) string
+}
+
+// UsageError is a setting the command refuses to start with (exit 2).
+type UsageError struct {
+	Hint string // what to do instead, or ""
+	Msg  string
+}
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usage(hint, format string, args ...any) error {
+	return &UsageError{Hint: hint, Msg: fmt.Sprintf(format, args...)}
+}
+
+// HintPublicOfSecret tells how to get the public key of a secret key.
+const HintPublicOfSecret = "give the public key instead: keygen prints it (hex) when it makes the key"
+
+// Flags are the enforcement settings shared by every enforcing command.
+type Flags struct {
+	Roots          []string
+	Warrant, Key   string
+	ListPolicy     string
+	DenyAs         string
+	Mode           string
+	Config         string
+	AuditLog       string
+	AuditArgs      bool
+	ExactIntegers  bool
+	SRLPath        string
+	SRLKey         string
+	Replay         bool
+	Idempotent     []string
+	StrictSession  bool
+	ClockTolerance time.Duration
+	LogLevel       string
+}
+
+// Register adds the flags to fl.
+func (f *Flags) Register(fl *pflag.FlagSet) {
+	fl.StringArrayVar(&f.Roots, "trusted-root", nil, "trusted root public key, hex or file (repeatable; also TENUO_TRUSTED_ROOTS and the config's trusted_issuers)")
+	fl.StringVar(&f.Warrant, "warrant", "", "a warrant held for clients without one: file or text (or TENUO_WARRANT)")
+	fl.StringVar(&f.Key, "key", "", "the held warrant's holder key: file or env:VAR (or TENUO_HOLDER_KEY)")
+	fl.StringVar(&f.ListPolicy, "list-policy", "warrant", "tools/list shows: warrant (what the warrant grants) or all")
+	fl.StringVar(&f.DenyAs, "deny-as", "error", "answer a denied call with a JSON-RPC error, or with a tool result (result) that LLM clients show to the model")
+	fl.StringVar(&f.Mode, "mode", "enforce", "enforce, or audit (forward everything, log what would be denied)")
+	fl.StringVar(&f.Config, "config", "", "tool map: YAML mapping MCP tools to warrant tools and fields (Tenuo's mcp-config.yaml shape)")
+	fl.StringVar(&f.AuditLog, "audit-log", "", "append one JSON line per decision to `FILE` (default standard error)")
+	fl.BoolVar(&f.AuditArgs, "audit-args", false, "include call arguments in audit lines (they may hold secrets)")
+	fl.BoolVar(&f.ExactIntegers, "upstream-exact-integers", false, "forward integers beyond ±2^53 to a server known to read JSON integers exactly (refused by default: a server reading numbers as doubles, as JavaScript does, acts on another value than the one checked)")
+	fl.StringVar(&f.SRLPath, "revocation-list", "", "signed revocation list `FILE`, reloaded when it changes")
+	fl.StringVar(&f.SRLKey, "revocation-key", "", "public key that signs the revocation list (required with --revocation-list)")
+	fl.BoolVar(&f.Replay, "replay-protect", false, "deny a proof of possession presented twice")
+	fl.StringArrayVar(&f.Idempotent, "idempotent-tool", nil, "with --replay-protect, a tool that may be called twice with the same PoP (repeatable)")
+	fl.BoolVar(&f.StrictSession, "strict-session", false, "require one session id across a warrant chain")
+	fl.DurationVar(&f.ClockTolerance, "clock-tolerance", authz.DefaultClockTolerance, "tolerated clock skew for warrant times")
+	fl.StringVar(&f.LogLevel, "log-level", "info", "log level on standard error: debug, info, warn, error")
+}
+
+// Enforcement is what the flags built.
+type Enforcement struct {
+	Point *enforce.Point
+	// DenyAsResult answers MCP denials with an isError tool result.
+	DenyAsResult bool
+	// Log is the command's own log (standard error).
+	Log *slog.Logger
+	// SRL is the watched revocation list, if any.
+	SRL     *revocation.List
+	closers []io.Closer
+}
+
+// Close closes the audit file.
+func (en *Enforcement) Close() {
+	for _, c := range en.closers {
+		c.Close()
+	}
+}
+
+// Watch keeps the revocation list current until ctx is done.
+func (en *Enforcement) Watch(ctx context.Context) {
+	if en.SRL != nil {
+		go en.SRL.Watch(ctx, 2*time.Second)
+	}
+}
+
+// Build validates every setting, refusing to start on any doubt, and wires
+// the authorizer, tool map, held warrant, revocation list and logs. stderr
+// receives the log, and the audit lines when no --audit-log is given.
+func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
+	en := &Enforcement{}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.LogLevel)); err != nil || f.LogLevel == "" {
+		return nil, usage("", "--log-level must be debug, info, warn or error, got %q", f.LogLevel)
+	}
+	en.Log = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lvl})).With("component", "tenuo-mcp")
+
+	listPolicy, err := enforce.ParseListPolicy(f.ListPolicy)
+	if err != nil {
+		return nil, usage("", "--list-policy: %v", err)
+	}
+	switch f.DenyAs {
+	case "error":
+	case "result":
+		en.DenyAsResult = true
+	default:
+		return nil, usage("", "--deny-as must be error or result, got %q", f.DenyAs)
+	}
+	auditMode := false
+	switch f.Mode {
+	case "enforce":
+	case "audit":
+		auditMode = true
+	default:
+		return nil, usage("", "--mode must be enforce or audit, got %q", f.Mode)
+	}
+
+	var tm *toolmap.Config
+	type rootRef struct{ from, ref string }
+	var rootRefs []rootRef
+	for _, r := range f.Roots {
+		rootRefs = append(rootRefs, rootRef{"--trusted-root", r})
+	}
+	if env := ld.Getenv("TENUO_TRUSTED_ROOTS"); env != "" {
+		if authz.IsSecretKeyText([]byte(env)) {
+			return nil, usage(HintPublicOfSecret, "TENUO_TRUSTED_ROOTS: this is a secret key (a PEM private key), not a public key; the value is not shown")
+		}
+		for _, r := range strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			rootRefs = append(rootRefs, rootRef{"TENUO_TRUSTED_ROOTS", r})
+		}
+	}
+	if f.Config != "" {
+		if tm, err = toolmap.Load(f.Config); err != nil {
+			return nil, usage("fix the configuration; the proxy does not start on a doubtful one", "--config: %v", err)
+		}
+		if err := tm.CheckMCP(); err != nil {
+			return nil, usage("", "--config: %v", err)
+		}
+		for _, r := range tm.TrustedIssuers {
+			rootRefs = append(rootRefs, rootRef{"--config trusted_issuers", r})
+		}
+	}
+	var roots []authz.PublicKey
+	for _, r := range rootRefs {
+		k, err := ld.PublicKey(r.from, r.ref)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, k)
+	}
+	if len(roots) == 0 {
+		return nil, usage("pass --trusted-root with the public key that mints your warrants", "no trusted root: every call would be denied")
+	}
+	cfg := authz.Config{TrustedRoots: roots, ClockTolerance: f.ClockTolerance, StrictSession: f.StrictSession}
+	if tm != nil && f.ClockTolerance == authz.DefaultClockTolerance {
+		cfg.ClockTolerance = tm.ClockTolerance
+	}
+	if f.Replay {
+		cfg.Replay = authz.NewReplayGuard(0, 0, f.Idempotent)
+	} else if len(f.Idempotent) > 0 {
+		return nil, usage("", "--idempotent-tool goes with --replay-protect")
+	}
+	if f.SRLPath != "" {
+		if f.SRLKey == "" {
+			return nil, usage("name the key that signs the list with --revocation-key", "--revocation-list needs --revocation-key")
+		}
+		k, err := ld.PublicKey("--revocation-key", f.SRLKey)
+		if err != nil {
+			return nil, err
+		}
+		if en.SRL, err = revocation.Load(f.SRLPath, k); err != nil {
+			return nil, usage("", "--revocation-list: %v", err)
+		}
+		cfg.Revoked = en.SRL.IsRevoked
+	}
+	az, err := authz.NewAuthorizer(cfg)
+	if err != nil {
+		return nil, usage("", "%v", err)
+	}
+	if en.SRL != nil {
+		log := en.Log
+		en.SRL.OnChange = func(l *authz.RevocationList) {
+			az.InvalidateCache()
+			log.Info("revocation list reloaded", "version", l.Version, "revoked", l.Len())
+		}
+		en.SRL.OnError = func(err error) {
+			log.Error("revocation list not reloaded; the previous one stays in force", "err", err)
+		}
+	}
+
+	held, err := f.heldWarrant(ld, az)
+	if err != nil {
+		return nil, err
+	}
+
+	var audit io.Writer = stderr
+	if f.AuditLog != "" {
+		fh, err := os.OpenFile(f.AuditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, usage("", "--audit-log: %v", err)
+		}
+		en.closers = append(en.closers, fh)
+		audit = fh
+	}
+	en.Point = &enforce.Point{Authorizer: az, ToolMap: tm, Held: held, ListPolicy: listPolicy,
+		AuditMode: auditMode, Audit: audit, AuditArgs: f.AuditArgs, AllowInexactNumbers: f.ExactIntegers}
+	return en, nil
+}
+
+// heldWarrant loads --warrant/--key (or TENUO_WARRANT/TENUO_HOLDER_KEY) and
+// checks that its chain leads to a trusted root now.
+func (f *Flags) heldWarrant(ld Loader, az *authz.Authorizer) (*enforce.HeldWarrant, error) {
+	wref, kref := f.Warrant, f.Key
+	var text []byte
+	switch {
+	case wref != "":
+		b, err := ld.WarrantText("--warrant", wref)
+		if err != nil {
+			return nil, err
+		}
+		text = b
+	case ld.Getenv("TENUO_WARRANT") != "":
+		text = []byte(ld.Getenv("TENUO_WARRANT"))
+	}
+	if kref == "" && ld.Getenv("TENUO_HOLDER_KEY") != "" {
+		kref = "env:TENUO_HOLDER_KEY"
+	}
+	if text == nil {
+		if kref != "" && f.Key != "" {
+			return nil, usage("", "--key goes with --warrant")
+		}
+		return nil, nil
+	}
+	if kref == "" {
+		return nil, usage("the proxy signs calls for the held warrant with its holder's key", "--warrant needs --key (or TENUO_HOLDER_KEY)")
+	}
+	key, err := ld.SigningKey("key", kref)
+	if err != nil {
+		return nil, err
+	}
+	vc, err := az.VerifyStack([]byte(strings.TrimSpace(string(text))), time.Time{})
+	if err != nil {
+		return nil, usage("the held warrant must chain to a --trusted-root and be valid now", "--warrant: %v", err)
+	}
+	h, err := enforce.NewHeldWarrant(vc.Stack, key)
+	if err != nil {
+		return nil, usage("", "%v", err)
+	}
+	return h, nil
+}
+
+// AsUsage reports whether err is a UsageError, and returns it.
+func AsUsage(err error) (*UsageError, bool) {
+	var u *UsageError
+	ok := errors.As(err, &u)
+	return u, ok
+}
