@@ -72,6 +72,12 @@ type Call struct {
 
 	// Envelope is the credentials the request carries; nil when none.
 	Envelope *Envelope
+	// Held, when set and the request carries no Envelope, is the warrant
+	// held for this call alone, used in preference to Point.Held: an
+	// in-process front end (package guard) passes the warrant and key of the
+	// caller's context here, so one Point serves callers holding different
+	// warrants. Nil falls back to Point.Held.
+	Held *HeldWarrant
 	// Malformed, when set, is why the front end could not read the request:
 	// the decision is then a denial (KindMalformed) and nothing else runs.
 	Malformed error
@@ -226,9 +232,13 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 			}
 			req.Approvals = append(req.Approvals, b)
 		}
-	case p.Held != nil:
+	case c.Held != nil || p.Held != nil:
 		r.Source = "held"
-		if err := p.Held.sign(req, args); err != nil {
+		held := c.Held
+		if held == nil {
+			held = p.Held
+		}
+		if err := held.sign(req, args); err != nil {
 			r.Denial = authz.AsDenial(err)
 			return r
 		}
@@ -292,6 +302,9 @@ type ListCall struct {
 	// Envelope is the credentials the listing carries (a warrant; no
 	// signature needed); nil when none.
 	Envelope *Envelope
+	// Held, as in Call, is the warrant held for this listing alone, used in
+	// preference to Point.Held when there is no Envelope.
+	Held *HeldWarrant
 }
 
 // Visible returns which tool names a listing may show. An expired, revoked
@@ -306,6 +319,8 @@ func (p *Point) Visible(ctx context.Context, l *ListCall) func(name string) bool
 	switch {
 	case l.Envelope != nil:
 		presented = []byte(l.Envelope.Warrant)
+	case l.Held != nil:
+		presented = l.Held.text
 	case p.Held != nil:
 		presented = p.Held.text
 	default:
