@@ -370,17 +370,13 @@ func gateFires(gates map[string]approvalGate, tool string, fields map[string]any
 	return false, "", nil
 }
 
-// CheckApprovals decides the approval step of a call whose tool and
+// checkApprovals decides the approval step of a call whose tool and
 // constraints already passed: whether approval is needed (the warrant's
 // tenuo.approval_gates; without gates, any call of a warrant with required
 // approvers), and if so whether enough valid approvals from distinct listed
 // approvers were presented, bound to this exact request and unexpired. args
 // are the call's fields: the canonical arguments, or what a tool map
 // extracted (the gates and the request hash cover them).
-func CheckApprovals(p *Payload, tool string, args map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
-	return checkApprovals(p, tool, args, approvals, now, tolerance)
-}
-
 func checkApprovals(p *Payload, tool string, args map[string]any, approvals [][]byte, now time.Time, tolerance time.Duration) error {
 	need := false
 	reason := "the warrant requires approval for every call"

@@ -126,16 +126,18 @@ type Decision struct {
 	Depth     int       // the leaf's delegation depth
 	Root      PublicKey // the trusted root, when ChainVerified
 	Cached    bool      // the chain came from the cache
-	Session   string    // the leaf's tenuo.session_id, if any
 	// ChainVerified says the chain passed its check on this call: trust,
 	// signatures, links, time and revocation, its signatures verified now or
 	// taken from the cache of verified chains. Then WarrantID, Depth, Session
 	// and Root are those of a chain issued by a trusted root, and a denial
-	// came after the chain check (PoP, approvals, replay). When false, a
-	// denial came before the chain passed (malformed request, tool not
-	// granted, constraint violated, or the chain itself refused): WarrantID
-	// is only what the request claimed. An allowed decision always has it.
+	// came after the chain check (PoP, approvals, replay; or, for a cached
+	// chain, which is checked first, the tool and constraints too). When
+	// false, a denial came before the chain passed (malformed request, tool
+	// not granted, constraint violated, or the chain itself refused):
+	// WarrantID is only what the request claimed. An allowed decision always
+	// has it.
 	ChainVerified bool
+	Session       string  // the leaf's tenuo.session_id, if any
 	Denial        *Denial // why not, when !Allowed
 }
 
@@ -147,121 +149,289 @@ func (d *Decision) Err() error {
 	return d.Denial
 }
 
+// Step names one check of the decision, as tenuo-mcp verify reports it.
+type Step string
+
+// The steps, in the order Check runs them. A chain found in the cache of
+// verified chains is checked (revocation, then time) right after decode,
+// before the tool: that costs no signature, and a call denied later then
+// names an authentic warrant (see [Decision.ChainVerified]).
+const (
+	StepSize        Step = "size"        // the presented warrant within the size limit
+	StepDecode      Step = "decode"      // a warrant or stack that decodes (or the cached one)
+	StepTool        Step = "tool"        // the tool granted by the leaf
+	StepArguments   Step = "arguments"   // the arguments within the value model
+	StepConstraints Step = "constraints" // the arguments satisfying the tool's constraints
+	StepRevocation  Step = "revocation"  // no warrant of the chain revoked
+	StepChain       Step = "chain"       // trust, signatures, links, session, time
+	StepPoP         Step = "pop"         // the holder's proof of possession
+	StepApprovals   Step = "approvals"   // the approvals the warrant requires
+	StepReplay      Step = "replay"      // a PoP not presented before (with a ReplayGuard)
+)
+
+// Explanation is every step of the decision on one request.
+type Explanation struct {
+	// Decision is what Check decides: its denial is the first step that
+	// failed, in Check's order. Explain records no PoP in the replay guard,
+	// so a first call that Explain allows, Check allows too.
+	Decision *Decision
+	// Steps are in the order they ran. Each ran even after an earlier one
+	// failed, unless it needs what failed (nothing runs past a warrant too
+	// large or that does not decode; constraints need the tool and the
+	// arguments); such a step is listed with Skipped set.
+	Steps []StepResult
+}
+
+// StepResult is the outcome of one step.
+type StepResult struct {
+	Step Step
+	// Denial is why the step failed; nil when it passed or did not run.
+	Denial *Denial
+	// Skipped says why the step did not run (a step it needs failed).
+	Skipped string
+}
+
+// OK reports whether the step ran and passed.
+func (r StepResult) OK() bool { return r.Denial == nil && r.Skipped == "" }
+
+// Result returns the outcome of step s, and false when s is not listed (the
+// replay step without a ReplayGuard, or a request that is nil).
+func (e *Explanation) Result(s Step) (StepResult, bool) {
+	for _, r := range e.Steps {
+		if r.Step == s {
+			return r, true
+		}
+	}
+	return StepResult{}, false
+}
+
 // Check decides req. It never panics and never allows on an internal error.
 // Cheap checks come first: the tool and the constraints are checked before
 // any signature, and a chain verified before (same bytes) is taken from the
-// cache; the proof of possession is verified on every call.
-func (a *Authorizer) Check(req *Request) (dec *Decision) {
+// cache; the proof of possession is verified on every call. Check is
+// [Authorizer.Explain] stopping at the first failure.
+func (a *Authorizer) Check(req *Request) *Decision {
+	return a.decide(req, nil)
+}
+
+// Explain decides req as Check does, with the authorizer's configuration
+// (clock, tolerance, trusted roots, strict session, revocation, cache), and
+// reports every step, including those after the first failure. It does not
+// record the PoP in the replay guard: the replay step only says whether the
+// guard has seen it.
+func (a *Authorizer) Explain(req *Request) *Explanation {
+	ex := &Explanation{}
+	ex.Decision = a.decide(req, ex)
+	return ex
+}
+
+// trail records the steps of one decision. With ex nil (Check) it keeps
+// nothing and the decision stops at the first failure.
+type trail struct {
+	ex  *Explanation
+	dec *Decision
+	req *Request
+}
+
+// step records the outcome of s and reports whether the decision goes on:
+// Check stops at the first failure, Explain runs every step it can.
+func (t *trail) step(s Step, err error) bool {
+	if err == nil {
+		if t.ex != nil {
+			t.ex.Steps = append(t.ex.Steps, StepResult{Step: s})
+		}
+		return true
+	}
+	d := AsDenial(err)
+	if d.WarrantID == "" {
+		d.WarrantID = t.dec.WarrantID
+	}
+	if d.Tool == "" && t.req != nil {
+		d.Tool = t.req.Tool
+	}
+	if t.dec.Denial == nil {
+		t.dec.Denial = d
+	}
+	if t.ex == nil {
+		return false
+	}
+	t.ex.Steps = append(t.ex.Steps, StepResult{Step: s, Denial: d})
+	return true
+}
+
+// skip records steps that cannot run because one they need failed.
+func (t *trail) skip(why string, steps ...Step) {
+	if t.ex == nil {
+		return
+	}
+	for _, s := range steps {
+		t.ex.Steps = append(t.ex.Steps, StepResult{Step: s, Skipped: why})
+	}
+}
+
+// ok reports whether no step failed so far.
+func (t *trail) ok() bool { return t.dec.Denial == nil }
+
+func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 	dec = &Decision{}
+	t := trail{ex: ex, dec: dec, req: req}
 	defer func() {
 		if r := recover(); r != nil {
-			dec.Allowed = false
 			dec.Denial = &Denial{Code: CodeInvalidEnvelopeStructure, Err: ErrInternal,
 				Message: fmt.Sprintf("internal error while authorizing: %v", r)}
-		}
-		if dec.Denial != nil {
-			dec.Allowed = false
-			if dec.Denial.WarrantID == "" {
-				dec.Denial.WarrantID = dec.WarrantID
-			}
-			if dec.Denial.Tool == "" && req != nil {
-				dec.Denial.Tool = req.Tool
+			if req != nil {
+				dec.Denial.WarrantID, dec.Denial.Tool = dec.WarrantID, req.Tool
 			}
 		}
+		dec.Allowed = dec.Denial == nil
 	}()
 	if req == nil {
-		dec.Denial = deny(CodeInvalidEnvelopeStructure, ErrMalformed, "no request")
+		t.step(StepDecode, deny(CodeInvalidEnvelopeStructure, ErrMalformed, "no request"))
 		return dec
 	}
 	now := req.Now
 	if now.IsZero() {
 		now = a.now()
 	}
-	if len(req.Warrant) == 0 {
-		dec.Denial = deny(CodeInvalidEnvelopeStructure, ErrMalformed, "no warrant presented")
-		return dec
-	}
+	const afterWarrant = "the warrant did not decode"
 	if len(req.Warrant) > maxPresentedBytes {
-		dec.Denial = deny(CodeChainTooLarge, ErrTooLarge, "presented warrant of %d bytes exceeds the limit of %d", len(req.Warrant), maxPresentedBytes)
+		t.step(StepSize, deny(CodeChainTooLarge, ErrTooLarge, "presented warrant of %d bytes exceeds the limit of %d", len(req.Warrant), maxPresentedBytes))
+		t.skip("the warrant exceeds the size limit", StepDecode, StepTool, StepArguments, StepConstraints, StepRevocation, StepChain, StepPoP, StepApprovals)
 		return dec
 	}
+	t.step(StepSize, nil)
 
+	// Decode, or take the chain from the cache.
 	key := sha256.Sum256(req.Warrant)
-	opt := a.chainOptions(now)
+	opt := a.chainOptionsAt(now)
 	var stack Stack
-	vc, err := a.cached(key, opt)
-	if err != nil {
-		dec.Denial = AsDenial(err)
-		return dec
-	}
-	if vc != nil {
+	vc := a.cachedChain(key)
+	switch {
+	case vc != nil:
 		stack = vc.Stack
 		dec.Cached = true
-	} else {
+		t.step(StepDecode, nil)
+	case len(req.Warrant) == 0:
+		t.step(StepDecode, deny(CodeInvalidEnvelopeStructure, ErrMalformed, "no warrant presented"))
+	default:
 		s, err := ParsePresented(req.Warrant)
-		if err != nil {
-			dec.Denial = AsDenial(err)
+		if !t.step(StepDecode, err) {
 			return dec
 		}
 		stack = s
 	}
-	leaf := stack.Leaf()
-	dec.WarrantID = leaf.ID.String()
-	dec.Depth = int(leaf.Depth)
-	dec.Session, _ = leaf.SessionID()
-
-	set, err := ToolPolicy(&leaf.Payload, req.Tool)
-	if err != nil {
-		dec.Denial = AsDenial(err)
+	var leaf *Warrant
+	if stack != nil {
+		leaf = stack.Leaf()
+		dec.WarrantID = leaf.ID.String()
+		dec.Depth = int(leaf.Depth)
+		dec.Session, _ = leaf.SessionID()
+	}
+	if t.dec.Denial != nil && ex == nil {
 		return dec
+	}
+
+	// A cached chain's signatures and links hold; revocation and time change,
+	// so they are checked again, first: it costs nothing.
+	if vc != nil {
+		if !t.step(StepRevocation, checkRevoked(stack, a.revoked)) {
+			return dec
+		}
+		if !t.step(StepChain, checkChainTime(stack, opt)) {
+			return dec
+		}
+		if t.ok() {
+			dec.ChainVerified = true
+			dec.Root = vc.Root
+		}
+	}
+
+	var set ConstraintSet
+	toolOK := false
+	if leaf != nil {
+		var err error
+		set, err = ToolPolicy(&leaf.Payload, req.Tool)
+		if !t.step(StepTool, err) {
+			return dec
+		}
+		toolOK = err == nil
+	} else {
+		t.skip(afterWarrant, StepTool)
 	}
 	fields := req.Fields
 	if fields == nil {
 		args, err := canonicalCallArgs(req.Args)
-		if err != nil {
-			dec.Denial = AsDenial(err)
+		if !t.step(StepArguments, err) {
 			return dec
 		}
 		fields = args
+	} else {
+		t.step(StepArguments, nil)
 	}
-	if err := checkConstraintSet(req.Tool, set, fields, &evalContext{now: now}); err != nil {
-		dec.Denial = AsDenial(err)
+	switch {
+	case toolOK && fields != nil:
+		if !t.step(StepConstraints, checkConstraintSet(req.Tool, set, fields, &evalContext{now: now})) {
+			return dec
+		}
+	case leaf == nil:
+		t.skip(afterWarrant, StepConstraints)
+	case !toolOK:
+		t.skip("the tool is not granted", StepConstraints)
+	default:
+		t.skip("the arguments did not parse", StepConstraints)
+	}
+	if leaf == nil {
+		t.skip(afterWarrant, StepRevocation, StepChain, StepPoP, StepApprovals)
 		return dec
 	}
 
 	if vc == nil {
-		if vc, err = VerifyChain(stack, opt); err != nil {
-			dec.Denial = AsDenial(err)
+		if !t.step(StepRevocation, checkRevoked(stack, a.revoked)) {
 			return dec
 		}
-		if a.cache != nil {
-			a.cache.put(key, vc)
+		opt.Revoked = nil // checked above
+		v, err := verifyChain(stack, opt)
+		if !t.step(StepChain, err) {
+			return dec
+		}
+		if err == nil {
+			if a.cache != nil {
+				a.cache.put(key, v)
+			}
+			if t.ok() {
+				dec.ChainVerified = true
+				dec.Root = v.Root
+			}
 		}
 	}
-	dec.ChainVerified = true
-	dec.Root = vc.Root
 
-	if err := VerifyPoP(leaf.Holder, leaf.ID, req.Tool, fields, req.Signature, now); err != nil {
-		dec.Denial = AsDenial(err)
+	if fields == nil {
+		t.skip("the arguments did not parse", StepPoP, StepApprovals)
 		return dec
 	}
-	if err := checkApprovals(&leaf.Payload, req.Tool, fields, req.Approvals, now, a.tolerance); err != nil {
-		dec.Denial = AsDenial(err)
+	if !t.step(StepPoP, verifyPoP(leaf.Holder, leaf.ID, req.Tool, fields, req.Signature, now)) {
 		return dec
 	}
-	// Last, so that a call denied for another reason does not use up its PoP.
-	if !req.SelfSigned {
-		if err := a.replay.check(leaf.ID, req.Tool, req.Signature, now); err != nil {
-			dec.Denial = AsDenial(err)
-			return dec
+	if !t.step(StepApprovals, checkApprovals(&leaf.Payload, req.Tool, fields, req.Approvals, now, a.tolerance)) {
+		return dec
+	}
+	// Last, so that a call denied for another reason does not use up its PoP;
+	// Explain only looks.
+	if a.replay != nil {
+		switch {
+		case req.SelfSigned:
+			t.skip("the enforcement point signed the PoP itself", StepReplay)
+		case ex != nil:
+			t.step(StepReplay, a.replay.seenBefore(leaf.ID, req.Tool, req.Signature, now))
+		case t.ok():
+			t.step(StepReplay, a.replay.check(leaf.ID, req.Tool, req.Signature, now))
 		}
 	}
-	dec.Allowed = true
 	return dec
 }
 
-func (a *Authorizer) chainOptions(now time.Time) ChainOptions {
-	return ChainOptions{TrustedRoots: a.roots, Now: now, ClockTolerance: a.tolerance,
+func (a *Authorizer) chainOptionsAt(now time.Time) chainOptions {
+	return chainOptions{TrustedRoots: a.roots, Now: now, ClockTolerance: a.tolerance,
 		StrictSession: a.strictSession, Revoked: a.revoked}
 }
 
@@ -275,16 +445,22 @@ func (a *Authorizer) VerifyStack(presented []byte, now time.Time) (*VerifiedChai
 	if len(presented) > maxPresentedBytes {
 		return nil, deny(CodeChainTooLarge, ErrTooLarge, "presented warrant of %d bytes exceeds the limit of %d", len(presented), maxPresentedBytes)
 	}
-	opt := a.chainOptions(now)
+	opt := a.chainOptionsAt(now)
 	key := sha256.Sum256(presented)
-	if vc, err := a.cached(key, opt); vc != nil || err != nil {
-		return vc, err
+	if vc := a.cachedChain(key); vc != nil {
+		if err := checkRevoked(vc.Stack, opt.Revoked); err != nil {
+			return nil, err
+		}
+		if err := checkChainTime(vc.Stack, opt); err != nil {
+			return nil, err
+		}
+		return vc, nil
 	}
 	s, err := ParsePresented(presented)
 	if err != nil {
 		return nil, err
 	}
-	vc, err := VerifyChain(s, opt)
+	vc, err := verifyChain(s, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -294,24 +470,14 @@ func (a *Authorizer) VerifyStack(presented []byte, now time.Time) (*VerifiedChai
 	return vc, nil
 }
 
-// cached returns the verified chain cached under key, or nil. A cached
+// cachedChain returns the verified chain cached under key, or nil. A cached
 // chain's signatures and links hold; expiry and revocation change with time,
-// so they are checked again on every use.
-func (a *Authorizer) cached(key [32]byte, opt ChainOptions) (*VerifiedChain, error) {
+// so the caller checks them again on every use.
+func (a *Authorizer) cachedChain(key [32]byte) *VerifiedChain {
 	if a.cache == nil {
-		return nil, nil
+		return nil
 	}
-	vc := a.cache.get(key)
-	if vc == nil {
-		return nil, nil
-	}
-	if err := checkRevoked(vc.Stack, opt.Revoked); err != nil {
-		return nil, err
-	}
-	if err := checkChainTime(vc.Stack, opt); err != nil {
-		return nil, err
-	}
-	return vc, nil
+	return a.cache.get(key)
 }
 
 func checkRevoked(s Stack, revoked func(WarrantID) bool) error {
@@ -373,25 +539,13 @@ func grantedList(p *Payload) string {
 	return s
 }
 
-// CheckConstraints checks fields against set (closed world: every named
-// argument present and satisfied; an unnamed one denied unless the set allows
-// unknown arguments; an empty set allows anything), evaluating time-dependent
-// constraints at now. A denial's message names the argument and the
-// constraint, never the argument's value (see [Denial]).
-func CheckConstraints(set ConstraintSet, fields map[string]any, now time.Time) error {
-	return checkConstraintSet("", set, fields, &evalContext{now: now})
-}
-
-// CheckToolConstraints is [CheckConstraints] for a call of tool: a denial
-// names the tool too.
-func CheckToolConstraints(tool string, set ConstraintSet, fields map[string]any, now time.Time) error {
-	return checkConstraintSet(tool, set, fields, &evalContext{now: now})
-}
-
-// checkConstraintSet is CheckConstraints for tool ("" when unknown). Its
-// denials name the tool, the argument and the rule; the value and the
-// constraint's own reason, which quotes it, go to Denial.Value and
-// Denial.Detail only.
+// checkConstraintSet checks fields against set for a call of tool ("" when
+// unknown): closed world, every named argument present and satisfied, an
+// unnamed one denied unless the set allows unknown arguments, an empty set
+// allowing anything; time-dependent constraints are evaluated at ec.now. Its
+// denials name the tool, the argument and the rule, never the value: the
+// value and the constraint's own reason, which quotes it, go to Denial.Value
+// and Denial.Detail only (see [Denial]).
 func checkConstraintSet(tool string, set ConstraintSet, fields map[string]any, ec *evalContext) error {
 	if len(set.Constraints) == 0 {
 		return nil

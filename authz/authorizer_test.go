@@ -743,3 +743,14 @@ func TestDecisionChainVerified(t *testing.T) {
 		t.Fatalf("PoP failure, uncached: %+v %v", d, d.Denial)
 	}
 }
+
+// checkConstraints checks fields against set at now, for no tool in
+// particular.
+func checkConstraints(set ConstraintSet, fields map[string]any, now time.Time) error {
+	return checkConstraintSet("", set, fields, &evalContext{now: now})
+}
+
+// checkToolConstraints is checkConstraints for a call of tool.
+func checkToolConstraints(tool string, set ConstraintSet, fields map[string]any, now time.Time) error {
+	return checkConstraintSet(tool, set, fields, &evalContext{now: now})
+}

@@ -142,8 +142,8 @@ func TestDelegationProperty(t *testing.T) {
 					fields[k] = values[rng.Intn(len(values))]
 				}
 			}
-			childOK := CheckConstraints(s.Leaf().Tools["t"], fields, now) == nil
-			parentOK := CheckConstraints(pw.Tools["t"], fields, now) == nil
+			childOK := checkConstraints(s.Leaf().Tools["t"], fields, now) == nil
+			parentOK := checkConstraints(pw.Tools["t"], fields, now) == nil
 			if childOK && !parentOK {
 				t.Fatalf("child %v allows %v, parent %v denies", childSet.Constraints, fields, parentSet.Constraints)
 			}

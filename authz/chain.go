@@ -10,8 +10,8 @@ import (
 // issuer's when expiry and issue times are checked.
 const DefaultClockTolerance = 30 * time.Second
 
-// ChainOptions configures chain verification.
-type ChainOptions struct {
+// chainOptions configures chain verification.
+type chainOptions struct {
 	// TrustedRoots are the keys a root warrant's issuer must be one of.
 	// Empty trusts nothing: every chain is denied.
 	TrustedRoots []PublicKey
@@ -41,14 +41,14 @@ type VerifiedChain struct {
 // Leaf returns the warrant that authorizes calls.
 func (c *VerifiedChain) Leaf() *Warrant { return c.Stack.Leaf() }
 
-// VerifyChain checks a stack in the order of WIRE.md §5: not empty, nothing
+// verifyChain checks a stack in the order of WIRE.md §5: not empty, nothing
 // revoked, no id twice, each warrant structurally valid, root issuer trusted
 // (a stack of one is trusted on its issuer whatever its depth; a longer stack
 // must start at a depth-0 root),
 // every signature valid (verified one by one), every link a proper narrowing, and
 // the leaf within its validity period. The first failure is returned as a
 // *Denial.
-func VerifyChain(s Stack, opt ChainOptions) (*VerifiedChain, error) {
+func verifyChain(s Stack, opt chainOptions) (*VerifiedChain, error) {
 	if err := checkChainStructure(s, opt); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func newVerifiedChain(s Stack) *VerifiedChain {
 
 // checkChainStructure runs the checks that need no signature and no clock:
 // emptiness, revocation, duplicate ids, per-warrant validity, root trust.
-func checkChainStructure(s Stack, opt ChainOptions) error {
+func checkChainStructure(s Stack, opt chainOptions) error {
 	if len(s) == 0 {
 		return deny(CodeChainBroken, ErrBrokenChain, "empty warrant chain")
 	}
@@ -151,7 +151,7 @@ func checkChainSignatures(s Stack) error {
 }
 
 // checkChainLinks checks each parent → child link and session binding.
-func checkChainLinks(s Stack, opt ChainOptions) error {
+func checkChainLinks(s Stack, opt chainOptions) error {
 	rootSession, rootHasSession := s[0].SessionID()
 	for i := 1; i < len(s); i++ {
 		if err := checkLink(s[i-1], s[i]); err != nil {
@@ -178,7 +178,7 @@ func describeSession(s string, ok bool) string {
 
 // checkChainTime checks the leaf's validity period and that no warrant was
 // issued in the future, with the configured tolerance.
-func checkChainTime(s Stack, opt ChainOptions) error {
+func checkChainTime(s Stack, opt chainOptions) error {
 	if opt.Now.IsZero() {
 		return deny(CodeWarrantNotYetValid, ErrInternal, "verifier clock not set")
 	}

@@ -206,8 +206,8 @@ func TestRuleChildNotIssuedBeforeParent(t *testing.T) {
 		if !strings.Contains(den.Message, "before its parent") || den.WarrantID != s[1].ID.String() {
 			t.Errorf("%s: denial should name the child and the rule: %v", tc.name, den)
 		}
-		if _, err := VerifyChain(s, ChainOptions{TrustedRoots: roots, Now: crNow}); err == nil {
-			t.Errorf("%s: VerifyChain accepted it", tc.name)
+		if _, err := verifyChain(s, chainOptions{TrustedRoots: roots, Now: crNow}); err == nil {
+			t.Errorf("%s: verifyChain accepted it", tc.name)
 		}
 	}
 
@@ -514,11 +514,11 @@ func TestDenialNeverQuotesArgumentValue(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = CheckConstraints(w.Tools[tool], canon, crNow)
-			clean(t, crErrCode(t, err, ErrConstraint, CodeConstraintViolation, "CheckConstraints"), needle)
-			err = CheckToolConstraints(tool, w.Tools[tool], canon, crNow)
-			if d2 := crErrCode(t, err, ErrConstraint, CodeConstraintViolation, "CheckToolConstraints"); d2.Message != d.Message {
-				t.Errorf("CheckToolConstraints says %q, Check says %q", d2.Message, d.Message)
+			err = checkConstraints(w.Tools[tool], canon, crNow)
+			clean(t, crErrCode(t, err, ErrConstraint, CodeConstraintViolation, "checkConstraints"), needle)
+			err = checkToolConstraints(tool, w.Tools[tool], canon, crNow)
+			if d2 := crErrCode(t, err, ErrConstraint, CodeConstraintViolation, "checkToolConstraints"); d2.Message != d.Message {
+				t.Errorf("checkToolConstraints says %q, Check says %q", d2.Message, d.Message)
 			}
 		})
 	}

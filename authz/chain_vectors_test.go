@@ -110,7 +110,7 @@ func TestTenuoChainVerdicts(t *testing.T) {
 					roots = append(roots, k.Public())
 				}
 			}
-			vc, err := VerifyChain(s, ChainOptions{TrustedRoots: roots, Now: time.Unix(c.At, 0),
+			vc, err := verifyChain(s, chainOptions{TrustedRoots: roots, Now: time.Unix(c.At, 0),
 				ClockTolerance: DefaultClockTolerance, StrictSession: c.Strict})
 			switch c.Expect {
 			case "allow":
@@ -173,7 +173,7 @@ func TestTenuoA4(t *testing.T) {
 		t.Fatalf("A.4's signature should be valid on its own: %v", err)
 	}
 	s := append(chStack(t, f, "Level 0"), child)
-	_, err = VerifyChain(s, ChainOptions{TrustedRoots: []PublicKey{keys["control_plane"].Public()},
+	_, err = verifyChain(s, chainOptions{TrustedRoots: []PublicKey{keys["control_plane"].Public()},
 		Now: time.Unix(1704067200, 0), ClockTolerance: DefaultClockTolerance})
 	var d *Denial
 	if !errors.As(err, &d) || d.Code != CodeInvalidIssuer || !errors.Is(err, ErrBrokenChain) {
@@ -225,23 +225,23 @@ func TestTenuoApprovalVectors(t *testing.T) {
 				}
 				return a.Bytes()
 			}
-			err = CheckApprovals(&w.Payload, tool, args, nil, now, DefaultClockTolerance)
+			err = checkApprovals(&w.Payload, tool, args, nil, now, DefaultClockTolerance)
 			if !errors.Is(err, ErrApprovalRequired) {
 				t.Fatalf("no approvals: %v", err)
 			}
-			err = CheckApprovals(&w.Payload, tool, args, [][]byte{sign("approver1")}, now, DefaultClockTolerance)
+			err = checkApprovals(&w.Payload, tool, args, [][]byte{sign("approver1")}, now, DefaultClockTolerance)
 			if !errors.Is(err, ErrInsufficientApprovals) {
 				t.Fatalf("one approval: %v", err)
 			}
-			err = CheckApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("approver2")}, now, DefaultClockTolerance)
+			err = checkApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("approver2")}, now, DefaultClockTolerance)
 			if err != nil {
 				t.Fatalf("two approvals: %v", err)
 			}
-			err = CheckApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("attacker")}, now, DefaultClockTolerance)
+			err = checkApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("attacker")}, now, DefaultClockTolerance)
 			if !errors.Is(err, ErrInsufficientApprovals) {
 				t.Fatalf("outsider approval counted: %v", err)
 			}
-			err = CheckApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("approver2")}, now.Add(time.Hour), DefaultClockTolerance)
+			err = checkApprovals(&w.Payload, tool, args, [][]byte{sign("approver1"), sign("approver2")}, now.Add(time.Hour), DefaultClockTolerance)
 			if !errors.Is(err, ErrInsufficientApprovals) {
 				t.Fatalf("expired approvals counted: %v", err)
 			}
@@ -257,7 +257,7 @@ func TestTenuoRevocationVector(t *testing.T) {
 	cp := keys["control_plane"]
 	now := time.Unix(1704067200, 0)
 	s := chStack(t, f, "A.22 Root", "A.22 Child")
-	opt := ChainOptions{TrustedRoots: []PublicKey{cp.Public()}, Now: now, ClockTolerance: DefaultClockTolerance}
+	opt := chainOptions{TrustedRoots: []PublicKey{cp.Public()}, Now: now, ClockTolerance: DefaultClockTolerance}
 	for _, revoke := range []int{1, 0} {
 		b, err := NewRevocationList(cp, 7, []string{s[revoke].ID.String()}, now)
 		if err != nil {
@@ -268,7 +268,7 @@ func TestTenuoRevocationVector(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt.Revoked = srl.IsRevoked
-		if _, err := VerifyChain(s, opt); !errors.Is(err, ErrRevoked) {
+		if _, err := verifyChain(s, opt); !errors.Is(err, ErrRevoked) {
 			t.Fatalf("revoking warrant %d: want ErrRevoked, got %v", revoke, err)
 		}
 	}
@@ -306,11 +306,11 @@ func TestTenuoPoPWrongHolder(t *testing.T) {
 	tool := sortedToolNames(w.Tools)[0]
 	args := map[string]any{"path": "/data/x"}
 	good, _ := SignPoP(holder, w.ID, tool, args, now)
-	if err := VerifyPoP(w.Holder, w.ID, tool, args, good[:], now); err != nil {
+	if err := verifyPoP(w.Holder, w.ID, tool, args, good[:], now); err != nil {
 		t.Fatalf("holder's own PoP: %v", err)
 	}
 	bad, _ := SignPoP(keys["attacker"], w.ID, tool, args, now)
-	if err := VerifyPoP(w.Holder, w.ID, tool, args, bad[:], now); !errors.Is(err, ErrPoP) {
+	if err := verifyPoP(w.Holder, w.ID, tool, args, bad[:], now); !errors.Is(err, ErrPoP) {
 		t.Fatalf("attacker's PoP: %v", err)
 	}
 }
@@ -347,12 +347,12 @@ func TestTenuoConstraintVectors(t *testing.T) {
 			}
 			set := w.Tools[tools[0]]
 			for _, in := range c.allow {
-				if err := CheckConstraints(set, in, now); err != nil {
+				if err := checkConstraints(set, in, now); err != nil {
 					t.Errorf("%v must be allowed: %v", in, err)
 				}
 			}
 			for _, in := range c.deny {
-				err := CheckConstraints(set, in, now)
+				err := checkConstraints(set, in, now)
 				var d *Denial
 				if !errors.As(err, &d) || !errors.Is(err, ErrConstraint) || d.Code != CodeConstraintViolation {
 					t.Errorf("%v must be denied as a constraint violation, got %v", in, err)

@@ -511,7 +511,7 @@ func TestLinkRulesProperty(t *testing.T) {
 		if v := violations(&root.Payload, &s.Leaf().Payload); len(v) > 0 {
 			t.Fatalf("Attenuate made a child that breaks %v", v)
 		}
-		if _, err := VerifyChain(s, ChainOptions{TrustedRoots: []PublicKey{rk.Public()}, Now: now.Add(5 * time.Second)}); err != nil {
+		if _, err := verifyChain(s, chainOptions{TrustedRoots: []PublicKey{rk.Public()}, Now: now.Add(5 * time.Second)}); err != nil {
 			t.Fatalf("Attenuate made a child the verifier refuses: %v", err)
 		}
 	}

@@ -40,7 +40,7 @@ var ErrBadArguments = errors.New("invalid call arguments")
 var popOffsets = [PoPMaxWindows]int64{0, -1, 1, -2, 2}
 
 // maxArgDepth bounds the nesting of an argument map handed to [PoPMessage],
-// [SignPoP] or [VerifyPoP] directly (JSON text is bounded tighter by
+// [SignPoP] or verifyPoP directly (JSON text is bounded tighter by
 // [CanonicalArgs]); it also stops a map that contains itself.
 const maxArgDepth = 64
 
@@ -204,7 +204,7 @@ func SignPoP(k *SigningKey, id WarrantID, tool string, args map[string]any, now 
 	return k.Sign(msg), nil
 }
 
-// VerifyPoP checks that sig is holder's proof of possession for a call of
+// verifyPoP checks that sig is holder's proof of possession for a call of
 // tool with args under the warrant id, made within about a minute of now:
 // the windows at offsets 0, −1, +1, −2, +2 from now's are tried in turn,
 // with strict Ed25519 verification.
@@ -213,7 +213,7 @@ func SignPoP(k *SigningKey, id WarrantID, tool string, args map[string]any, now 
 // a signature that verifies in no window is a [*Denial] with code 1600
 // wrapping [ErrPoP]; arguments outside the value model are a 1602 denial
 // wrapping [ErrBadArguments].
-func VerifyPoP(holder PublicKey, id WarrantID, tool string, args map[string]any, sig []byte, now time.Time) error {
+func verifyPoP(holder PublicKey, id WarrantID, tool string, args map[string]any, sig []byte, now time.Time) error {
 	if len(sig) != SignatureSize {
 		return popDenial(id, tool, "PoP signature must be %d bytes, got %d", SignatureSize, len(sig))
 	}

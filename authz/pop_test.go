@@ -102,8 +102,8 @@ func TestPoPVector(t *testing.T) {
 	if !bytes.Equal(sig[:], v.sig) {
 		t.Fatalf("SignPoP = %x, want the vector's %x", sig, v.sig)
 	}
-	if err := VerifyPoP(v.holder.Public(), v.id, v.Tool, v.args, v.sig, v.at); err != nil {
-		t.Fatalf("VerifyPoP(vector): %v", err)
+	if err := verifyPoP(v.holder.Public(), v.id, v.Tool, v.args, v.sig, v.at); err != nil {
+		t.Fatalf("verifyPoP(vector): %v", err)
 	}
 	if _, ok := v.args["note"]; !ok || v.args["note"] != nil {
 		t.Fatalf("null argument not kept: %#v", v.args)
@@ -113,7 +113,7 @@ func TestPoPVector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = VerifyPoP(v.holder.Public(), v.id, v.Tool, rejected, v.sig, v.at)
+	err = verifyPoP(v.holder.Public(), v.id, v.Tool, rejected, v.sig, v.at)
 	d := wantDenial(t, err, CodePopSignatureInvalid, ErrPoP)
 	if d.Tool != v.Tool || d.WarrantID != v.id.String() {
 		t.Errorf("denial names tool %q warrant %q", d.Tool, d.WarrantID)
@@ -141,7 +141,7 @@ func TestPoPVectorClockSkew(t *testing.T) {
 		{3600, false},
 	}
 	for _, tt := range tests {
-		err := VerifyPoP(v.holder.Public(), v.id, v.Tool, v.args, v.sig, v.at.Add(time.Duration(tt.skew)*time.Second))
+		err := verifyPoP(v.holder.Public(), v.id, v.Tool, v.args, v.sig, v.at.Add(time.Duration(tt.skew)*time.Second))
 		if tt.ok && err != nil {
 			t.Errorf("skew %+d s: %v", tt.skew, err)
 		}
@@ -188,7 +188,7 @@ func TestPoPVectorEquivalentText(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = VerifyPoP(v.holder.Public(), v.id, v.Tool, args, v.sig, v.at)
+			err = verifyPoP(v.holder.Public(), v.id, v.Tool, args, v.sig, v.at)
 			if tt.ok && err != nil {
 				t.Fatalf("equivalent arguments denied: %v", err)
 			}
@@ -354,7 +354,7 @@ func TestPoPBadArgumentValues(t *testing.T) {
 			}
 			_, err = SignPoP(k, id, "t", tt.args, time.Unix(0, 0))
 			wantDenial(t, err, CodePopChallengeInvalid, ErrBadArguments)
-			err = VerifyPoP(k.Public(), id, "t", tt.args, sig, time.Unix(0, 0))
+			err = verifyPoP(k.Public(), id, "t", tt.args, sig, time.Unix(0, 0))
 			wantDenial(t, err, CodePopChallengeInvalid, ErrBadArguments)
 		})
 	}
@@ -390,10 +390,10 @@ func TestPoPSignVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := VerifyPoP(holder.Public(), id, "read_file", args, sig[:], now); err != nil {
+	if err := verifyPoP(holder.Public(), id, "read_file", args, sig[:], now); err != nil {
 		t.Fatalf("round trip: %v", err)
 	}
-	if err := VerifyPoP(holder.Public(), id, "read_file", args, sig[:], now.Add(-61*time.Second)); err != nil {
+	if err := verifyPoP(holder.Public(), id, "read_file", args, sig[:], now.Add(-61*time.Second)); err != nil {
 		t.Fatalf("verifier 61 s behind, still in window +2: %v", err)
 	}
 
@@ -434,7 +434,7 @@ func TestPoPSignVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := VerifyPoP(tt.holder, tt.id, tt.tool, tt.args, tt.sig, now)
+			err := verifyPoP(tt.holder, tt.id, tt.tool, tt.args, tt.sig, now)
 			d := wantDenial(t, err, CodePopSignatureInvalid, ErrPoP)
 			if !strings.Contains(d.Message, tt.msg) {
 				t.Errorf("message %q lacks %q", d.Message, tt.msg)
@@ -463,7 +463,7 @@ func TestPoPVerifyExtremeTimes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := VerifyPoP(k.Public(), id, "t", nil, sig[:], now); err != nil {
+		if err := verifyPoP(k.Public(), id, "t", nil, sig[:], now); err != nil {
 			t.Errorf("unix %d: %v", now.Unix(), err)
 		}
 	}
@@ -500,7 +500,7 @@ func BenchmarkVerifyPoP(b *testing.B) {
 			at := v.at.Add(bc.skew)
 			b.ReportAllocs()
 			for b.Loop() {
-				if err := VerifyPoP(pub, v.id, v.Tool, v.args, v.sig, at); err != nil {
+				if err := verifyPoP(pub, v.id, v.Tool, v.args, v.sig, at); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -44,6 +44,27 @@ func NewReplayGuard(max int, ttl time.Duration, idempotentTools []string) *Repla
 	return g
 }
 
+// seenBefore denies the PoP when it was seen before, as check would, without
+// recording it (for Explain; a full guard's refusal is not foreseen).
+func (g *ReplayGuard) seenBefore(id WarrantID, tool string, sig []byte, now time.Time) error {
+	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize {
+		return nil
+	}
+	var k replayKey
+	k.id = id
+	copy(k.sig[:], sig)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if exp, ok := g.seen[k]; ok && now.Before(exp) {
+		return replayed(tool)
+	}
+	return nil
+}
+
+func replayed(tool string) *Denial {
+	return deny(CodePopExpired, ErrPoP, "proof of possession replayed: this exact signature was already used for %q", tool)
+}
+
 // check records the PoP and denies it when it was seen before.
 func (g *ReplayGuard) check(id WarrantID, tool string, sig []byte, now time.Time) error {
 	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize {
@@ -55,7 +76,7 @@ func (g *ReplayGuard) check(id WarrantID, tool string, sig []byte, now time.Time
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if exp, ok := g.seen[k]; ok && now.Before(exp) {
-		return deny(CodePopExpired, ErrPoP, "proof of possession replayed: this exact signature was already used for %q", tool)
+		return replayed(tool)
 	}
 	if len(g.seen) >= g.max {
 		for key, exp := range g.seen {

@@ -1,15 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/revocation"
 )
 
 func newSignCmd(e *env) *cobra.Command {
@@ -97,41 +99,37 @@ func writeJSON(e *env, v any) error {
 	return enc.Encode(v)
 }
 
-// checkResult is one independent check of verify.
+// checkResult is one step of verify's report.
 type checkResult struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
 	Code  int    `json:"code,omitempty"`
 }
 
-func result(err error) checkResult {
-	if err == nil {
-		return checkResult{OK: true}
+func result(r authz.StepResult) checkResult {
+	switch {
+	case r.Denial != nil:
+		return checkResult{Error: r.Denial.Message, Code: int(r.Denial.Code)}
+	case r.Skipped != "":
+		return checkResult{Error: "not evaluated: " + r.Skipped}
 	}
-	r := checkResult{Error: err.Error()}
-	var d *authz.Denial
-	if errors.As(err, &d) {
-		r.Error, r.Code = d.Message, int(d.Code)
-	}
-	return r
-}
-
-var errNotEvaluated = errors.New("not evaluated")
-
-func notEvaluated(why string) checkResult {
-	return checkResult{Error: "not evaluated: " + why}
+	return checkResult{OK: true}
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
-	var warrantRef, tool, argsRef, sigText, at string
+	var warrantRef, tool, argsRef, sigText, at, srlPath, srlKey string
 	var roots, approvals []string
 	var asJSON, strictSession bool
+	var tolerance time.Duration
 	c := &cobra.Command{
 		Use:   "verify --warrant W --tool T --args JSON --signature S --trusted-root PUB… [flags]",
 		Short: "Decide a tool call and report every check",
-		Long: `verify decides one call as the proxy would and reports every check on its own,
-even after one fails, so all that is wrong shows at once: decode, chain (trust,
-signatures, links, time), tool, constraints, PoP, approvals.
+		Long: `verify decides one call as the proxy would (the same authorizer, with the
+same clock tolerance, revocation list and session rule) and reports every
+check, even after one fails, so all that is wrong shows at once: size, decode,
+tool, arguments, constraints, revocation, chain (trust, signatures, links,
+time), PoP, approvals. The decision, its code and message are those of the
+first check that fails, in that order (the proxy's).
 
 Exit status: 0 allow, 1 deny, 2 bad input. --at sets the verifier's clock for
 every check, the PoP window included.`,
@@ -146,13 +144,32 @@ every check, the PoP window included.`,
 			if len(roots) == 0 {
 				return badInput("pass the public key of the warrant's root issuer", "at least one --trusted-root is required")
 			}
-			var trusted []authz.PublicKey
+			cfg := authz.Config{ClockTolerance: tolerance, StrictSession: strictSession, CacheSize: -1}
 			for _, r := range roots {
 				k, err := loadPublicKey("--trusted-root", r)
 				if err != nil {
 					return err
 				}
-				trusted = append(trusted, k)
+				cfg.TrustedRoots = append(cfg.TrustedRoots, k)
+			}
+			if tolerance < 0 {
+				return badInput("", "--clock-tolerance must not be negative")
+			}
+			switch {
+			case srlPath != "" && srlKey == "":
+				return badInput("name the key that signs the list with --revocation-key", "--revocation-list needs --revocation-key")
+			case srlPath == "" && srlKey != "":
+				return badInput("", "--revocation-key without --revocation-list")
+			case srlPath != "":
+				k, err := loadPublicKey("--revocation-key", srlKey)
+				if err != nil {
+					return err
+				}
+				srl, err := revocation.Load(srlPath, k)
+				if err != nil {
+					return badInput("", "--revocation-list: %v", err)
+				}
+				cfg.Revoked = srl.IsRevoked
 			}
 			now, err := parseAt(at)
 			if err != nil {
@@ -162,8 +179,7 @@ every check, the PoP window included.`,
 			if err != nil {
 				return err
 			}
-			args, err := authz.CanonicalArgs(rawArgs)
-			if err != nil {
+			if _, err := authz.CanonicalArgs(rawArgs); err != nil {
 				return badInput("arguments are one JSON object", "--args: %v", err)
 			}
 			sig, err := decodeSignature(sigText)
@@ -182,39 +198,24 @@ every check, the PoP window included.`,
 			if err != nil {
 				return err
 			}
-
-			rep := verifyReport{Checks: map[string]checkResult{}}
-			stack, decErr := authz.ParsePresented([]byte(strings.TrimSpace(string(text))))
-			rep.Checks["decode"] = result(decErr)
-			if decErr != nil {
-				why := "the warrant did not decode"
-				for _, k := range []string{"chain", "tool", "constraints", "pop", "approvals"} {
-					rep.Checks[k] = notEvaluated(why)
-				}
-				rep.finish(decErr)
-				rep.print(e, asJSON)
-				return badInput("the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack", "--warrant: %v", decErr)
+			cfg.Now = func() time.Time { return now }
+			az, err := authz.NewAuthorizer(cfg)
+			if err != nil {
+				return badInput("", "%v", err)
 			}
-			leaf := stack.Leaf()
-			rep.WarrantID = leaf.ID.String()
-			_, chainErr := authz.VerifyChain(stack, authz.ChainOptions{TrustedRoots: trusted, Now: now,
-				ClockTolerance: authz.DefaultClockTolerance, StrictSession: strictSession})
-			rep.Checks["chain"] = result(chainErr)
-			set, toolErr := authz.ToolPolicy(&leaf.Payload, tool)
-			rep.Checks["tool"] = result(toolErr)
-			var conErr error = errNotEvaluated
-			if toolErr == nil {
-				conErr = authz.CheckConstraints(set, args, now)
-				rep.Checks["constraints"] = result(conErr)
-			} else {
-				rep.Checks["constraints"] = notEvaluated("the tool is not granted")
-			}
-			popErr := authz.VerifyPoP(leaf.Holder, leaf.ID, tool, args, sig, now)
-			rep.Checks["pop"] = result(popErr)
-			apprErr := authz.CheckApprovals(&leaf.Payload, tool, args, approvalBytes, now, authz.DefaultClockTolerance)
-			rep.Checks["approvals"] = result(apprErr)
-			rep.finish(chainErr, toolErr, conErr, popErr, apprErr)
+			ex := az.Explain(&authz.Request{
+				Warrant:   bytes.TrimSpace(text),
+				Tool:      tool,
+				Args:      rawArgs,
+				Signature: sig,
+				Approvals: approvalBytes,
+				Now:       now,
+			})
+			rep := newVerifyReport(ex)
 			rep.print(e, asJSON)
+			if r, _ := ex.Result(authz.StepDecode); r.Denial != nil {
+				return badInput("the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack", "--warrant: %v", r.Denial)
+			}
 			if rep.Decision != "allow" {
 				return &exitError{code: exitDenied}
 			}
@@ -231,6 +232,9 @@ every check, the PoP window included.`,
 	f.StringVar(&at, "at", "", "verifier clock, `UNIX` seconds (default now)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&strictSession, "strict-session", false, "require one session id across the chain")
+	f.DurationVar(&tolerance, "clock-tolerance", authz.DefaultClockTolerance, "tolerated clock skew for warrant times")
+	f.StringVar(&srlPath, "revocation-list", "", "signed revocation list `FILE`")
+	f.StringVar(&srlKey, "revocation-key", "", "public key that signs the revocation list (required with --revocation-list)")
 	return c
 }
 
@@ -257,33 +261,32 @@ type verifyReport struct {
 	WarrantID string                 `json:"warrant_id,omitempty"`
 	Code      int                    `json:"code,omitempty"`
 	Message   string                 `json:"message,omitempty"`
+	order     []string               // the checks in the order they ran
 }
 
-// finish sets the decision from the first failing check, in check order.
-func (r *verifyReport) finish(errs ...error) {
-	r.Decision = "allow"
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, errNotEvaluated) {
-			continue
-		}
-		r.Decision = "deny"
-		d := authz.AsDenial(err)
-		r.Code, r.Message = int(d.Code), d.Message
-		return
+// newVerifyReport reports ex: every step, and the decision of Check (its
+// first failure).
+func newVerifyReport(ex *authz.Explanation) *verifyReport {
+	r := &verifyReport{Decision: "allow", Checks: map[string]checkResult{}, WarrantID: ex.Decision.WarrantID}
+	for _, s := range ex.Steps {
+		r.Checks[string(s.Step)] = result(s)
+		r.order = append(r.order, string(s.Step))
 	}
+	if d := ex.Decision.Denial; !ex.Decision.Allowed && d != nil {
+		r.Decision, r.Code, r.Message = "deny", int(d.Code), d.Message
+		if r.WarrantID == "" {
+			r.WarrantID = d.WarrantID
+		}
+	}
+	return r
 }
-
-var checkOrder = []string{"decode", "chain", "tool", "constraints", "pop", "approvals"}
 
 func (r *verifyReport) print(e *env, asJSON bool) {
 	if asJSON {
 		writeJSON(e, r)
 		return
 	}
-	for _, k := range checkOrder {
+	for _, k := range r.order {
 		c := r.Checks[k]
 		mark := "ok  "
 		if !c.OK {

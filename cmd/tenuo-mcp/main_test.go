@@ -161,7 +161,7 @@ func TestRoundTripAndDenials(t *testing.T) {
 			subSig := w.sign(t, rn, "sub.key", w.stack, "read_file", okArgs)
 			r := verify(w.stack, "read_file", okArgs, subSig)
 			rep := decodeReport(t, must(t, r, 0, "verify allow"))
-			if rep.Decision != "allow" || len(rep.Checks) != 6 {
+			if rep.Decision != "allow" || len(rep.Checks) != 9 {
 				t.Fatalf("report: %+v", rep)
 			}
 			for name, c := range rep.Checks {
