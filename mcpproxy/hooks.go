@@ -15,11 +15,20 @@ type Hooks struct {
 	// Front names the front end in audit records (enforce.FrontStdio when
 	// empty).
 	Front string
+	// Session, when set, tells from a request's context which session it
+	// belongs to (its id, for audit records) and the warrant that session
+	// presents outside its messages, "" when none (an HTTP session's
+	// X-Tenuo-Warrant header). That warrant filters the session's tools/list
+	// requests that carry no envelope and completes a call's envelope that
+	// carries only a proof of possession; an envelope whose warrant differs
+	// from it is refused, as two envelopes that disagree are.
+	Session func(ctx context.Context) (id, warrant string)
 }
 
 // Install sets p's hooks to h's.
 func (h *Hooks) Install(p *Proxy) {
 	p.AuthorizeCall = h.AuthorizeCall
+	p.QuickHooks = true // Point.Check computes and returns; it never waits
 	p.FilterTools = h.FilterTools
 	p.OnRefused = h.Refused
 }
@@ -31,9 +40,38 @@ func (h *Hooks) front() string {
 	return h.Front
 }
 
+func (h *Hooks) session(ctx context.Context) (id, warrant string) {
+	if h.Session == nil {
+		return "", ""
+	}
+	return h.Session(ctx)
+}
+
+// envelopeWhere names where an envelope was read, for error messages.
+func envelopeWhere(e *enforce.Envelope) string {
+	if e.Source == enforce.SourceArguments {
+		return "params.arguments._tenuo"
+	}
+	return "params._meta.tenuo"
+}
+
 // AuthorizeCall decides one tools/call.
 func (h *Hooks) AuthorizeCall(ctx context.Context, c *Call) *Verdict {
-	r := h.Point.Check(ctx, &enforce.Call{Front: h.front(), RequestID: c.ID, Tool: c.Name, Arguments: c.Arguments, Envelope: c.Tenuo})
+	sid, held := h.session(ctx)
+	env := c.Tenuo
+	switch {
+	case env == nil && held != "":
+		env = &enforce.Envelope{Warrant: held, Source: enforce.SourceHeader}
+	case env != nil && env.Warrant == "" && held != "":
+		e := *env
+		e.Warrant = held
+		env = &e
+	case env != nil && env.Warrant == "":
+		return h.refuseCall(c, sid, "Invalid params: "+envelopeWhere(env)+".warrant is missing")
+	case env != nil && held != "" && env.Warrant != held:
+		return h.refuseCall(c, sid, "Invalid params: "+envelopeWhere(env)+".warrant and the session's X-Tenuo-Warrant header disagree")
+	}
+	r := h.Point.Check(ctx, &enforce.Call{Front: h.front(), RequestID: c.ID, Session: sid, Tool: c.Name, Arguments: c.Arguments, Envelope: env})
 	switch r.Verdict {
 	case enforce.Allow:
 		return &Verdict{Allow: true}
@@ -48,9 +86,26 @@ func (h *Hooks) AuthorizeCall(ctx context.Context, c *Call) *Verdict {
 	return &Verdict{Code: code, Message: msg, Data: data}
 }
 
+// refuseCall refuses a call whose envelope cannot be completed, as the relay
+// refuses a malformed envelope: -32602, recorded as a refusal.
+func (h *Hooks) refuseCall(c *Call, sid, reason string) *Verdict {
+	h.Point.Refused(&enforce.Refusal{Front: h.front(), RequestID: c.ID, Session: sid, Event: methodCall, RPCCode: CodeInvalidParams, Reason: reason})
+	return &Verdict{Code: CodeInvalidParams, Message: reason}
+}
+
 // FilterTools decides which tools a tools/list answer shows.
 func (h *Hooks) FilterTools(ctx context.Context, req *ListRequest) func(name string) bool {
-	return h.Point.Visible(ctx, &enforce.ListCall{Front: h.front(), Envelope: req.Tenuo})
+	sid, held := h.session(ctx)
+	env := req.Tenuo
+	switch {
+	case env == nil && held != "":
+		env = &enforce.Envelope{Warrant: held, Source: enforce.SourceHeader}
+	case env != nil && held != "" && env.Warrant != held:
+		h.Point.Refused(&enforce.Refusal{Front: h.front(), Session: sid, Event: methodList,
+			Reason: "params._meta.tenuo.warrant and the session's X-Tenuo-Warrant header disagree; every tool hidden"})
+		return func(string) bool { return false }
+	}
+	return h.Point.Visible(ctx, &enforce.ListCall{Front: h.front(), Session: sid, Envelope: env})
 }
 
 // Refused records a message the relay refused before any warrant check.

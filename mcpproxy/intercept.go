@@ -16,13 +16,13 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 	if params == nil || params[0] != '{' {
 		return nil, nil, errors.New("tools/call params must be an object")
 	}
-	if err := checkNoDuplicateKeys(params); err != nil {
-		return nil, nil, fmt.Errorf("tools/call params: %v", err)
-	}
-	ms, err := objectMembers(params)
+	// One strict pass: duplicate keys refused at every depth, strings valid
+	// UTF-8, and the top-level members recorded.
+	sc, err := scanDocument(params, true, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tools/call params: %v", err)
 	}
+	ms := sc.top
 	if key, want, bad := misspelledMember(ms, callMembers); bad {
 		// Go's encoding/json would read it as params.want.
 		return nil, nil, fmt.Errorf("params has %q, which is not %q (member names are exact)", key, want)

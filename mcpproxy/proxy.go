@@ -48,7 +48,9 @@ type Call struct {
 	// when the call has no arguments.
 	Arguments json.RawMessage
 	// Tenuo is the envelope from params._meta.tenuo or, failing that,
-	// params.arguments._tenuo; nil when the call carries neither.
+	// params.arguments._tenuo; nil when the call carries neither. Its
+	// Warrant is empty when the envelope carries only the proof of
+	// possession: the hook must then supply the warrant or deny.
 	Tenuo *enforce.Envelope
 	// Params is the original params object, read-only.
 	Params json.RawMessage
@@ -126,6 +128,14 @@ type Proxy struct {
 	// Nil discards.
 	Log *slog.Logger
 
+	// QuickHooks says that AuthorizeCall never blocks: it computes its
+	// answer and returns (as Hooks' enforcement point does). A tools/call is
+	// then checked on the goroutine that reads the client when no further
+	// client message is already waiting, saving a hand-off per call; when one
+	// is, the check runs on a worker of its own, as it always does without
+	// QuickHooks, so that no message waits behind another's check.
+	QuickHooks bool
+
 	// MaxInFlight bounds the hook goroutines running at once
 	// (DefaultMaxInFlight when zero); past it the proxy stops reading the
 	// client until one finishes.
@@ -177,6 +187,7 @@ type session struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	sem      chan struct{}
+	work     chan func() // tasks for idle hook workers (unbuffered)
 	hooks    sync.WaitGroup
 
 	stopped atomic.Bool
@@ -207,6 +218,7 @@ func (p *Proxy) Relay(ctx context.Context, client, upstream transport.Conn) erro
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
 	s.sem = make(chan struct{}, orDefault(p.MaxInFlight, DefaultMaxInFlight))
+	s.work = make(chan func())
 
 	upDone := make(chan error, 1)
 	go func() { upDone <- s.upstreamLoop() }()

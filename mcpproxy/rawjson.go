@@ -70,14 +70,6 @@ func replaceValue(obj []byte, m member, v []byte) []byte {
 	return append(out, obj[m.valEnd:]...)
 }
 
-// checkNoDuplicateKeys walks v and fails on any object, at any depth, that
-// names a key twice. Parsers disagree on which copy wins, so the arguments
-// the check sees could differ from those the server acts on.
-func checkNoDuplicateKeys(v []byte) error {
-	_, err := scanDocument(v, false, true)
-	return err
-}
-
 // idKey turns a raw JSON-RPC id into a map key: strings and numbers never
 // collide, and a string id is compared by its decoded value.
 func idKey(id json.RawMessage) (string, bool) {
@@ -86,17 +78,17 @@ func idKey(id json.RawMessage) (string, bool) {
 	}
 	switch c := id[0]; {
 	case c == '"':
-		var s string
-		if json.Unmarshal(id, &s) != nil {
+		s, ok := jsonString(id)
+		if !ok {
 			return "", false
 		}
 		return "s:" + s, true
 	case c == '-' || (c >= '0' && c <= '9'):
-		var n json.Number
-		if json.Unmarshal(id, &n) != nil {
+		sc := scanner{data: id}
+		if sc.number() != nil || sc.off != len(id) {
 			return "", false
 		}
-		return "n:" + n.String(), true
+		return "n:" + string(id), true
 	}
 	return "", false
 }
@@ -105,8 +97,18 @@ func idKey(id json.RawMessage) (string, bool) {
 // that decode to the replacement character (lone surrogates): both would make
 // the string we check differ from the one a server reads.
 func jsonString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' || !utf8.Valid(raw) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || !utf8.Valid(raw) {
 		return "", false
+	}
+	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
+		// No escapes: the string is its bytes, once they are known to be a
+		// string (no quote or control character inside).
+		for _, c := range inner {
+			if c < 0x20 || c == '"' {
+				return "", false
+			}
+		}
+		return string(inner), true
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
@@ -30,6 +31,7 @@ func (m *message) isNotification() bool { return m.isCall && m.id == nil }
 // invalidError is a message that is not valid JSON-RPC; id is its request id
 // when it has a usable one.
 type invalidError struct {
+	code         int // CodeInvalidRequest, or CodeParseError for what is not JSON
 	id           json.RawMessage
 	method       string // the decoded method, "" when unreadable
 	notification bool
@@ -45,9 +47,17 @@ func parseMessage(raw []byte) (*message, error) {
 	if err != nil {
 		// The id and method of a message the scanner refuses (nested too
 		// deep, a duplicate key) are still read when they can be, so that
-		// the error reaches the request that caused it.
-		inv := &invalidError{msg: "Invalid Request: " + err.Error()}
+		// the error reaches the request that caused it. What is not JSON at
+		// all is a parse error.
+		inv := &invalidError{code: CodeInvalidRequest, msg: "Invalid Request: " + err.Error()}
 		id, method, ok := topMembers(raw)
+		var syn *syntaxError
+		if !ok && errors.As(err, &syn) {
+			return nil, &invalidError{code: CodeParseError, msg: "Parse error: message is not valid JSON"}
+		}
+		if ok && errors.Is(err, errTooDeep) {
+			inv.msg = "Invalid Request: message is nested too deeply"
+		}
 		if ok {
 			if _, idOK := idKey(id); idOK {
 				inv.id = id
@@ -60,7 +70,7 @@ func parseMessage(raw []byte) (*message, error) {
 	if i := find(ms, "params"); i >= 0 && string(value(raw, ms[i])) == "null" {
 		raw = removeMember(raw, ms, i)
 		if ms, err = objectMembers(raw); err != nil {
-			return nil, &invalidError{msg: "Invalid Request: " + err.Error()}
+			return nil, &invalidError{code: CodeInvalidRequest, msg: "Invalid Request: " + err.Error()}
 		}
 	}
 	m := &message{raw: raw, ms: ms, params: find(ms, "params"), result: find(ms, "result")}
@@ -107,7 +117,7 @@ func parseMessage(raw []byte) (*message, error) {
 }
 
 func invalid(m *message, idOK, notification bool, msg string) error {
-	e := &invalidError{method: m.method, notification: notification, msg: "Invalid Request: " + msg}
+	e := &invalidError{code: CodeInvalidRequest, method: m.method, notification: notification, msg: "Invalid Request: " + msg}
 	if idOK {
 		e.id = m.id
 	}
@@ -142,21 +152,19 @@ func (s *session) fromClient(raw []byte) {
 		s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid UTF-8"})
 		return
 	}
-	if !json.Valid(raw) {
-		// encoding/json refuses documents nested deeper than it reads; such
-		// a document is still JSON, and its id is answered.
-		if id, method, ok := topMembers(raw); ok {
-			s.refuseInvalid(&invalidError{id: usableID(id), method: stringOrEmpty(method), notification: id == nil && method != nil,
-				msg: "Invalid Request: message is nested too deeply"})
-			return
-		}
+	if len(raw) == 0 {
 		s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid JSON"})
 		return
 	}
 	switch raw[0] {
 	case '{':
+		// parseMessage's scan checks the JSON as it reads it.
 		s.clientMessage(raw)
 	case '[':
+		if !json.Valid(raw) {
+			s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid JSON"})
+			return
+		}
 		var elems []json.RawMessage
 		if err := json.Unmarshal(raw, &elems); err != nil || len(elems) == 0 {
 			s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: "Invalid Request: empty batch"})
@@ -181,6 +189,10 @@ func (s *session) fromClient(raw []byte) {
 			s.clientMessage(el)
 		}
 	default:
+		if !json.Valid(raw) {
+			s.refuse(&Refusal{Code: CodeParseError, Reason: "Parse error: message is not valid JSON"})
+			return
+		}
 		s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: "Invalid Request: a message must be a JSON object"})
 	}
 }
@@ -270,7 +282,7 @@ func (s *session) clientMessage(raw []byte) {
 // refuseInvalid refuses a message that is not valid JSON-RPC: a request is
 // answered with its id when it has a usable one, a notification dropped.
 func (s *session) refuseInvalid(inv *invalidError) {
-	r := &Refusal{Method: inv.method, ID: inv.id, Code: CodeInvalidRequest, Reason: inv.msg}
+	r := &Refusal{Method: inv.method, ID: inv.id, Code: inv.code, Reason: inv.msg}
 	if inv.notification {
 		r.ID, r.Code = nil, 0
 	}
@@ -370,7 +382,38 @@ func (s *session) release() {
 	s.hooks.Done()
 }
 
-// startCall checks a tools/call in its own goroutine.
+// workerIdle is how long a hook worker waits for its next task.
+const workerIdle = 5 * time.Second
+
+// run runs f, which holds a hook slot, on a hook worker: each check has a
+// goroutine of its own, so a slow one stalls nothing else. Workers outlive
+// their task for a while, so the stack a check grew (curve arithmetic runs
+// deep) serves the next one instead of being grown again on every call.
+func (s *session) run(f func()) {
+	select {
+	case s.work <- f: // an idle worker takes it
+	default:
+		go s.worker(f)
+	}
+}
+
+func (s *session) worker(f func()) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		f()
+		idle.Reset(workerIdle)
+		select {
+		case f = <-s.work:
+		case <-idle.C:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// startCall checks a tools/call on a hook worker.
 func (s *session) startCall(m *message) {
 	e, ok := s.addPending(m.id, kindCall)
 	if !ok {
@@ -385,14 +428,25 @@ func (s *session) startCall(m *message) {
 		return
 	}
 	fwd := m.withParams(fwdParams)
+	if s.p.QuickHooks && !s.clientHasMore() {
+		s.decide(e, call, s.authorize(e, call), fwd)
+		return
+	}
 	if !s.acquire() {
 		return
 	}
-	go func() {
+	s.run(func() {
 		defer s.release()
 		v := s.authorize(e, call)
 		s.decide(e, call, v, fwd)
-	}()
+	})
+}
+
+// clientHasMore reports whether the client's next message is already read
+// (true when the connection cannot tell).
+func (s *session) clientHasMore() bool {
+	b, ok := s.client.(transport.Buffered)
+	return !ok || b.Buffered()
 }
 
 // authorize runs the hook; nil hooks, nil verdicts and panics deny.
@@ -478,11 +532,11 @@ func (s *session) startList(m *message) {
 	if !s.acquire() {
 		return
 	}
-	go func() {
+	s.run(func() {
 		defer s.release()
 		defer close(e.keepReady)
 		e.keep = s.filter(e, req)
-	}()
+	})
 	s.toUpstream(m.withParams(fwdParams), e)
 }
 
@@ -536,7 +590,8 @@ func (s *session) upstreamLoop() error {
 
 // fromUpstream handles one message (or batch) from the upstream.
 func (s *session) fromUpstream(raw []byte) {
-	if !utf8.Valid(raw) || !json.Valid(raw) {
+	if len(raw) == 0 || !utf8.Valid(raw) || (raw[0] != '{' && !json.Valid(raw)) {
+		// An object's JSON is checked by upstreamMessage's scan.
 		s.log.Warn("dropped non-JSON line from upstream", "bytes", len(raw))
 		return
 	}

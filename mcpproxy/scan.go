@@ -27,8 +27,17 @@ type scanner struct {
 	nestedKeys bool
 }
 
+// syntaxError is JSON that is not JSON: a parse error, not an invalid
+// request.
+type syntaxError struct{ msg string }
+
+func (e *syntaxError) Error() string { return e.msg }
+
+// errTooDeep is JSON nested deeper than maxScanDepth: still JSON.
+var errTooDeep = fmt.Errorf("nesting deeper than %d", maxScanDepth)
+
 func (s *scanner) errorf(format string, args ...any) error {
-	return fmt.Errorf("invalid JSON at byte %d: %s", s.off, fmt.Sprintf(format, args...))
+	return &syntaxError{fmt.Sprintf("invalid JSON at byte %d: %s", s.off, fmt.Sprintf(format, args...))}
 }
 
 func (s *scanner) ws() {
@@ -63,7 +72,7 @@ func scanDocument(data []byte, record, nestedKeys bool) (*scanner, error) {
 
 func (s *scanner) value(depth int, record bool) error {
 	if depth > maxScanDepth {
-		return s.errorf("nesting deeper than %d", maxScanDepth)
+		return errTooDeep
 	}
 	if s.off >= len(s.data) {
 		return s.errorf("unexpected end of input")
@@ -202,49 +211,68 @@ func (s *scanner) object(depth int, record bool) error {
 	}
 }
 
+// plain marks the bytes a string holds as they are: not '"', '\\', a
+// control character or a byte of a multi-byte UTF-8 sequence.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str scans a string and returns its raw bytes (quotes included) and
 // whether it holds escapes.
 func (s *scanner) str() (raw []byte, escaped bool, err error) {
 	start := s.off
-	s.off++ // opening quote
-	for s.off < len(s.data) {
-		c := s.data[s.off]
-		switch {
+	d := s.data
+	i := s.off + 1 // after the opening quote
+	high := false
+	for i < len(d) {
+		for i < len(d) && plain[d[i]] {
+			i++
+		}
+		if i >= len(d) {
+			break
+		}
+		switch c := d[i]; {
 		case c == '"':
-			s.off++
-			return s.data[start:s.off], escaped, nil
-		case c == '\\':
-			escaped = true
-			if s.off+1 >= len(s.data) {
-				return nil, false, s.errorf("unterminated escape")
-			}
-			switch s.data[s.off+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				s.off += 2
-			case 'u':
-				if s.off+6 > len(s.data) || !isHex4(s.data[s.off+2:s.off+6]) {
-					return nil, false, s.errorf("bad \\u escape")
-				}
-				s.off += 6
-			default:
-				return nil, false, s.errorf("bad escape \\%c", s.data[s.off+1])
-			}
-		case c < 0x20:
-			return nil, false, s.errorf("control character 0x%02x in a string", c)
-		case c < utf8.RuneSelf:
-			s.off++
-		case !s.nestedKeys:
-			// Relayed messages keep encoding/json's leniency about bytes
-			// that are not UTF-8; the strict scan (tools/call) refuses them.
-			s.off++
-		default:
-			r, size := utf8.DecodeRune(s.data[s.off:])
-			if r == utf8.RuneError && size <= 1 {
+			s.off = i + 1
+			if high && s.nestedKeys && !utf8.Valid(d[start:s.off]) {
+				// Relayed messages keep encoding/json's leniency about
+				// bytes that are not UTF-8; the strict scan (tools/call)
+				// refuses them.
+				s.off = start
 				return nil, false, s.errorf("invalid UTF-8 in a string")
 			}
-			s.off += size
+			return d[start:s.off], escaped, nil
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(d) {
+				s.off = i
+				return nil, false, s.errorf("unterminated escape")
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(d) || !isHex4(d[i+2:i+6]) {
+					s.off = i
+					return nil, false, s.errorf("bad \\u escape")
+				}
+				i += 6
+			default:
+				s.off = i
+				return nil, false, s.errorf("bad escape \\%c", d[i+1])
+			}
+		case c < 0x20:
+			s.off = i
+			return nil, false, s.errorf("control character 0x%02x in a string", c)
+		default: // a byte of a multi-byte sequence
+			high = true
+			i++
 		}
 	}
+	s.off = i
 	return nil, false, s.errorf("unterminated string")
 }
 

@@ -37,3 +37,9 @@ type Conn interface {
 	Write(msg []byte) error
 	Close() error
 }
+
+// Buffered is implemented by a Conn that can tell whether its next message
+// is already waiting to be read.
+type Buffered interface {
+	Buffered() bool
+}

@@ -179,3 +179,7 @@ func escapeLineSeparators(msg []byte) []byte {
 	}
 	return out
 }
+
+// Buffered reports whether a further message has already been read from the
+// underlying reader (so that a Read would not wait for it).
+func (c *stdioConn) Buffered() bool { return c.r.Buffered() > 0 }

@@ -54,6 +54,7 @@ const (
 	viaRelay  = "relay"   // mcpproxy's relay without warrants (relaycmd)
 	viaProxy  = "proxied" // tenuo-mcp proxy, warrants presented by the client
 	viaHeld   = "held"    // tenuo-mcp proxy signing with its held warrant
+	viaFloor  = "floor"   // a relay that only copies bytes (copyrelay)
 )
 
 func startBenchUpstream(b *testing.B, via string, n int) (*benchUpstream, *e2eSigner) {
@@ -62,6 +63,8 @@ func startBenchUpstream(b *testing.B, via string, n int) (*benchUpstream, *e2eSi
 	argv := []string{echo}
 	var signer *e2eSigner
 	switch via {
+	case viaFloor:
+		argv = []string{helperBinary(b, "copyrelay"), echo}
 	case viaRelay:
 		argv = []string{helperBinary(b, "relaycmd"), "-deny", "none", "--", echo}
 	case viaProxy, viaHeld:
@@ -390,4 +393,105 @@ func vmRSS(b *testing.B, pid int) int64 {
 	}
 	b.Fatalf("no VmRSS in /proc/%d/status", pid)
 	return 0
+}
+
+// cpuNanos is the CPU time, in ns, that every thread of process pid has run
+// (the first field of /proc/PID/task/*/schedstat).
+func cpuNanos(b *testing.B, pid int) int64 {
+	b.Helper()
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int64
+	for _, t := range tasks {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread ended
+		}
+		if f := strings.Fields(string(st)); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			total += n
+		}
+	}
+	return total
+}
+
+// BenchmarkRelayCost measures, in one run, what each intermediary costs per
+// sequential tools/call to the echo server: the server spoken to directly,
+// the byte-copying floor of any stdio relay, mcpproxy's relay without
+// checks, and the proxy with a client-presented warrant and with its held
+// warrant. Rounds alternate between them; each figure is the median of the
+// rounds. cpu-us is the intermediary's own CPU time per call (for direct,
+// the server's); added-us is p50 minus direct's p50. The ratios are those of
+// the relay-cost issue's targets:
+//
+//	go test ./cmd/tenuo-mcp -run '^$' -bench RelayCost -benchtime 1x
+func BenchmarkRelayCost(b *testing.B) {
+	const rounds, calls = 5, 1500
+	vias := []string{viaDirect, viaFloor, viaRelay, viaProxy, viaHeld}
+	type stat struct{ p50, cpu []float64 }
+	stats := map[string]*stat{}
+	ups := map[string]*benchUpstream{}
+	signers := map[string]*e2eSigner{}
+	lines := map[string][][]byte{}
+	for _, v := range vias {
+		u, s := startBenchUpstream(b, v, rounds*calls*b.N+1)
+		warmUp(b, u, s)
+		ups[v], signers[v], stats[v] = u, s, &stat{}
+		lines[v] = echoCalls(b, s, rounds*calls*b.N)
+	}
+	b.ResetTimer()
+	next := 0
+	for range b.N {
+		for range rounds {
+			for _, v := range vias {
+				u := ups[v]
+				lat := make([]time.Duration, calls)
+				cpu0 := cpuNanos(b, u.cmd.Process.Pid)
+				for i := range calls {
+					start := time.Now()
+					resp := u.call(benchIDBase+next+i, lines[v][next+i])
+					lat[i] = time.Since(start)
+					checkEcho(b, resp, next+i)
+				}
+				cpu := cpuNanos(b, u.cmd.Process.Pid) - cpu0
+				slices.Sort(lat)
+				stats[v].p50 = append(stats[v].p50, float64(lat[calls/2].Nanoseconds())/1e3)
+				stats[v].cpu = append(stats[v].cpu, float64(cpu)/calls/1e3)
+			}
+			next += calls
+		}
+	}
+	b.StopTimer()
+	median := func(xs []float64) float64 {
+		ys := slices.Clone(xs)
+		slices.Sort(ys)
+		return ys[len(ys)/2]
+	}
+	p50 := map[string]float64{}
+	cpu := map[string]float64{}
+	for _, v := range vias {
+		p50[v], cpu[v] = median(stats[v].p50), median(stats[v].cpu)
+		b.ReportMetric(p50[v], v+"-p50-us")
+		b.ReportMetric(cpu[v], v+"-cpu-us")
+	}
+	// Added latency, per round against the same round's direct figure.
+	added := func(v string) float64 {
+		var xs []float64
+		for i := range stats[v].p50 {
+			xs = append(xs, stats[v].p50[i]-stats[viaDirect].p50[i])
+		}
+		return median(xs)
+	}
+	floorAdded := added(viaFloor)
+	for _, v := range []string{viaRelay, viaProxy, viaHeld} {
+		b.ReportMetric(added(v), v+"-added-us")
+		b.ReportMetric(cpu[v]/cpu[viaFloor], v+"-cpu/floor")
+		if floorAdded > 0 {
+			b.ReportMetric(added(v)/floorAdded, v+"-added/floor")
+		}
+	}
+	b.ReportMetric(floorAdded, "floor-added-us")
+	b.ReportMetric(float64(verifyCost().Nanoseconds())/1e3, "verify-us")
 }

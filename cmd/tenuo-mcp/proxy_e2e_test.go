@@ -44,12 +44,13 @@ var (
 // helperBinary returns the path of a helper server built once next to
 // binPath: "testserver" (mcpproxy's test server: echo, sleep, crash) or
 // "echoserver" (examples/mcp-servers/echoserver) or "relaycmd" (mcpproxy's
-// relay with a name-only policy and no warrants, for benchmarks).
+// relay with a name-only policy and no warrants, for benchmarks) or
+// "copyrelay" (a relay that only copies bytes: the floor, for benchmarks).
 func helperBinary(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Dir(binPath)
 	helperOnce.Do(func() {
-		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver", "../../mcpproxy/internal/relaycmd"} {
+		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver", "../../mcpproxy/internal/relaycmd", "../../mcpproxy/internal/copyrelay"} {
 			out, err := exec.Command("go", "build", "-o", dir, pkg).CombinedOutput()
 			if err != nil {
 				helperErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

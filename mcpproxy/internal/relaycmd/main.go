@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -24,7 +25,17 @@ func main() {
 	deny := flag.String("deny", "", "comma-separated tool names to deny")
 	maxLine := flag.Int("max-line", 0, "message line cap in bytes (default 4 MiB)")
 	asResult := flag.Bool("deny-as-result", false, "answer denials as tool results")
+	cpuProfile := flag.String("cpu-profile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "relaycmd:", err)
+			os.Exit(2)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	argv := flag.Args()
 	if len(argv) == 0 {
 		fmt.Fprintln(os.Stderr, "relaycmd: no server command after --")
@@ -50,6 +61,7 @@ func main() {
 	}
 	p := &mcpproxy.Proxy{
 		DenyAsResult: *asResult,
+		QuickHooks:   true, // its hooks only look a name up
 		Log:          slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("proc", "relaycmd"),
 		AuthorizeCall: func(_ context.Context, c *mcpproxy.Call) *mcpproxy.Verdict {
 			if denied[c.Name] {
@@ -63,6 +75,7 @@ func main() {
 	}
 	if err := p.Relay(ctx, transport.NewStdioConn(os.Stdin, os.Stdout, *maxLine), up); err != nil {
 		fmt.Fprintln(os.Stderr, "relaycmd:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
