@@ -1,0 +1,43 @@
+// Package mcphttp carries MCP over HTTP on the server side: streamable HTTP
+// (protocol versions 2025-03-26 to 2025-11-25) and the legacy HTTP+SSE
+// transport (2024-11-05). A [Handler] is an http.Handler that turns each
+// client session into a [Session], a transport.Conn handed to its Accept
+// function — the shape of tailscale's derp server: the handler does not
+// listen, and the relay above sees one message stream per session, as it
+// does on stdio.
+//
+// # Streamable HTTP
+//
+// At [Handler.Path] (/mcp): a POST carries one message or (2025-03-26) a
+// batch. Requests are answered on the POST's response, as an SSE stream when
+// the client accepts one (server requests and notifications sent while the
+// request runs come on it too) or else as one JSON value; notifications and
+// responses get 202. GET opens the session's stream for everything else;
+// DELETE ends the session. The session id (Mcp-Session-Id) is 128 random
+// bits from crypto/rand, created when an initialize request arrives without
+// one; an unknown or made-up id is 404, so a client whose session expired
+// starts a new one. MCP-Protocol-Version, when sent, must be a version this
+// handler speaks and, once the session has negotiated one, that one (else
+// 400). Mcp-Method and Mcp-Name, when sent, must match the body byte for
+// byte (else 400 with -32020): the check is stricter than any normalisation
+// a server could apply, and a body whose method only looks like an
+// intercepted one is refused by the relay above.
+//
+// # Legacy HTTP+SSE
+//
+// GET [Handler.SSEPath] (/sse) opens a session whose first event, endpoint,
+// names the URL to POST its messages to ([Handler.MessagePath] with the
+// session id in the query); every server message comes on that stream. The
+// session ends when the stream closes.
+//
+// # Limits
+//
+// Every request gets exactly one answer: bodies are capped
+// (http.MaxBytesReader, 413), content types checked (415, 406), Origin
+// validated (403), and the number of sessions and of requests awaiting
+// answers bounded per session and globally (429 or 503 with Retry-After,
+// never a silent drop). A session with nothing in flight and no open stream
+// expires after [Handler.IdleTimeout]. A client that goes away while its
+// requests run has them cancelled upstream with notifications/cancelled: no
+// one is left to read their answers.
+package mcphttp

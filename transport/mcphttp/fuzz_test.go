@@ -1,0 +1,51 @@
+package mcphttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// FuzzParseBody: the body reader never panics, refuses what is not JSON, and
+// every message it accepts as a request has an id the answer can be matched
+// by.
+func FuzzParseBody(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`,
+		`[{"jsonrpc":"2.0","id":"a","method":"ping"},{"jsonrpc":"2.0","method":"n"}]`,
+		`{"jsonrpc":"2.0","id":1,"method":"a","method":"b"}`,
+		`{"id":1.50,"result":{}}`, `[]`, `{`, `"x"`, `{"id":null,"error":{}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msgs, _, err := parseBody(b)
+		if err != nil {
+			if _, ok := err.(*errBody); !ok {
+				t.Fatalf("error of type %T", err)
+			}
+			return
+		}
+		if !json.Valid(b) {
+			t.Fatal("accepted invalid JSON")
+		}
+		for _, m := range msgs {
+			if m.isRequest() || m.isResponse() {
+				if k, ok := idKey(m.id); !ok || k != m.key {
+					t.Fatalf("id %s keyed %q", m.id, m.key)
+				}
+			}
+		}
+		// SSE framing of whatever was sent reads back as the same JSON value.
+		e, err := newEventReader(bytes.NewReader(appendEvent(nil, "message", "", b))).next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v1, v2 any
+		if json.Unmarshal(b, &v1) == nil {
+			if err := json.Unmarshal([]byte(e.data), &v2); err != nil {
+				t.Fatalf("framed %q read back as %q: %v", b, e.data, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,528 @@
+package mcphttp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Defaults of the Handler's zero-valued fields.
+const (
+	DefaultMaxBody              = 4 << 20
+	DefaultMaxSessions          = 256
+	DefaultMaxSessionsPerClient = 32
+	DefaultMaxInFlight          = 64
+	DefaultMaxInFlightTotal     = 1024
+	DefaultIdleTimeout          = 10 * time.Minute
+	DefaultWriteTimeout         = 30 * time.Second
+	DefaultKeepAlive            = 25 * time.Second
+)
+
+// Versions are the protocol versions the handler speaks, oldest first.
+var Versions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
+
+// Header names.
+const (
+	HeaderSessionID       = "Mcp-Session-Id"
+	HeaderProtocolVersion = "Mcp-Protocol-Version"
+	HeaderMethod          = "Mcp-Method"
+	HeaderName            = "Mcp-Name"
+)
+
+// Handler serves MCP sessions over HTTP (see the package documentation). Set
+// its fields before the first request and don't change them afterwards.
+type Handler struct {
+	// Accept serves one session; it runs in its own goroutine, and the
+	// session is closed when it returns. ctx is cancelled when the session
+	// ends (DELETE, idle expiry, Close). It must be set.
+	Accept func(ctx context.Context, s *Session)
+
+	// Path, SSEPath and MessagePath are where the streamable HTTP endpoint,
+	// the legacy SSE stream and the legacy POST endpoint are served ("/mcp",
+	// "/sse" and "/message" when empty). Other paths are 404.
+	Path, SSEPath, MessagePath string
+
+	// CheckOrigin decides a request that carries an Origin header (a
+	// browser's; DNS rebinding is the attack). Nil accepts only origins
+	// whose host is a loopback name or address. Requests without Origin are
+	// accepted: they come from no browser.
+	CheckOrigin func(origin *url.URL, r *http.Request) bool
+
+	// ClientKey names the caller a request comes from, for the per-client
+	// session limit; nil uses the remote IP address.
+	ClientKey func(r *http.Request) string
+
+	// BoundHeaders are request headers fixed for a session's life by the
+	// request that opens it (X-Tenuo-Warrant): a later request of the
+	// session that carries another value, or one where the opening request
+	// had none, is refused with 400. Session.Header reads them.
+	BoundHeaders []string
+
+	// MaxBody caps a POST body in bytes (DefaultMaxBody when zero).
+	MaxBody int64
+	// MaxSessions bounds the open sessions (DefaultMaxSessions when zero;
+	// past it, 503), MaxSessionsPerClient those of one ClientKey
+	// (DefaultMaxSessionsPerClient; past it, 429).
+	MaxSessions, MaxSessionsPerClient int
+	// MaxInFlight bounds the requests of one session awaiting answers
+	// (DefaultMaxInFlight when zero; past it, 429), MaxInFlightTotal those
+	// of all sessions (DefaultMaxInFlightTotal; past it, 503).
+	MaxInFlight, MaxInFlightTotal int
+	// IdleTimeout closes a session with nothing in flight and no open
+	// stream for that long (DefaultIdleTimeout when zero).
+	IdleTimeout time.Duration
+	// WriteTimeout bounds each write to a client (DefaultWriteTimeout when
+	// zero): a client that stops reading loses its stream.
+	WriteTimeout time.Duration
+	// KeepAlive is how often an idle event stream gets an SSE comment
+	// (DefaultKeepAlive when zero).
+	KeepAlive time.Duration
+
+	// OnRefused, when set, is told of each request the handler answers
+	// itself with an error status, before any message reaches a session. It
+	// must not block.
+	OnRefused func(r *http.Request, status int, reason string)
+	// Log receives lifecycle events and dropped messages; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+
+	mu        sync.Mutex // guards sessions, perClient, closing and janitor
+	sessions  map[string]*Session
+	perClient map[string]int
+	closing   bool
+	janitor   chan struct{} // closed to stop the idle sweeper; nil until started
+	inflight  atomic.Int64
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func or[T int | int64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orPath(p, def string) string {
+	if p == "" {
+		return def
+	}
+	return p
+}
+
+// ServeHTTP serves the MCP endpoints.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path := r.URL.Path
+	if path != orPath(h.Path, "/mcp") && path != orPath(h.SSEPath, "/sse") && path != orPath(h.MessagePath, "/message") {
+		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found")
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !h.originOK(o, r) {
+		h.refuse(w, r, http.StatusForbidden, nil, codeInvalidRequest, "Forbidden: Origin "+strconv.Quote(o)+" is not allowed")
+		return
+	}
+	switch {
+	case path == orPath(h.SSEPath, "/sse") && r.Method == http.MethodGet:
+		h.serveSSE(w, r)
+	case path == orPath(h.MessagePath, "/message") && r.Method == http.MethodPost:
+		h.post(w, r, true)
+	case path == orPath(h.Path, "/mcp") && r.Method == http.MethodPost:
+		h.post(w, r, false)
+	case path == orPath(h.Path, "/mcp") && r.Method == http.MethodGet:
+		h.serveGet(w, r)
+	case path == orPath(h.Path, "/mcp") && r.Method == http.MethodDelete:
+		h.serveDelete(w, r)
+	default:
+		allow := "GET"
+		switch path {
+		case orPath(h.Path, "/mcp"):
+			allow = "GET, POST, DELETE"
+		case orPath(h.MessagePath, "/message"):
+			allow = "POST"
+		}
+		w.Header().Set("Allow", allow)
+		h.refuse(w, r, http.StatusMethodNotAllowed, nil, codeInvalidRequest, "Method Not Allowed")
+	}
+}
+
+func (h *Handler) originOK(o string, r *http.Request) bool {
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if h.CheckOrigin != nil {
+		return h.CheckOrigin(u, r)
+	}
+	return IsLoopbackHost(u.Hostname())
+}
+
+// IsLoopbackHost reports whether host (no port) is "localhost" or a loopback
+// IP address.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// refuse answers a request with an HTTP error status and a JSON-RPC error.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, id json.RawMessage, code int, msg string) {
+	if h.OnRefused != nil {
+		h.OnRefused(r, status, msg)
+	}
+	switch status {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "1")
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(errorMessage(id, code, msg))
+}
+
+func canonical(name string) string { return textproto.CanonicalMIMEHeaderKey(name) }
+
+// lookup finds the session a request names; it answers 404 (or 400 when the
+// request names none) itself and returns nil.
+func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string, legacy bool) *Session {
+	if id == "" {
+		h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: "+HeaderSessionID+" header is required")
+		return nil
+	}
+	h.mu.Lock()
+	s := h.sessions[id]
+	h.mu.Unlock()
+	if s == nil || s.legacy != legacy {
+		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: no such MCP session (it may have expired; initialize a new one)")
+		return nil
+	}
+	for _, name := range h.BoundHeaders {
+		if v, ok := r.Header[canonical(name)]; ok && (len(v) != 1 || v[0] != s.bound[canonical(name)]) {
+			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: the "+name+" header differs from the one this session was opened with")
+			return nil
+		}
+	}
+	return s
+}
+
+// versionOK checks MCP-Protocol-Version on a streamable HTTP request.
+func (h *Handler) versionOK(w http.ResponseWriter, r *http.Request, s *Session) bool {
+	vs := r.Header.Values(HeaderProtocolVersion)
+	if len(vs) == 0 {
+		return true // absent: 2025-03-26, which had no such header
+	}
+	v := vs[0]
+	switch {
+	case len(vs) > 1:
+		h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: more than one "+HeaderProtocolVersion+" header")
+		return false
+	case !slices.Contains(Versions, v):
+		h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: unsupported protocol version "+strconv.Quote(v))
+		return false
+	}
+	if s != nil {
+		s.mu.Lock()
+		negotiated := s.version
+		s.mu.Unlock()
+		if negotiated != "" && v != negotiated {
+			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: protocol version "+strconv.Quote(v)+" is not the session's ("+negotiated+")")
+			return false
+		}
+	}
+	return true
+}
+
+// accepts reports which answers the client's Accept header allows.
+func accepts(r *http.Request) (json, sse bool) {
+	vs := r.Header.Values("Accept")
+	if len(vs) == 0 {
+		return true, true
+	}
+	for _, v := range vs {
+		for part := range strings.SplitSeq(v, ",") {
+			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			switch mt {
+			case "application/json", "application/*":
+				json = true
+			case "text/event-stream", "text/*":
+				sse = true
+			case "*/*":
+				json, sse = true, true
+			}
+		}
+	}
+	return json, sse
+}
+
+// contentTypeOK checks that a POST body is declared as JSON in UTF-8.
+func contentTypeOK(r *http.Request) bool {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	cs, ok := params["charset"]
+	return !ok || strings.EqualFold(cs, "utf-8")
+}
+
+// readBody reads a POST body under the cap; it answers the failure itself.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if !contentTypeOK(r) {
+		h.refuse(w, r, http.StatusUnsupportedMediaType, nil, codeInvalidRequest, "Unsupported Media Type: the body must be application/json")
+		return nil, false
+	}
+	limit := or(h.MaxBody, DefaultMaxBody)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, nil, codeInvalidRequest, "Request Entity Too Large: the body exceeds "+strconv.FormatInt(limit, 10)+" bytes")
+		} else {
+			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: reading the body failed")
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// checkHeaders checks Mcp-Method and Mcp-Name against the body.
+func checkHeaders(r *http.Request, msgs []msgInfo, batch bool) string {
+	method, hasMethod := r.Header[canonical(HeaderMethod)]
+	name, hasName := r.Header[canonical(HeaderName)]
+	if !hasMethod && !hasName {
+		return ""
+	}
+	if batch || len(msgs) != 1 {
+		return "Mcp-Method and Mcp-Name headers cannot describe a batch"
+	}
+	m := msgs[0]
+	if hasMethod && (len(method) != 1 || !m.hasMethod || method[0] != m.method) {
+		return "Mcp-Method header does not match the body's method"
+	}
+	if hasName {
+		key := "name"
+		switch m.method {
+		case "tools/call", "prompts/get":
+		case "resources/read":
+			key = "uri"
+		default:
+			return "Mcp-Name header on a method that names nothing"
+		}
+		v, ok := stringMember(m.params, key)
+		if len(name) != 1 || !ok || name[0] != v {
+			return "Mcp-Name header does not match params." + key
+		}
+	}
+	return ""
+}
+
+// newSession opens a session for the request r; it answers the refusal
+// itself and returns nil.
+func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool) *Session {
+	if h.Accept == nil {
+		h.refuse(w, r, http.StatusInternalServerError, nil, codeInternalError, "no session handler configured")
+		return nil
+	}
+	var raw [16]byte
+	rand.Read(raw[:]) // never fails (crypto/rand)
+	client := hostOf(r.RemoteAddr)
+	if h.ClientKey != nil {
+		client = h.ClientKey(r)
+	}
+	s := &Session{h: h, id: hex.EncodeToString(raw[:]), legacy: legacy, client: client, bound: map[string]string{},
+		in: make(chan []byte, 16), done: make(chan struct{}), waiting: map[string]*stream{}, idleSince: h.now()}
+	for _, name := range h.BoundHeaders {
+		if v := r.Header.Values(name); len(v) > 0 {
+			if len(v) > 1 {
+				h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: more than one "+name+" header")
+				return nil
+			}
+			s.bound[canonical(name)] = v[0]
+		}
+	}
+	h.mu.Lock()
+	switch {
+	case h.closing:
+		h.mu.Unlock()
+		h.refuse(w, r, http.StatusServiceUnavailable, nil, codeInternalError, "Service Unavailable: shutting down")
+		return nil
+	case len(h.sessions) >= or(h.MaxSessions, DefaultMaxSessions):
+		h.mu.Unlock()
+		h.refuse(w, r, http.StatusServiceUnavailable, nil, codeInternalError, "Service Unavailable: too many MCP sessions")
+		return nil
+	case h.perClient[client] >= or(h.MaxSessionsPerClient, DefaultMaxSessionsPerClient):
+		h.mu.Unlock()
+		h.refuse(w, r, http.StatusTooManyRequests, nil, codeInternalError, "Too Many Requests: too many MCP sessions for this client")
+		return nil
+	}
+	if h.sessions == nil {
+		h.sessions, h.perClient = map[string]*Session{}, map[string]int{}
+	}
+	h.sessions[s.id] = s
+	h.perClient[client]++
+	if h.janitor == nil {
+		h.janitor = make(chan struct{})
+		go h.sweep(h.janitor)
+	}
+	h.mu.Unlock()
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
+	h.logger().Debug("MCP session opened", "session", s.id, "legacy", legacy)
+	go func() {
+		defer s.Close()
+		h.Accept(s.ctx, s)
+	}()
+	return s
+}
+
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
+// release forgets a closed session and the n requests it still counted.
+func (h *Handler) release(s *Session, n int) {
+	h.mu.Lock()
+	if h.sessions[s.id] == s {
+		delete(h.sessions, s.id)
+		if h.perClient[s.client]--; h.perClient[s.client] <= 0 {
+			delete(h.perClient, s.client)
+		}
+	}
+	h.mu.Unlock()
+	h.inflightDone(n)
+	h.logger().Debug("MCP session closed", "session", s.id)
+}
+
+func (h *Handler) inflightDone(n int) {
+	if n > 0 {
+		h.inflight.Add(int64(-n))
+	}
+}
+
+// Sessions returns the number of open sessions.
+func (h *Handler) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// InFlight returns the number of requests awaiting answers.
+func (h *Handler) InFlight() int { return int(h.inflight.Load()) }
+
+// sweep closes idle sessions until stop is closed.
+func (h *Handler) sweep(stop chan struct{}) {
+	idle := or(h.IdleTimeout, DefaultIdleTimeout)
+	t := time.NewTicker(max(idle/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			h.ExpireIdle(h.now().Add(-idle))
+		}
+	}
+}
+
+// ExpireIdle closes every session idle since before t, and returns how many
+// it closed. The handler calls it itself every IdleTimeout/4.
+func (h *Handler) ExpireIdle(t time.Time) int {
+	h.mu.Lock()
+	var idle []*Session
+	for _, s := range h.sessions {
+		if s.idleBefore(t) {
+			idle = append(idle, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range idle {
+		h.logger().Info("MCP session expired", "session", s.id)
+		s.Close()
+	}
+	return len(idle)
+}
+
+// Shutdown stops opening sessions, ends the GET streams, waits until no
+// request awaits an answer or ctx is done, then closes every session.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	all := make([]*Session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		all = append(all, s)
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.mu.Lock()
+		if s.get != nil && !s.legacy {
+			s.get.finish()
+		}
+		s.mu.Unlock()
+	}
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	var err error
+wait:
+	for h.InFlight() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-t.C:
+		}
+	}
+	return errors.Join(err, h.Close())
+}
+
+// Close closes every session at once and stops the idle sweeper.
+func (h *Handler) Close() error {
+	h.mu.Lock()
+	h.closing = true
+	all := make([]*Session, 0, len(h.sessions))
+	for _, s := range h.sessions {
+		all = append(all, s)
+	}
+	if h.janitor != nil {
+		close(h.janitor)
+		h.janitor = nil
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.Close()
+	}
+	return nil
+}

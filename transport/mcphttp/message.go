@@ -1,0 +1,248 @@
+package mcphttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// msgInfo is what the transport reads of one JSON-RPC message: enough to
+// route answers and check headers, nothing more. The relay above reads the
+// message itself, strictly; whatever this reader accepts, it refuses what it
+// finds ambiguous.
+type msgInfo struct {
+	id        json.RawMessage // raw id; nil when absent
+	key       string          // idKey(id); "" when the id is absent or unusable
+	method    string
+	hasMethod bool
+	params    json.RawMessage // nil when absent
+}
+
+// isRequest reports whether m expects an answer.
+func (m *msgInfo) isRequest() bool { return m.hasMethod && m.id != nil }
+
+// isResponse reports whether m answers a request of the peer.
+func (m *msgInfo) isResponse() bool { return !m.hasMethod && m.id != nil }
+
+// errBody is a POST body this transport cannot route; the text is the
+// JSON-RPC error message.
+type errBody struct {
+	code int
+	msg  string
+}
+
+func (e *errBody) Error() string { return e.msg }
+
+// parseBody reads a POST body: one JSON-RPC message or (2025-03-26) a
+// non-empty batch array of them. A member name that appears twice at the top
+// of a message is refused: which "method" or "id" a peer reads would then
+// depend on its decoder.
+func parseBody(b []byte) (msgs []msgInfo, batch bool, err error) {
+	b = bytes.TrimSpace(b)
+	if !utf8.Valid(b) || !json.Valid(b) {
+		return nil, false, &errBody{codeParseError, "Parse error: body is not valid JSON"}
+	}
+	switch b[0] {
+	case '{':
+		m, err := parseMessage(b)
+		if err != nil {
+			return nil, false, err
+		}
+		return []msgInfo{m}, false, nil
+	case '[':
+		var elems []json.RawMessage
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return nil, true, &errBody{codeParseError, "Parse error: body is not valid JSON"}
+		}
+		if len(elems) == 0 {
+			return nil, true, &errBody{codeInvalidRequest, "Invalid Request: empty batch"}
+		}
+		for _, el := range elems {
+			m, err := parseMessage(el)
+			if err != nil {
+				return nil, true, err
+			}
+			msgs = append(msgs, m)
+		}
+		return msgs, true, nil
+	}
+	return nil, false, &errBody{codeInvalidRequest, "Invalid Request: a message must be a JSON object"}
+}
+
+// parseMessage reads the top-level members of one message (valid JSON).
+func parseMessage(b []byte) (msgInfo, error) {
+	var m msgInfo
+	ms, err := members(b)
+	if err != nil {
+		return m, &errBody{codeInvalidRequest, "Invalid Request: " + err.Error()}
+	}
+	for k, v := range ms {
+		switch k {
+		case "id":
+			if string(v) == "null" {
+				continue // an answer to an unreadable request; no route
+			}
+			key, ok := idKey(v)
+			if !ok {
+				return m, &errBody{codeInvalidRequest, "Invalid Request: id must be a string or a number"}
+			}
+			m.id, m.key = v, key
+		case "method":
+			var s string
+			if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+				return m, &errBody{codeInvalidRequest, "Invalid Request: method must be a string"}
+			}
+			m.method, m.hasMethod = s, true
+		case "params":
+			m.params = v
+		}
+	}
+	if !m.hasMethod && m.id == nil {
+		if _, ok := ms["result"]; !ok {
+			if _, ok := ms["error"]; !ok {
+				return m, &errBody{codeInvalidRequest, "Invalid Request: neither a request, a notification nor a response"}
+			}
+		}
+	}
+	return m, nil
+}
+
+// members returns the members of a JSON object by exact name, refusing a
+// name that appears twice. b must be valid JSON.
+func members(b []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	t, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := t.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("not an object")
+	}
+	out := map[string]json.RawMessage{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("member %q appears twice", k)
+		}
+		out[k] = v
+	}
+	if _, err := dec.Token(); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return out, nil
+}
+
+// idKey is the key under which a request and its answer meet: the decoded
+// string for a string id, the number's text for a number (as the relay keys
+// them, so that an upstream that re-encodes an id is still matched).
+func idKey(id json.RawMessage) (string, bool) {
+	if len(id) == 0 {
+		return "", false
+	}
+	switch c := id[0]; {
+	case c == '"':
+		var s string
+		if json.Unmarshal(id, &s) != nil {
+			return "", false
+		}
+		return "s:" + s, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		var n json.Number
+		if json.Unmarshal(id, &n) != nil {
+			return "", false
+		}
+		return "n:" + n.String(), true
+	}
+	return "", false
+}
+
+// stringMember returns the string member key of the object raw, and whether
+// it is there as a string.
+func stringMember(raw json.RawMessage, key string) (string, bool) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return "", false
+	}
+	ms, err := members(raw)
+	if err != nil {
+		return "", false
+	}
+	v, ok := ms[key]
+	if !ok || len(v) == 0 || v[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// JSON-RPC error codes the transport answers with.
+const (
+	codeParseError     = -32700
+	codeInvalidRequest = -32600
+	codeMethodNotFound = -32601
+	codeInternalError  = -32603
+	// CodeHeaderMismatch is the 2026-07-28 error for an Mcp-Method or
+	// Mcp-Name header that does not match the body.
+	CodeHeaderMismatch = -32020
+)
+
+// errorMessage renders a JSON-RPC error answering id (null when nil).
+func errorMessage(id json.RawMessage, code int, msg string) []byte {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	m, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}{"2.0", id, struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{code, msg}})
+	return m
+}
+
+// appendEvent appends one SSE event carrying msg as its data. A message that
+// holds line breaks (pretty-printed JSON) becomes several data lines, which
+// the reader joins with "\n": JSON whitespace, the same value.
+func appendEvent(dst []byte, event, id string, msg []byte) []byte {
+	if id != "" {
+		dst = append(append(append(dst, "id: "...), id...), '\n')
+	}
+	if event != "" {
+		dst = append(append(append(dst, "event: "...), event...), '\n')
+	}
+	for len(msg) > 0 {
+		i := bytes.IndexAny(msg, "\r\n")
+		line := msg
+		if i >= 0 {
+			line = msg[:i]
+		}
+		dst = append(append(append(dst, "data: "...), line...), '\n')
+		if i < 0 {
+			break
+		}
+		if msg[i] == '\r' && i+1 < len(msg) && msg[i+1] == '\n' {
+			i++
+		}
+		msg = msg[i+1:]
+	}
+	return append(dst, '\n')
+}

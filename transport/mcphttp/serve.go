@@ -1,0 +1,346 @@
+package mcphttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// post serves a POST of streamable HTTP (legacy false) or to the legacy
+// message endpoint.
+func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
+	var s *Session
+	sid := r.Header.Get(HeaderSessionID)
+	if legacy {
+		sid = r.URL.Query().Get("sessionId")
+		if sid == "" {
+			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: the sessionId query parameter is required")
+			return
+		}
+	}
+	if sid != "" {
+		if s = h.lookup(w, r, sid, legacy); s == nil {
+			return
+		}
+	}
+	if !legacy && !h.versionOK(w, r, s) {
+		return
+	}
+	wantJSON, wantSSE := accepts(r)
+	if !legacy && !wantJSON && !wantSSE {
+		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the client must accept application/json or text/event-stream")
+		return
+	}
+	body, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	msgs, batch, err := parseBody(body)
+	if err != nil {
+		e := err.(*errBody)
+		h.refuse(w, r, http.StatusBadRequest, nil, e.code, e.msg)
+		return
+	}
+	if reason := checkHeaders(r, msgs, batch); reason != "" {
+		h.refuse(w, r, http.StatusBadRequest, firstID(msgs), CodeHeaderMismatch, "Bad Request: "+reason)
+		return
+	}
+	created := false
+	if s == nil {
+		if batch || !msgs[0].isRequest() || msgs[0].method != "initialize" {
+			h.refuse(w, r, http.StatusBadRequest, firstID(msgs), codeInvalidRequest, "Bad Request: "+HeaderSessionID+" header is required (only initialize opens a session)")
+			return
+		}
+		if s = h.newSession(w, r, false); s == nil {
+			return
+		}
+		created = true
+	}
+	s.begin()
+	defer s.end()
+
+	var st *stream
+	n := 0
+	for _, m := range msgs {
+		if m.isRequest() {
+			n++
+		}
+	}
+	if n > 0 {
+		if legacy {
+			st = nil // answers go to the session's SSE stream
+		} else {
+			st = newStream(wantSSE, false)
+		}
+		if status, msg := s.register(st, msgs, n); status != 0 {
+			h.refuse(w, r, status, firstID(msgs), codeInvalidRequest, msg)
+			if created {
+				s.Close()
+			}
+			return
+		}
+	}
+	select {
+	case s.in <- body:
+	case <-s.done:
+		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: the MCP session ended")
+		return
+	case <-r.Context().Done():
+		s.unregister(st, msgs) // never sent: nothing to cancel
+		return
+	}
+	if st == nil {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	if created {
+		w.Header().Set(HeaderSessionID, s.id)
+	}
+	if st.sse {
+		h.serveStream(w, r, s, st, "")
+		return
+	}
+	h.serveJSON(w, r, s, st, batch)
+}
+
+func firstID(msgs []msgInfo) json.RawMessage {
+	if len(msgs) == 1 {
+		return msgs[0].id
+	}
+	return nil
+}
+
+// register records the n requests of msgs as awaiting answers on st (the
+// session's SSE stream when st is nil), within the limits; a refusal is
+// returned as a status and message.
+func (s *Session) register(st *stream, msgs []msgInfo, n int) (int, string) {
+	h := s.h
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	target := st
+	if target == nil {
+		target = s.get
+		if target == nil {
+			return http.StatusNotFound, "Not Found: the session's SSE stream is closed"
+		}
+	}
+	if len(s.waiting)+n > or(h.MaxInFlight, DefaultMaxInFlight) {
+		return http.StatusTooManyRequests, "Too Many Requests: too many requests in flight in this MCP session"
+	}
+	for i, m := range msgs {
+		if !m.isRequest() {
+			continue
+		}
+		if _, dup := s.waiting[m.key]; dup {
+			return http.StatusBadRequest, "Bad Request: id is already in use by a pending request"
+		}
+		for _, o := range msgs[:i] {
+			if o.isRequest() && o.key == m.key {
+				return http.StatusBadRequest, "Bad Request: two requests of the batch have the same id"
+			}
+		}
+	}
+	if total := h.inflight.Add(int64(n)); total > int64(or(h.MaxInFlightTotal, DefaultMaxInFlightTotal)) {
+		h.inflight.Add(int64(-n))
+		return http.StatusServiceUnavailable, "Service Unavailable: too many requests in flight"
+	}
+	for _, m := range msgs {
+		if m.isRequest() {
+			s.waiting[m.key] = target
+			target.pending[m.key] = m.id
+			if m.method == "initialize" {
+				s.initKey = m.key
+			}
+		}
+	}
+	if st != nil && st.sse {
+		s.posts = append(s.posts, st)
+	}
+	return 0, ""
+}
+
+// unregister forgets the requests of msgs, which were never sent on.
+func (s *Session) unregister(st *stream, msgs []msgInfo) {
+	s.mu.Lock()
+	if st != nil {
+		s.dropStream(st)
+	}
+	n := 0
+	for _, m := range msgs {
+		if st := s.waiting[m.key]; m.isRequest() && st != nil {
+			delete(s.waiting, m.key)
+			delete(st.pending, m.key)
+			n++
+		}
+	}
+	s.mu.Unlock()
+	s.h.inflightDone(n)
+}
+
+func (h *Handler) writeDeadline(rc *http.ResponseController) {
+	rc.SetWriteDeadline(h.now().Add(or(h.WriteTimeout, DefaultWriteTimeout)))
+}
+
+// serveStream writes st as an event stream until it is over or the client
+// goes away (then its requests are cancelled upstream). A first event, when
+// given, is written before any message (the legacy endpoint event).
+func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string) {
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Time{}) // the body is read; the stream may last
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache, no-transform")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	var buf []byte
+	if first != "" {
+		buf = append(buf, first...)
+	}
+	h.writeDeadline(rc)
+	if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+		s.abandon(st)
+		return
+	}
+	tick := time.NewTicker(or(h.KeepAlive, DefaultKeepAlive))
+	defer tick.Stop()
+	for {
+		msgs, over, dead := st.take()
+		buf = buf[:0]
+		for _, m := range msgs {
+			buf = appendEvent(buf, "message", "", m)
+		}
+		if dead {
+			h.logger().Warn("gave up an event stream: its client reads too slowly", "session", s.id)
+			s.abandon(st)
+			return
+		}
+		if len(buf) > 0 {
+			h.writeDeadline(rc)
+			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+				s.abandon(st)
+				return
+			}
+		}
+		if over {
+			s.mu.Lock()
+			s.dropStream(st)
+			s.mu.Unlock()
+			return
+		}
+		select {
+		case <-st.wake:
+		case <-r.Context().Done():
+			s.abandon(st)
+			return
+		case <-tick.C:
+			h.writeDeadline(rc)
+			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {
+				s.abandon(st)
+				return
+			}
+		}
+	}
+}
+
+// serveJSON waits for every answer st awaits and writes them as one JSON
+// value (an array for a batch).
+func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request, s *Session, st *stream, batch bool) {
+	var got [][]byte
+	for {
+		msgs, over, _ := st.take()
+		got = append(got, msgs...)
+		if over {
+			break
+		}
+		select {
+		case <-st.wake:
+		case <-r.Context().Done():
+			s.abandon(st)
+			return
+		}
+	}
+	var body []byte
+	if batch || len(got) != 1 {
+		body = append(body, '[')
+		for i, m := range got {
+			if i > 0 {
+				body = append(body, ',')
+			}
+			body = append(body, m...)
+		}
+		body = append(body, ']')
+	} else {
+		body = got[0]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	h.writeDeadline(http.NewResponseController(w))
+	w.Write(body)
+}
+
+// serveGet opens a session's GET stream.
+func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
+	if _, sse := accepts(r); !sse {
+		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the GET stream is text/event-stream")
+		return
+	}
+	s := h.lookup(w, r, r.Header.Get(HeaderSessionID), false)
+	if s == nil || !h.versionOK(w, r, s) {
+		return
+	}
+	st := newStream(true, true)
+	s.mu.Lock()
+	if s.get != nil {
+		s.mu.Unlock()
+		h.refuse(w, r, http.StatusConflict, nil, codeInvalidRequest, "Conflict: the session's GET stream is already open")
+		return
+	}
+	h.mu.Lock()
+	closing := h.closing
+	h.mu.Unlock()
+	if closing {
+		s.mu.Unlock()
+		h.refuse(w, r, http.StatusServiceUnavailable, nil, codeInternalError, "Service Unavailable: shutting down")
+		return
+	}
+	s.get = st
+	for _, m := range s.backlog {
+		st.push(m)
+	}
+	s.backlog, s.backlogBytes = nil, 0
+	s.active++
+	s.mu.Unlock()
+	defer s.end()
+	h.serveStream(w, r, s, st, "")
+}
+
+// serveDelete ends a session.
+func (h *Handler) serveDelete(w http.ResponseWriter, r *http.Request) {
+	s := h.lookup(w, r, r.Header.Get(HeaderSessionID), false)
+	if s == nil {
+		return
+	}
+	s.Close()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveSSE opens a legacy HTTP+SSE session: its first event names the URL to
+// POST to, and the session lasts as long as the stream.
+func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request) {
+	if _, sse := accepts(r); !sse {
+		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the SSE stream is text/event-stream")
+		return
+	}
+	s := h.newSession(w, r, true)
+	if s == nil {
+		return
+	}
+	defer s.Close()
+	st := newStream(true, true)
+	s.mu.Lock()
+	s.get = st
+	s.active++
+	s.mu.Unlock()
+	defer s.end()
+	endpoint := orPath(h.MessagePath, "/message") + "?sessionId=" + url.QueryEscape(s.id)
+	h.serveStream(w, r, s, st, string(appendEvent(nil, "endpoint", "", []byte(endpoint))))
+}

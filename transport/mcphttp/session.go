@@ -1,0 +1,314 @@
+package mcphttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+)
+
+// Bounds of what a session holds for a slow or absent reader.
+const (
+	maxBacklog      = 256      // server messages kept until a stream opens
+	maxBacklogBytes = 4 << 20  // and their bytes
+	maxStreamBytes  = 16 << 20 // queued on one stream before it is given up
+)
+
+// Session is one client session, seen as a transport.Conn: Read returns the
+// messages the client POSTs, in order; Write sends a message to the client on
+// the response that awaits it (an answer to a request goes to the POST that
+// carried the request; anything else to the newest POST stream still
+// awaiting answers, else to the GET stream, else it waits, bounded, for one
+// to open). Close ends the session: requests still awaiting answers are
+// answered with an error, and later requests naming the session get 404.
+type Session struct {
+	h      *Handler
+	id     string
+	legacy bool
+	client string
+	bound  map[string]string // the BoundHeaders of the request that opened it
+	ctx    context.Context
+	cancel context.CancelFunc
+	in     chan []byte
+	done   chan struct{}
+	once   sync.Once
+
+	mu           sync.Mutex         // guards the fields below
+	waiting      map[string]*stream // request key → the stream its answer goes to
+	posts        []*stream          // open POST event streams, oldest first
+	get          *stream            // the GET stream (legacy: the SSE stream)
+	backlog      [][]byte
+	backlogBytes int
+	active       int       // requests being served
+	idleSince    time.Time // when active last fell to zero
+	version      string    // protocol version the initialize result named
+	initKey      string    // key of the initialize request, until answered
+}
+
+var _ transport.Conn = (*Session)(nil)
+
+// ID returns the session id (Mcp-Session-Id; the sessionId query parameter
+// on the legacy transport).
+func (s *Session) ID() string { return s.id }
+
+// Header returns the value the request that opened the session gave the
+// header name, one of Handler.BoundHeaders ("" when it had none). Every later
+// request of the session carries the same value or none.
+func (s *Session) Header(name string) string { return s.bound[canonical(name)] }
+
+// Client returns the key Handler.ClientKey gave the request that opened the
+// session.
+func (s *Session) Client() string { return s.client }
+
+// Legacy reports whether the session uses the HTTP+SSE transport.
+func (s *Session) Legacy() bool { return s.legacy }
+
+// Read returns the next message the client sent; io.EOF once the session is
+// closed.
+func (s *Session) Read() ([]byte, error) {
+	select {
+	case m := <-s.in:
+		return m, nil
+	case <-s.done:
+		return nil, io.EOF
+	}
+}
+
+// Write sends msg to the client. A batch array is sent as its elements, each
+// routed on its own. It never blocks on the client: a stream whose client
+// reads too slowly is given up.
+func (s *Session) Write(msg []byte) error {
+	select {
+	case <-s.done:
+		return transport.ErrClosed
+	default:
+	}
+	msg = bytes.TrimSpace(msg)
+	if len(msg) > 0 && msg[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(msg, &elems); err == nil {
+			for _, el := range elems {
+				s.route(bytes.Clone(el))
+			}
+			return nil
+		}
+	}
+	s.route(bytes.Clone(msg))
+	return nil
+}
+
+// Close ends the session. It is safe to call more than once.
+func (s *Session) Close() error {
+	s.once.Do(func() {
+		s.mu.Lock()
+		for key, st := range s.waiting {
+			st.push(errorMessage(st.pending[key], codeInternalError, "MCP session closed"))
+			delete(st.pending, key)
+		}
+		n := len(s.waiting)
+		s.waiting = map[string]*stream{}
+		for _, st := range s.posts {
+			st.finish()
+		}
+		if s.get != nil {
+			s.get.finish()
+		}
+		s.mu.Unlock()
+		s.h.release(s, n)
+		close(s.done)
+		s.cancel()
+	})
+	return nil
+}
+
+// route delivers one message from the relay.
+func (s *Session) route(msg []byte) {
+	info, err := parseMessage(msg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil && info.isResponse() {
+		if info.key == s.initKey {
+			s.initKey = ""
+			if res, ok := mustMembers(msg)["result"]; ok {
+				if v, ok := stringMember(res, "protocolVersion"); ok {
+					s.version = v
+				}
+			}
+		}
+		if st := s.waiting[info.key]; st != nil {
+			delete(s.waiting, info.key)
+			delete(st.pending, info.key)
+			st.push(msg)
+			if len(st.pending) == 0 && !st.persistent {
+				st.finish()
+			}
+			s.h.inflightDone(1)
+			return
+		}
+		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
+		return
+	}
+	var target *stream
+	for i := len(s.posts) - 1; i >= 0; i-- {
+		if st := s.posts[i]; st.sse && len(st.pending) > 0 {
+			target = st
+			break
+		}
+	}
+	if target == nil {
+		target = s.get
+	}
+	if target != nil && target.push(msg) {
+		return
+	}
+	if len(s.backlog) >= maxBacklog || s.backlogBytes+len(msg) > maxBacklogBytes {
+		s.h.logger().Warn("dropped a server message: no stream open and the backlog is full", "session", s.id)
+		return
+	}
+	s.backlog = append(s.backlog, msg)
+	s.backlogBytes += len(msg)
+}
+
+func mustMembers(b []byte) map[string]json.RawMessage {
+	ms, _ := members(b)
+	return ms
+}
+
+// begin and end count a request being served, for idle expiry.
+func (s *Session) begin() {
+	s.mu.Lock()
+	s.active++
+	s.mu.Unlock()
+}
+
+func (s *Session) end() {
+	s.mu.Lock()
+	s.active--
+	if s.active == 0 {
+		s.idleSince = s.h.now()
+	}
+	s.mu.Unlock()
+}
+
+// idle reports whether the session has been idle since before t.
+func (s *Session) idleBefore(t time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.active == 0 && len(s.waiting) == 0 && s.idleSince.Before(t)
+}
+
+// abandon gives up a stream whose client went away: its requests still
+// awaiting answers are cancelled upstream, since no one is left to read
+// them.
+func (s *Session) abandon(st *stream) {
+	s.mu.Lock()
+	st.kill()
+	var ids []json.RawMessage
+	for key, id := range st.pending {
+		delete(s.waiting, key)
+		ids = append(ids, id)
+	}
+	st.pending = nil
+	s.dropStream(st)
+	s.mu.Unlock()
+	s.h.inflightDone(len(ids))
+	for _, id := range ids {
+		n, _ := json.Marshal(struct {
+			JSONRPC string `json:"jsonrpc"`
+			Method  string `json:"method"`
+			Params  any    `json:"params"`
+		}{"2.0", "notifications/cancelled", map[string]any{"requestId": id, "reason": "the HTTP client went away"}})
+		select {
+		case s.in <- n:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// dropStream forgets st; s.mu is held.
+func (s *Session) dropStream(st *stream) {
+	if s.get == st {
+		s.get = nil
+	}
+	for i, p := range s.posts {
+		if p == st {
+			s.posts = append(s.posts[:i], s.posts[i+1:]...)
+			break
+		}
+	}
+}
+
+// stream is one response the session writes to: a POST's answer (an event
+// stream or a JSON value) or the GET (legacy: SSE) stream.
+type stream struct {
+	sse        bool
+	persistent bool // the GET stream: it stays open when nothing is pending
+
+	// pending maps the key of each request whose answer is still due to its
+	// raw id; guarded by Session.mu.
+	pending map[string]json.RawMessage
+
+	mu       sync.Mutex // guards q, qbytes, finished and dead
+	q        [][]byte
+	qbytes   int
+	finished bool // nothing more comes: end once q is written
+	dead     bool // given up: nothing more is queued
+	wake     chan struct{}
+}
+
+func newStream(sse, persistent bool) *stream {
+	return &stream{sse: sse, persistent: persistent, pending: map[string]json.RawMessage{}, wake: make(chan struct{}, 1)}
+}
+
+func (st *stream) signal() {
+	select {
+	case st.wake <- struct{}{}:
+	default:
+	}
+}
+
+// push queues msg; false when the stream takes nothing more.
+func (st *stream) push(msg []byte) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.dead || st.finished {
+		return false
+	}
+	if st.qbytes+len(msg) > maxStreamBytes {
+		st.dead = true
+		st.signal()
+		return false
+	}
+	st.q = append(st.q, msg)
+	st.qbytes += len(msg)
+	st.signal()
+	return true
+}
+
+func (st *stream) finish() {
+	st.mu.Lock()
+	st.finished = true
+	st.mu.Unlock()
+	st.signal()
+}
+
+func (st *stream) kill() {
+	st.mu.Lock()
+	st.dead = true
+	st.mu.Unlock()
+	st.signal()
+}
+
+// take returns what is queued, and whether the stream is over (finished
+// with nothing left, or dead).
+func (st *stream) take() (msgs [][]byte, over, dead bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	msgs, st.q, st.qbytes = st.q, nil, 0
+	return msgs, st.finished || st.dead, st.dead
+}
