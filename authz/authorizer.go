@@ -117,6 +117,14 @@ type Request struct {
 	// protection then does not apply: the same call made twice in one PoP
 	// window is signed identically, and nobody presented a PoP to replay.
 	SelfSigned bool
+	// Holder, when set, is the leaf holder's own signing key, held by the
+	// enforcement point (a held warrant, or an in-process guard with the key
+	// in scope). Possession is then proven by the key being the leaf's
+	// holder: no PoP is signed or verified and Signature is ignored; every
+	// other check is the same. Replay protection does not apply, as nobody
+	// presented a PoP. A PoP presented from outside is always verified:
+	// leave Holder nil for it.
+	Holder *SigningKey
 }
 
 // Decision is the verdict on a Request.
@@ -409,7 +417,15 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 		t.skip("the arguments did not parse", StepPoP, StepApprovals)
 		return dec
 	}
-	if !t.step(StepPoP, verifyPoP(leaf.Holder, leaf.ID, req.Tool, fields, req.Signature, now)) {
+	if req.Holder != nil {
+		var err error
+		if !req.Holder.Public().Equal(leaf.Holder) {
+			err = deny(CodePopSignatureInvalid, ErrPoP, "the key held is not the holder of warrant %s", leaf.ID)
+		}
+		if !t.step(StepPoP, err) {
+			return dec
+		}
+	} else if !t.step(StepPoP, verifyPoP(leaf.Holder, leaf.ID, req.Tool, fields, req.Signature, now)) {
 		return dec
 	}
 	if !t.step(StepApprovals, checkApprovals(&leaf.Payload, req.Tool, fields, req.Approvals, now, a.tolerance)) {
@@ -421,6 +437,8 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 		switch {
 		case req.SelfSigned:
 			t.skip("the enforcement point signed the PoP itself", StepReplay)
+		case req.Holder != nil:
+			t.skip("the enforcement point holds the holder's key: no PoP was presented", StepReplay)
 		case ex != nil:
 			t.step(StepReplay, a.replay.seenBefore(leaf.ID, req.Tool, req.Signature, now))
 		case t.ok():

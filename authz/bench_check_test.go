@@ -8,7 +8,7 @@ import (
 
 // benchFixture returns an authorizer and a signed request over a chain of
 // depth warrants (depth 1 = a root alone), with two constraints on the tool.
-func benchFixture(b *testing.B, depth int, cacheSize int) (*Authorizer, *Request) {
+func benchFixture(b testing.TB, depth int, cacheSize int) (*Authorizer, *Request) {
 	b.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	root := azKey(b, 0x01)

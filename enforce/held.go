@@ -28,13 +28,14 @@ func NewHeldWarrant(s authz.Stack, key *authz.SigningKey) (*HeldWarrant, error) 
 	return &HeldWarrant{Stack: s, Key: key, text: s.Bytes()}, nil
 }
 
-// sign fills req with the held warrant and a proof of possession for its
-// call; the fields signed are the mapped ones, or the canonical arguments
-// (a call without arguments signs {}).
-func (h *HeldWarrant) sign(req *authz.Request, args json.RawMessage) error {
+// apply fills req with the held warrant and its holder's key: possession is
+// proven by the key being the leaf's holder (checked by authz on every
+// call), so no PoP is signed or verified per call. The fields checked are
+// the mapped ones, or the canonical arguments (a call without arguments is
+// checked as {}).
+func (h *HeldWarrant) apply(req *authz.Request, args json.RawMessage) error {
 	req.Warrant = h.text
-	pop := req.Fields
-	if pop == nil {
+	if req.Fields == nil {
 		if len(args) == 0 {
 			args = json.RawMessage("{}")
 		}
@@ -42,14 +43,8 @@ func (h *HeldWarrant) sign(req *authz.Request, args json.RawMessage) error {
 		if err != nil {
 			return err
 		}
-		pop = canon
 		req.Fields = canon
 	}
-	sig, err := authz.SignPoP(h.Key, h.Stack.Leaf().ID, req.Tool, pop, req.Now)
-	if err != nil {
-		return err
-	}
-	req.Signature = sig[:]
-	req.SelfSigned = true
+	req.Holder = h.Key
 	return nil
 }

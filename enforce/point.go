@@ -238,7 +238,7 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 		if held == nil {
 			held = p.Held
 		}
-		if err := held.sign(req, args); err != nil {
+		if err := held.apply(req, args); err != nil {
 			r.Denial = authz.AsDenial(err)
 			return r
 		}
