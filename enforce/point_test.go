@@ -157,8 +157,8 @@ func TestPointDecisions(t *testing.T) {
 	}{
 		{"held, allowed", &Call{Tool: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`)}, Allow, KindNone, 0, "held", true},
 		{"held, no arguments", &Call{Tool: "ping"}, Allow, KindNone, 0, "held", true},
-		{"held, constraint", &Call{Tool: "read", Arguments: json.RawMessage(`{"path":"/etc/passwd"}`)}, Deny, KindForbidden, authz.CodeConstraintViolation, "held", false},
-		{"held, tool not granted", &Call{Tool: "write"}, Deny, KindForbidden, authz.CodeToolNotAuthorized, "held", false},
+		{"held, constraint", &Call{Tool: "read", Arguments: json.RawMessage(`{"path":"/etc/passwd"}`)}, Deny, KindForbidden, authz.CodeConstraintViolation, "held", true}, // the chain is cached by then: checked first
+		{"held, tool not granted", &Call{Tool: "write"}, Deny, KindForbidden, authz.CodeToolNotAuthorized, "held", true},
 		{"presented, allowed", &Call{Tool: "read", Arguments: json.RawMessage(`{"path":"/data/a"}`), Envelope: f.envelope(t, "read", `{"path":"/data/a"}`)}, Allow, KindNone, 0, "client", true},
 		{"presented, PoP for other arguments", &Call{Tool: "read", Arguments: json.RawMessage(`{"path":"/data/b"}`), Envelope: f.envelope(t, "read", `{"path":"/data/a"}`)}, Deny, KindUnauthentic, authz.CodePopSignatureInvalid, "client", true},
 		{"presented, signature not base64", &Call{Tool: "ping", Envelope: &Envelope{Warrant: f.stack.Base64(), Signature: "!!", Source: SourceMeta}}, Deny, KindMalformed, authz.CodePopSignatureInvalid, "client", false},
