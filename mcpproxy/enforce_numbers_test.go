@@ -20,7 +20,7 @@ func numbersFixture(t *testing.T, cfg *toolmap.Config) (*Hooks, *bytes.Buffer) {
 	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
 	root, agent := enfKey(t, 1), enfKey(t, 2)
-	notTwo53, err := authz.ParseConstraintSpec("notoneof:9007199254740992")
+	notTwo53, err := authz.ParseConstraintJSON([]byte(`{"type":"not_one_of","excluded":[9007199254740992]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -144,7 +146,7 @@ func (g *grantFlags) toolSets(parentTools map[string]authz.ConstraintSet) (map[s
 		if arg == "" {
 			return nil, badInput("", "-c %q: empty argument name", spec)
 		}
-		c, err := authz.ParseConstraintSpec(rhs)
+		c, err := parseConstraintSpec(rhs)
 		if err != nil {
 			return nil, badInput("", "-c %q: %v", spec, err)
 		}
@@ -262,4 +264,112 @@ with the rule named.`,
 	}
 	g.register(c, "the parent warrant holder's secret key: a file or env:VAR")
 	return c
+}
+
+// parseConstraintSpec reads the command line's short constraint forms:
+// exact:V, pattern:GLOB, regex:RE, range:MIN..MAX (either side may be
+// empty), oneof:a,b, notoneof:a,b, cidr:NET, urlpattern:P, subpath:ROOT,
+// shlex:prog1,prog2, wildcard, or json:{…} (authz.ParseConstraintJSON's
+// form). In exact, oneof and notoneof a value that parses as a JSON number,
+// boolean or null is taken as one; anything else is a string.
+//
+// This is the grammar only: each form becomes the constraint's JSON form, and
+// authz.ParseConstraintJSON gives it Tenuo's defaults (inclusive range
+// bounds, a case-sensitive subpath that allows its root) and validates it.
+func parseConstraintSpec(spec string) (authz.Constraint, error) {
+	kind, arg, hasArg := strings.Cut(spec, ":")
+	kind = strings.ToLower(kind)
+	var js map[string]any
+	switch kind {
+	case "wildcard", "*":
+		js = map[string]any{"type": "wildcard"}
+	case "json":
+		if !hasArg {
+			break
+		}
+		return authz.ParseConstraintJSON([]byte(arg))
+	case "exact":
+		js = map[string]any{"type": "exact", "value": specScalar(arg)}
+	case "pattern", "glob":
+		js = map[string]any{"type": "pattern", "pattern": arg}
+	case "regex":
+		js = map[string]any{"type": "regex", "pattern": arg}
+	case "range":
+		lo, hi, ok := strings.Cut(arg, "..")
+		if !ok {
+			return nil, fmt.Errorf("range needs MIN..MAX (either side may be empty), got %q", arg)
+		}
+		js = map[string]any{"type": "range"}
+		for _, side := range []struct{ text, key string }{{lo, "min"}, {hi, "max"}} {
+			if side.text = strings.TrimSpace(side.text); side.text == "" {
+				continue
+			}
+			f, err := strconv.ParseFloat(side.text, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, fmt.Errorf("range bound %q is not a finite number", side.text)
+			}
+			js[side.key] = f
+		}
+	case "oneof":
+		js = map[string]any{"type": "one_of", "values": specList(arg)}
+	case "notoneof":
+		js = map[string]any{"type": "not_one_of", "excluded": specList(arg)}
+	case "cidr":
+		js = map[string]any{"type": "cidr", "network": arg}
+	case "urlpattern", "url":
+		js = map[string]any{"type": "url_pattern", "pattern": arg}
+	case "subpath":
+		js = map[string]any{"type": "subpath", "root": arg}
+	case "shlex":
+		var allow []string
+		for _, p := range strings.Split(arg, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				allow = append(allow, p)
+			}
+		}
+		js = map[string]any{"type": "shlex", "allow": allow}
+	default:
+		return nil, fmt.Errorf("unknown constraint kind %q (want exact, pattern, regex, range, oneof, notoneof, cidr, urlpattern, subpath, shlex, wildcard or json)", kind)
+	}
+	if !hasArg && kind != "wildcard" && kind != "*" {
+		return nil, fmt.Errorf("constraint %q needs a value after ':'", kind)
+	}
+	b, err := json.Marshal(js)
+	if err != nil {
+		return nil, err
+	}
+	return authz.ParseConstraintJSON(b)
+}
+
+// specScalar is a value of exact, oneof or notoneof: a JSON number, boolean
+// or null when it reads as one (a number kept as written, so that 1.0 stays
+// a float and 1 an integer), else the text itself.
+func specScalar(s string) any {
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return s
+	}
+	switch x := v.(type) {
+	case json.Number:
+		if _, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return x
+		}
+		if f, err := strconv.ParseFloat(string(x), 64); err == nil && !math.IsInf(f, 0) {
+			return x
+		}
+		return s
+	case bool, nil:
+		return x
+	}
+	return s
+}
+
+func specList(s string) []any {
+	out := []any{}
+	for _, p := range strings.Split(s, ",") {
+		out = append(out, specScalar(strings.TrimSpace(p)))
+	}
+	return out
 }

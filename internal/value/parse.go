@@ -526,10 +526,10 @@ func (p *parser) escape() error {
 		}
 		switch {
 		case r >= 0xdc00 && r <= 0xdfff:
-			return p.fail(ErrSyntax, at, "lone low surrogate \\u%04x", r)
+			return p.fail(ErrSyntax, at, "lone low surrogate in a \\u escape")
 		case r >= 0xd800 && r <= 0xdbff:
 			if p.pos+1 >= len(p.data) || p.data[p.pos] != '\\' || p.data[p.pos+1] != 'u' {
-				return p.fail(ErrSyntax, at, "lone high surrogate \\u%04x", r)
+				return p.fail(ErrSyntax, at, "lone high surrogate in a \\u escape")
 			}
 			lowAt := p.pos
 			p.pos += 2
@@ -538,22 +538,15 @@ func (p *parser) escape() error {
 				return err
 			}
 			if lo < 0xdc00 || lo > 0xdfff {
-				return p.fail(ErrSyntax, at, "high surrogate \\u%04x not followed by a low surrogate", r)
+				return p.fail(ErrSyntax, at, "high surrogate in a \\u escape not followed by a low surrogate")
 			}
 			r = 0x10000 + (r-0xd800)<<10 + (lo - 0xdc00)
 		}
 		p.scratch = utf8.AppendRune(p.scratch, r)
 	default:
-		return p.fail(ErrSyntax, at, "invalid escape sequence %s", describeEscape(c))
+		return p.fail(ErrSyntax, at, `invalid escape sequence: a \ must be followed by one of " \ / b f n r t u`)
 	}
 	return nil
-}
-
-func describeEscape(c byte) string {
-	if c >= 0x20 && c < 0x7f {
-		return `\` + string(rune(c))
-	}
-	return fmt.Sprintf("\\ followed by byte 0x%02x", c)
 }
 
 // hex4 reads the four hex digits at p.pos of a \u escape that began at at.
@@ -626,7 +619,7 @@ func (p *parser) number() (any, error) {
 	if integer {
 		n, ok := parseInt(data[digitsAt:digitsEnd], neg)
 		if !ok {
-			return nil, p.fail(ErrNumber, start, "integer %s does not fit in a signed 64-bit integer", truncate(string(text), 40))
+			return nil, p.fail(ErrNumber, start, "integer does not fit in a signed 64-bit integer")
 		}
 		if p.findInexact && !ExactDouble(n) {
 			p.inexact = Inexact{Path: p.pathString(), Offset: start}
@@ -642,11 +635,11 @@ func (p *parser) number() (any, error) {
 	// is that double's exact value, so it never needs findInexact.
 	f, err := strconv.ParseFloat(string(text), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return nil, p.fail(ErrSyntax, start, "invalid number %s", truncate(string(text), 40))
+		return nil, p.fail(ErrSyntax, start, "invalid number")
 	}
 	v, ok := FromFloat(f)
 	if !ok {
-		return nil, p.fail(ErrNumber, start, "number %s is out of the float64 range", truncate(string(text), 40))
+		return nil, p.fail(ErrNumber, start, "number is out of the float64 range")
 	}
 	return v, nil
 }

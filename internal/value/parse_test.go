@@ -397,3 +397,31 @@ func TestEqualAndTypeName(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsDoNotQuoteValues: a refused value is named by its path and the
+// problem, never shown (an argument may hold a secret), whatever its kind.
+func TestErrorsDoNotQuoteValues(t *testing.T) {
+	const secret = "73914286"
+	for _, in := range []string{
+		`{"n":` + secret + `73914286739142867391428673914286}`,
+		`{"n":-` + secret + `739142867391428673914286}`,
+		`{"n":` + secret + `e99999}`,
+		`{"n":[1,-` + secret + `.5e400]}`,
+		`{"s":"` + secret + `\q"}`,
+		`{"s":"` + secret + `\ud800"}`,
+		`{"s":"` + secret + `\udc00"}`,
+		`{"s":"` + secret + `\ud800\u0041"}`,
+	} {
+		_, err := Parse([]byte(in), DefaultLimits)
+		if err == nil {
+			t.Fatalf("%s parsed", in)
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Path == "$" {
+			t.Fatalf("%s: %v does not name the value's path", in, err)
+		}
+		if strings.Contains(err.Error(), secret[:4]) || strings.Contains(err.Error(), "d800") || strings.Contains(err.Error(), "dc00") {
+			t.Errorf("%s: the error quotes the value: %v", in, err)
+		}
+	}
+}
