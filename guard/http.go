@@ -1,0 +1,220 @@
+package guard
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
+)
+
+// DefaultMaxBody is the largest request body the middleware reads when
+// HTTP.MaxBody is zero.
+const DefaultMaxBody = 1 << 20
+
+// HTTP is net/http middleware: each request is decided by Point, from the
+// warrant, proof of possession and approvals in its headers and the tool
+// and fields its route maps to (the tool map's routes: path parameters,
+// query, headers and the JSON body), before the handler runs. A denied
+// request is answered with the status of enforce's one table of denials
+// and a JSON body carrying Tenuo's code; the handler never runs.
+//
+// Set the fields before the first request and don't change them
+// afterwards. The zero value denies every request (no decision point).
+type HTTP struct {
+	// Point decides. Nil denies everything (403).
+	Point *enforce.Point
+	// AuthorizerStyle answers "approval required" with 403 and the approval
+	// fields, as Tenuo's authorizer does (sidecar, ext_authz). The zero
+	// value answers 409, as Tenuo's FastAPI adapter does.
+	AuthorizerStyle bool
+	// WarrantHeader, PoPHeader and ApprovalHeader name the headers; empty
+	// means the tool map's settings (warrant_header, …), or Tenuo's
+	// defaults X-Tenuo-Warrant, X-Tenuo-PoP and X-Tenuo-Approvals.
+	WarrantHeader, PoPHeader, ApprovalHeader string
+	// Exempt lists paths served without any check (health and readiness
+	// probes), compared exactly with the request's URL path. A request to an
+	// exempt path is not audited.
+	Exempt []string
+	// MaxBody caps the request body read for the decision (and handed on);
+	// zero means DefaultMaxBody. A larger body is refused with 413.
+	MaxBody int64
+	// Debug puts the human reason in denial bodies (Tenuo's debug_mode);
+	// the code and its name are always there. The zero value follows the
+	// tool map's debug_mode setting.
+	Debug bool
+	// RequestID returns the id to answer with and audit; nil reads the
+	// X-Request-Id header.
+	RequestID func(*http.Request) string
+}
+
+// Wrap returns next behind the middleware.
+func (m *HTTP) Wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.serve(w, r, next)
+	})
+}
+
+func (m *HTTP) config() *toolmap.Config {
+	if m.Point == nil {
+		return nil
+	}
+	return m.Point.ToolMap
+}
+
+func (m *HTTP) header(set string, fromConfig func(*toolmap.Config) string, def string) string {
+	if set != "" {
+		return set
+	}
+	if c := m.config(); c != nil {
+		if h := fromConfig(c); h != "" {
+			return h
+		}
+	}
+	return def
+}
+
+func (m *HTTP) style() enforce.HTTPStyle {
+	if m.AuthorizerStyle {
+		return enforce.StyleAuthorizer
+	}
+	return enforce.StyleFastAPI
+}
+
+func (m *HTTP) requestID(r *http.Request) string {
+	if m.RequestID != nil {
+		return m.RequestID(r)
+	}
+	return r.Header.Get("X-Request-Id")
+}
+
+func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.URL != nil && slices.Contains(m.Exempt, r.URL.Path) {
+		next.ServeHTTP(w, r)
+		return
+	}
+	rid := m.requestID(r)
+	if m.Point == nil {
+		res := &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindInternal,
+			Denial: &authz.Denial{Code: authz.CodeInvalidEnvelopeStructure, Err: authz.ErrInternal, Message: "no decision point configured"}}
+		m.deny(w, res, rid)
+		return
+	}
+	body, err := m.readBody(r)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			res := &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindTooLarge,
+				Denial: &authz.Denial{Code: authz.CodeValueTooLarge, Err: authz.ErrTooLarge,
+					Message: fmt.Sprintf("the request body exceeds %d bytes", tooLarge.Limit)}}
+			m.Point.Refused(&enforce.Refusal{Front: enforce.FrontHTTP, RequestID: jsonString(rid), Event: "http",
+				HTTPStatus: res.HTTPStatus(m.style()), Reason: res.Denial.Message})
+			m.deny(w, res, rid)
+			return
+		}
+		// An unreadable body is a malformed request, decided (and audited)
+		// as one.
+		body, err = nil, fmt.Errorf("the request body could not be read: %v", err)
+	}
+	c := &enforce.Call{Front: enforce.FrontHTTP, RequestID: jsonString(rid), HTTP: r, Body: body, Malformed: err}
+	if err == nil {
+		c.Envelope, c.Malformed = m.envelope(r)
+	}
+	res := m.Point.Check(r.Context(), c)
+	if !res.Forward() {
+		m.deny(w, res, rid)
+		return
+	}
+	// The handler reads the very bytes that were decided.
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	next.ServeHTTP(w, r)
+}
+
+func (m *HTTP) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	limit := m.MaxBody
+	if limit <= 0 {
+		limit = DefaultMaxBody
+	}
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	return b, nil
+}
+
+// envelope reads the credentials headers: nil when the request carries no
+// warrant (the point then uses its held warrant, or denies: no warrant).
+func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
+	wh := m.header(m.WarrantHeader, func(c *toolmap.Config) string { return c.WarrantHeader }, toolmap.DefaultWarrantHeader)
+	ph := m.header(m.PoPHeader, func(c *toolmap.Config) string { return c.PoPHeader }, toolmap.DefaultPoPHeader)
+	ah := m.header(m.ApprovalHeader, func(c *toolmap.Config) string { return c.ApprovalHeader }, toolmap.DefaultApprovalHeader)
+	warrants := r.Header.Values(wh)
+	pops := r.Header.Values(ph)
+	switch {
+	case len(warrants) == 0:
+		if len(pops) > 0 {
+			return nil, fmt.Errorf("%s without %s", ph, wh)
+		}
+		return nil, nil
+	case len(warrants) > 1:
+		return nil, fmt.Errorf("%s given %d times", wh, len(warrants))
+	case len(pops) > 1:
+		return nil, fmt.Errorf("%s given %d times", ph, len(pops))
+	}
+	env := &enforce.Envelope{Warrant: strings.TrimSpace(warrants[0]), Source: enforce.SourceHeader}
+	if len(pops) == 1 {
+		env.Signature = strings.TrimSpace(pops[0])
+	}
+	// Each approvals header value is base64 CBOR of one approval or an
+	// array of them (WIRE.md §3); several may be given, one per header line
+	// or separated by commas (no base64 alphabet has one).
+	for _, v := range r.Header.Values(ah) {
+		for a := range strings.SplitSeq(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				env.Approvals = append(env.Approvals, a)
+			}
+		}
+	}
+	return env, nil
+}
+
+func (m *HTTP) deny(w http.ResponseWriter, res *enforce.Result, rid string) {
+	debug := m.Debug
+	if c := m.config(); c != nil && c.DebugMode {
+		debug = true
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(res.HTTPStatus(m.style()))
+	_, _ = w.Write(res.HTTPBody(rid, debug))
+}
+
+// jsonString is the request id as the audit record's raw JSON (nil when
+// there is none).
+func jsonString(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	b, _ := json.Marshal(s)
+	return b
+}
