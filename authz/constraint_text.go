@@ -233,8 +233,8 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 			BlockPrivate: f.boolOr("block_private", true), BlockLoopback: f.boolOr("block_loopback", true),
 			BlockMetadata: f.boolOr("block_metadata", true), BlockReserved: f.boolOr("block_reserved", true),
 			BlockInternalTLDs: f.boolOr("block_internal_tlds", false)}
+		f.used["allow_ports"] = true // null: any port
 		if ports, ok := m["allow_ports"]; ok && ports != nil {
-			f.used["allow_ports"] = true
 			list, ok := ports.([]any)
 			if !ok {
 				f.fail("allow_ports must be a list of port numbers")
