@@ -1,0 +1,178 @@
+// Package mcpgo enforces Tenuo warrants in a Go MCP server built with
+// github.com/mark3labs/mcp-go: a tool-handler middleware decides every
+// tools/call before its handler runs, and a tools/list hook hides the tools
+// the session's warrant does not grant. It lives apart from package guard so
+// that programs which do not use mcp-go do not link it.
+//
+// Each call's credentials are its params._meta.tenuo envelope (warrant,
+// proof of possession, approvals), as Tenuo's clients send them and as the
+// MCP relay reads them; the envelope is removed from the request before the
+// handler sees it. A call without one is made under the warrant and key of
+// the server's context scope (guard.WithCredentials on the context the
+// transport hands the server), or the decision point's held warrant.
+//
+// # Denials
+//
+// A denied call never reaches its handler. mcp-go (v1.2.1) answers every
+// error a tool handler returns with JSON-RPC code -32603 and the error's
+// text; it has no way for middleware to choose the code or error.data. The
+// middleware's error therefore carries the relay's message exactly
+// ("Access denied: …", "Invalid params: …", "Approval required: …"), and
+// the relay's code and data on the *RPCError value for in-process callers;
+// on the wire the code is mcp-go's. Package guard/gosdk, for the official
+// SDK, answers with the relay's code, message and data.
+package mcpgo
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/guard"
+	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/mcpmeta"
+)
+
+// Guard connects a decision point to an mcp-go server.
+type Guard struct {
+	// Point decides. Nil denies every call and lists nothing.
+	Point *enforce.Point
+	// Front names the front end in audit records; empty means
+	// enforce.FrontGuard.
+	Front string
+}
+
+// RPCError is a denial as the MCP relay answers it: the JSON-RPC code,
+// message and error.data of enforce.Result.RPCError.
+type RPCError struct {
+	Code    int
+	Message string
+	Data    json.RawMessage
+	// Result is the decision.
+	Result *enforce.Result
+}
+
+func (e *RPCError) Error() string { return e.Message }
+
+// Unwrap returns the denial, so errors.As finds the *authz.Denial.
+func (e *RPCError) Unwrap() error {
+	if e.Result == nil || e.Result.Denial == nil {
+		return nil
+	}
+	return e.Result.Denial
+}
+
+// Render is the error the middleware returns for a denial: the relay's
+// code, message and data (enforce.Result.RPCError). It is nil for a result
+// that goes on.
+func Render(r *enforce.Result) error {
+	code, msg, data, ok := r.RPCError()
+	if !ok {
+		return nil
+	}
+	return &RPCError{Code: code, Message: msg, Data: data, Result: r}
+}
+
+func (g *Guard) front() string {
+	if g.Front == "" {
+		return enforce.FrontGuard
+	}
+	return g.Front
+}
+
+// Options returns the server options that install the guard: the tool
+// middleware and a tools/list hook. A server that sets its own hooks adds
+// the guard's with AddHooks instead of WithHooks.
+func (g *Guard) Options() []server.ServerOption {
+	h := &server.Hooks{}
+	g.AddHooks(h)
+	return []server.ServerOption{server.WithToolHandlerMiddleware(g.Middleware), server.WithHooks(h)}
+}
+
+// AddHooks adds the guard's tools/list filter to h.
+func (g *Guard) AddHooks(h *server.Hooks) {
+	h.AddAfterListTools(g.filterList)
+}
+
+// Middleware is the tool-handler middleware: it decides the call with the
+// decision point, runs next only when the call goes on, and hands next the
+// request without its Tenuo envelope.
+func (g *Guard) Middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		if g.Point == nil {
+			return nil, &RPCError{Code: enforce.RPCAccessDenied, Message: "Access denied: no decision point configured"}
+		}
+		c := &enforce.Call{Front: g.front(), Session: sessionID(ctx), Tool: req.Params.Name, Held: guard.Held(ctx)}
+		var meta map[string]any
+		if req.Params.Meta != nil {
+			meta = req.Params.Meta.AdditionalFields
+		}
+		env, err := mcpmeta.Envelope(meta, true)
+		c.Envelope, c.Malformed = env, err
+		args, err := arguments(req)
+		c.Arguments = args
+		if err != nil && c.Malformed == nil {
+			c.Malformed = err
+		}
+		r := g.Point.Check(ctx, c)
+		if !r.Forward() {
+			return nil, Render(r)
+		}
+		if env != nil {
+			m := *req.Params.Meta
+			m.AdditionalFields = mcpmeta.Strip(m.AdditionalFields)
+			req.Params.Meta = &m
+			if m.ProgressToken == nil && m.AdditionalFields == nil {
+				req.Params.Meta = nil
+			}
+		}
+		return next(ctx, req)
+	}
+}
+
+// arguments returns the call's arguments as JSON: the bytes received when
+// mcp-go kept them (exact integers), else the decoded value re-encoded.
+func arguments(req mcp.CallToolRequest) (json.RawMessage, error) {
+	if len(req.Params.RawArguments) > 0 {
+		return req.Params.RawArguments, nil
+	}
+	if req.Params.Arguments == nil {
+		return nil, nil
+	}
+	return json.Marshal(req.Params.Arguments)
+}
+
+func (g *Guard) filterList(ctx context.Context, _ any, req *mcp.ListToolsRequest, res *mcp.ListToolsResult) {
+	if res == nil {
+		return
+	}
+	keep := func(string) bool { return false }
+	if g.Point != nil && req != nil {
+		var meta map[string]any
+		if req.Params.Meta != nil {
+			meta = req.Params.Meta.AdditionalFields
+		}
+		env, err := mcpmeta.Envelope(meta, false)
+		if err == nil {
+			keep = g.Point.Visible(ctx, &enforce.ListCall{Front: g.front(), Session: sessionID(ctx), Envelope: env, Held: guard.Held(ctx)})
+		} else {
+			g.Point.Refused(&enforce.Refusal{Front: g.front(), Session: sessionID(ctx), Event: "tools/list", Reason: err.Error()})
+		}
+	}
+	tools := res.Tools[:0:0]
+	for _, t := range res.Tools {
+		if keep(t.Name) {
+			tools = append(tools, t)
+		}
+	}
+	res.Tools = tools
+}
+
+func sessionID(ctx context.Context) string {
+	if s := server.ClientSessionFromContext(ctx); s != nil {
+		return s.SessionID()
+	}
+	return ""
+}
