@@ -17,7 +17,8 @@ func badEnvelope(format string, args ...any) error {
 }
 
 // parseEnvelope reads a Tenuo envelope strictly: an object with a "warrant"
-// string and a "signature" string, and optionally an "approvals" array of
+// string (which a call's envelope may leave out, Warrant then being empty)
+// and a "signature" string, and optionally an "approvals" array of
 // strings; no other key, no duplicate key, every length within its limit. The
 // lengths are those of the raw JSON text, checked before decoding it.
 //
@@ -63,7 +64,10 @@ func parseEnvelope(raw json.RawMessage, where string, needSignature bool) (*enfo
 		}
 	}
 	switch {
-	case !haveWarrant:
+	case !haveWarrant && !(needSignature && haveSignature):
+		// A call's envelope may carry its proof of possession alone: the
+		// warrant then comes from the session (an HTTP X-Tenuo-Warrant
+		// header), which Hooks supplies, or the call is refused there.
 		return nil, badEnvelope("%s.warrant is missing", where)
 	case !haveSignature && needSignature:
 		return nil, badEnvelope("%s.signature is missing", where)

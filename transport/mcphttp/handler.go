@@ -108,6 +108,7 @@ type Handler struct {
 	closing   bool
 	janitor   chan struct{} // closed to stop the idle sweeper; nil until started
 	inflight  atomic.Int64
+	accepts   sync.WaitGroup // one per Accept running
 }
 
 func (h *Handler) now() time.Time {
@@ -392,6 +393,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 	}
 	h.sessions[s.id] = s
 	h.perClient[client]++
+	h.accepts.Add(1) // under mu: Close, which sets closing under mu, waits for it
 	if h.janitor == nil {
 		h.janitor = make(chan struct{})
 		go h.sweep(h.janitor)
@@ -400,6 +402,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	h.logger().Debug("MCP session opened", "session", s.id, "legacy", legacy)
 	go func() {
+		defer h.accepts.Done()
 		defer s.Close()
 		h.Accept(s.ctx, s)
 	}()
@@ -508,7 +511,8 @@ wait:
 	return errors.Join(err, h.Close())
 }
 
-// Close closes every session at once and stops the idle sweeper.
+// Close closes every session at once, stops the idle sweeper and waits for
+// every Accept to return.
 func (h *Handler) Close() error {
 	h.mu.Lock()
 	h.closing = true
@@ -524,5 +528,6 @@ func (h *Handler) Close() error {
 	for _, s := range all {
 		s.Close()
 	}
+	h.accepts.Wait()
 	return nil
 }

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/enforceflags"
+	"github.com/tenuo-mcp/tenuo-mcp/mcpproxy"
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+	"github.com/tenuo-mcp/tenuo-mcp/transport/mcphttp"
+)
+
+func init() { extraCommands = append(extraCommands, newServeCmd) }
+
+// headerWarrant is the header a remote client presents its warrant in.
+const headerWarrant = "X-Tenuo-Warrant"
+
+// minTokenLen is the shortest inbound bearer token accepted in a token file.
+const minTokenLen = 16
+
+// serveFlags are serve's settings: the enforcement flags every enforcing
+// command shares, the stdio server's, and the endpoint's own.
+type serveFlags struct {
+	enforceflags.Flags
+	env, passEnv []string
+	maxLine      int
+
+	listen           string
+	allowOrigins     []string
+	tokenFile        string
+	tlsCert, tlsKey  string
+	maxBody          int64
+	maxSessions      int
+	maxPerClient     int
+	maxInFlight      int
+	maxInFlightTotal int
+	idle             time.Duration
+	shutdown         time.Duration
+}
+
+func (f *serveFlags) register(c *cobra.Command) {
+	fl := c.Flags()
+	f.Flags.Register(fl)
+	fl.StringArrayVar(&f.env, "env", nil, "set K=V in each server's environment (repeatable)")
+	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "pass variable K from the proxy's environment to each server (repeatable)")
+	fl.IntVar(&f.maxLine, "max-message", transport.DefaultMaxLine, "largest JSON-RPC message in bytes from a server")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on (loopback unless told otherwise; port 0 picks a free one)")
+	fl.StringArrayVar(&f.allowOrigins, "allow-origin", nil, "a browser Origin allowed besides loopback ones, e.g. https://app.example (repeatable)")
+	fl.StringVar(&f.tokenFile, "auth-token-file", "", "require a bearer token from `FILE` (one per line, at least 16 characters; # comments)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM; with --tls-key)")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
+	fl.Int64Var(&f.maxBody, "max-body", mcphttp.DefaultMaxBody, "largest POST body in bytes")
+	fl.IntVar(&f.maxSessions, "max-sessions", mcphttp.DefaultMaxSessions, "most open sessions (each has its own server process); past it 503")
+	fl.IntVar(&f.maxPerClient, "max-sessions-per-client", mcphttp.DefaultMaxSessionsPerClient, "most open sessions of one client (token, or address); past it 429")
+	fl.IntVar(&f.maxInFlight, "max-in-flight", mcphttp.DefaultMaxInFlight, "most requests awaiting answers in one session; past it 429")
+	fl.IntVar(&f.maxInFlightTotal, "max-in-flight-total", mcphttp.DefaultMaxInFlightTotal, "most requests awaiting answers in all; past it 503")
+	fl.DurationVar(&f.idle, "session-idle-timeout", mcphttp.DefaultIdleTimeout, "close a session (and its server) idle for this long")
+	fl.DurationVar(&f.shutdown, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
+}
+
+// endpoint is what serve's own flags built.
+type endpoint struct {
+	ln      net.Listener
+	url     string
+	tokens  [][sha256.Size]byte // digests of the accepted bearer tokens
+	origins []string
+	tls     *tls.Config
+}
+
+// build validates every setting, refusing to start on any doubt.
+func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error) {
+	if f.maxLine < 1024 {
+		return nil, nil, badInput("", "--max-message must be at least 1024 bytes")
+	}
+	if f.maxBody < 1024 {
+		return nil, nil, badInput("", "--max-body must be at least 1024 bytes")
+	}
+	for name, v := range map[string]int{"--max-sessions": f.maxSessions, "--max-sessions-per-client": f.maxPerClient, "--max-in-flight": f.maxInFlight, "--max-in-flight-total": f.maxInFlightTotal} {
+		if v < 1 {
+			return nil, nil, badInput("", "%s must be at least 1", name)
+		}
+	}
+	if f.idle < time.Second || f.shutdown <= 0 {
+		return nil, nil, badInput("", "--session-idle-timeout must be at least 1s and --shutdown-timeout positive")
+	}
+	ep := &endpoint{}
+	for _, o := range f.allowOrigins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, nil, badInput("an origin is scheme://host[:port], e.g. https://app.example", "--allow-origin %q is not an origin", o)
+		}
+		ep.origins = append(ep.origins, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	if f.tokenFile != "" {
+		toks, err := readTokens(f.tokenFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		ep.tokens = toks
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return nil, nil, badInput("", "--tls-cert and --tls-key go together")
+	}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, nil, badInput("", "--tls-cert/--tls-key: %v", err)
+		}
+		ep.tls = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	host, _, err := net.SplitHostPort(f.listen)
+	if err != nil {
+		return nil, nil, badInput("e.g. --listen 127.0.0.1:8080", "--listen %q: %v", f.listen, err)
+	}
+	loopback := host != "" && mcphttp.IsLoopbackHost(host)
+	en, err := f.Flags.Build(loader{e}, e.stderr)
+	if u, ok := enforceflags.AsUsage(err); ok {
+		return nil, nil, badInput(u.Hint, "%s", u.Msg)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if en.Point.Held != nil && !loopback && ep.tokens == nil {
+		en.Close()
+		return nil, nil, badInput("listen on loopback, or require inbound tokens with --auth-token-file",
+			"refusing to hand the held warrant (--warrant) to everyone who can reach %s: a non-loopback address needs inbound authentication", f.listen)
+	}
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		en.Close()
+		return nil, nil, badInput("", "--listen: %v", err)
+	}
+	ep.ln = ln
+	scheme := "http"
+	if ep.tls != nil {
+		scheme = "https"
+	}
+	ep.url = scheme + "://" + ln.Addr().String()
+	if !loopback && ep.tls == nil {
+		en.Log.Warn("serving MCP without TLS on a non-loopback address: tokens and warrants cross the network in clear", "listen", f.listen)
+	}
+	return en, ep, nil
+}
+
+// readTokens reads an inbound token file: one token per line, blank lines
+// and # comments skipped. Only digests are kept.
+func readTokens(path string) ([][sha256.Size]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, badInput("", "--auth-token-file: %v", err)
+	}
+	var out [][sha256.Size]byte
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if len(line) < minTokenLen || strings.ContainsAny(line, " \t") {
+			return nil, badInput("make tokens long and random, e.g. openssl rand -hex 32", "--auth-token-file line %d: a token is at least %d characters without spaces", n, minTokenLen)
+		}
+		out = append(out, sha256.Sum256([]byte(line)))
+	}
+	if len(out) == 0 {
+		return nil, badInput("", "--auth-token-file %s holds no token", path)
+	}
+	return out, nil
+}
+
+// tokenIndex returns which token r presents (Authorization: Bearer), or -1.
+// Every token is compared, in constant time, whatever matched. A token is
+// read from the Authorization header only, never from the URL, where logs
+// and browser history keep it.
+func (ep *endpoint) tokenIndex(r *http.Request) int {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return -1
+	}
+	d := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	found := -1
+	for i, t := range ep.tokens {
+		if subtle.ConstantTimeCompare(d[:], t[:]) == 1 {
+			found = i
+		}
+	}
+	return found
+}
+
+// originOK admits loopback origins and the --allow-origin ones.
+func (ep *endpoint) originOK(u *url.URL, _ *http.Request) bool {
+	return mcphttp.IsLoopbackHost(u.Hostname()) || slices.Contains(ep.origins, u.Scheme+"://"+strings.ToLower(u.Host))
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var f serveFlags
+	c := &cobra.Command{
+		Use:   "serve [flags] -- SERVER_COMMAND [ARGS…]",
+		Short: "Serve the MCP security proxy over HTTP (streamable HTTP and SSE) for remote agents",
+		Long: `serve is the MCP security proxy as a network endpoint: streamable HTTP at
+/mcp and the legacy HTTP+SSE transport at /sse. Each client session gets its
+own server process (the command after --, with a minimal environment as in
+proxy), and every tools/list and tools/call is enforced as on stdio.
+
+Warrants come from the call (params._meta.tenuo), from an X-Tenuo-Warrant
+header on the session's requests (it filters tools/list and completes calls
+whose _meta.tenuo carries only the proof of possession), or from the held
+--warrant/--key — which serve hands to every caller, so it refuses to hold
+one on a non-loopback address without --auth-token-file.
+
+It listens on loopback unless told otherwise, rejects browser Origins that
+are not loopback or --allow-origin (403), and never forwards the client's
+Authorization header. /healthz and /readyz report liveness and readiness.`,
+		Example: `  tenuo-mcp serve --listen 127.0.0.1:8080 --trusted-root ROOT_PUB \
+    -- npx -y @modelcontextprotocol/server-filesystem /data
+  tenuo-mcp serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem \
+    --auth-token-file tokens.txt --trusted-root root.pub -- ./my-server`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() < 0 || len(args) == 0 {
+				return badInput("put the server command after --, e.g. tenuo-mcp serve --trusted-root KEY -- my-server --flag", "no upstream MCP server command")
+			}
+			if cmd.ArgsLenAtDash() > 0 {
+				return badInput("flags go before --, the server command after it", "unexpected arguments before --: %q", args[:cmd.ArgsLenAtDash()])
+			}
+			childEnv, err := transport.MinimalEnv(f.passEnv, f.env)
+			if err != nil {
+				return badInput("", "%v", err)
+			}
+			en, ep, err := f.build(e)
+			if err != nil {
+				return err
+			}
+			defer en.Close()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, e, &f, en, ep, args, childEnv)
+		},
+	}
+	f.register(c)
+	return c
+}
+
+type sessionKey struct{}
+
+// runServe serves until ctx is done, then shuts down gracefully: no new
+// sessions, calls in flight finish within --shutdown-timeout, every server
+// process is stopped and reaped.
+func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enforcement, ep *endpoint, argv, childEnv []string) error {
+	wctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	en.Watch(wctx)
+
+	p := &mcpproxy.Proxy{DenyAsResult: en.DenyAsResult, Log: en.Log}
+	(&mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontHTTP, Session: func(ctx context.Context) (string, string) {
+		if s, ok := ctx.Value(sessionKey{}).(*mcphttp.Session); ok {
+			return s.ID(), s.Header(headerWarrant)
+		}
+		return "", ""
+	}}).Install(p)
+
+	h := &mcphttp.Handler{
+		BoundHeaders:         []string{headerWarrant},
+		CheckOrigin:          ep.originOK,
+		MaxBody:              f.maxBody,
+		MaxSessions:          f.maxSessions,
+		MaxSessionsPerClient: f.maxPerClient,
+		MaxInFlight:          f.maxInFlight,
+		MaxInFlightTotal:     f.maxInFlightTotal,
+		IdleTimeout:          f.idle,
+		Log:                  en.Log,
+		OnRefused: func(r *http.Request, status int, reason string) {
+			en.Point.Refused(&enforce.Refusal{Front: enforce.FrontHTTP, Session: r.Header.Get(mcphttp.HeaderSessionID), HTTPStatus: status, Reason: reason})
+		},
+	}
+	if ep.tokens != nil {
+		h.ClientKey = func(r *http.Request) string { return "token-" + strconv.Itoa(ep.tokenIndex(r)) }
+	}
+	h.Accept = func(ctx context.Context, s *mcphttp.Session) {
+		up, err := transport.SpawnStdio(wctx, argv, transport.SpawnOptions{Env: childEnv, MaxLine: f.maxLine, Stderr: e.stderr})
+		if err != nil {
+			en.Log.Error("starting the MCP server for a session", "session", s.ID(), "err", err)
+			return
+		}
+		en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", up.Pid())
+		err = p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
+		en.Log.Info("session ended", "session", s.ID(), "err", err)
+	}
+
+	var ready atomic.Bool
+	ready.Store(true)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "shutting down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("/", ep.authenticate(h))
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second, // the streams lift it once the body is read
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    256 << 10, // a warrant header can be 64 KiB
+		TLSConfig:         ep.tls,
+		ErrorLog:          nil,
+	}
+	served := make(chan error, 1)
+	go func() {
+		if ep.tls != nil {
+			served <- srv.ServeTLS(ep.ln, "", "")
+		} else {
+			served <- srv.Serve(ep.ln)
+		}
+	}()
+	fmt.Fprintf(e.stderr, "tenuo-mcp: serving MCP on %s/mcp (legacy SSE at %s/sse); held warrant: %v, inbound tokens: %v\n",
+		ep.url, ep.url, en.Point.Held != nil, ep.tokens != nil)
+
+	select {
+	case err := <-served:
+		h.Close()
+		return &exitError{code: 1, msg: "serving: " + err.Error()}
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	en.Log.Info("shutting down", "sessions", h.Sessions(), "in_flight", h.InFlight())
+	sctx, scancel := context.WithTimeout(context.Background(), f.shutdown)
+	defer scancel()
+	srvDone := make(chan error, 1)
+	go func() { srvDone <- srv.Shutdown(sctx) }()
+	herr := h.Shutdown(sctx) // waits for every session's server to be reaped
+	if err := <-srvDone; err != nil {
+		srv.Close()
+	}
+	if herr != nil {
+		en.Log.Warn("calls still in flight at the shutdown deadline were cut short", "err", herr)
+	}
+	return nil
+}
+
+// authenticate requires an inbound bearer token when tokens are configured,
+// and in every case keeps credentials out of URLs.
+func (ep *endpoint) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		for _, k := range []string{"access_token", "token", "auth", "authorization"} {
+			if q.Has(k) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: credentials are never read from a URL; send Authorization: Bearer"}}` + "\n"))
+				return
+			}
+		}
+		if ep.tokens != nil && ep.tokenIndex(r) < 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tenuo-mcp"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Unauthorized: a valid bearer token is required"}}` + "\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
