@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -121,6 +122,26 @@ type Point struct {
 
 	auditOnce sync.Once
 	auditLog  zerolog.Logger
+
+	heldSet atomic.Bool
+	heldNow atomic.Pointer[HeldWarrant]
+}
+
+// SetHeld replaces the held warrant while the Point serves (a warrant file
+// reloaded); nil holds none. Calls decided after it returns use h.
+func (p *Point) SetHeld(h *HeldWarrant) {
+	p.heldNow.Store(h)
+	p.heldSet.Store(true)
+}
+
+// HeldNow returns the warrant held now: the last SetHeld's, else Held.
+func (p *Point) HeldNow() *HeldWarrant { return p.held() }
+
+func (p *Point) held() *HeldWarrant {
+	if p.heldSet.Load() {
+		return p.heldNow.Load()
+	}
+	return p.Held
 }
 
 func (p *Point) now() time.Time {
@@ -208,6 +229,10 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 	r.WarrantTool = tool
 	now := p.now()
 	req := &authz.Request{Tool: tool, Args: args, Fields: fields, Now: now}
+	held := c.Held
+	if held == nil {
+		held = p.held() // loaded once: SetHeld may replace it meanwhile
+	}
 	switch env := c.Envelope; {
 	case env != nil:
 		r.Source = "client"
@@ -232,12 +257,8 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 			}
 			req.Approvals = append(req.Approvals, b)
 		}
-	case c.Held != nil || p.Held != nil:
+	case held != nil:
 		r.Source = "held"
-		held := c.Held
-		if held == nil {
-			held = p.Held
-		}
 		if err := held.apply(req, args); err != nil {
 			r.Denial = authz.AsDenial(err)
 			return r
@@ -316,13 +337,15 @@ func (p *Point) Visible(ctx context.Context, l *ListCall) func(name string) bool
 		return func(string) bool { return true }
 	}
 	var presented []byte
+	held := l.Held
+	if held == nil {
+		held = p.held()
+	}
 	switch {
 	case l.Envelope != nil:
 		presented = []byte(l.Envelope.Warrant)
-	case l.Held != nil:
-		presented = l.Held.text
-	case p.Held != nil:
-		presented = p.Held.text
+	case held != nil:
+		presented = held.text
 	default:
 		return hideAll
 	}

@@ -2,6 +2,8 @@ package mcpproxy
 
 import (
 	"context"
+	"log/slog"
+	"sync"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 )
@@ -23,6 +25,11 @@ type Hooks struct {
 	// carries only a proof of possession; an envelope whose warrant differs
 	// from it is refused, as two envelopes that disagree are.
 	Session func(ctx context.Context) (id, warrant string)
+	// Log is told, once, why a listing shows nothing when no warrant is at
+	// hand; Install sets it to the Proxy's when nil.
+	Log *slog.Logger
+
+	emptyOnce sync.Once
 }
 
 // Install sets p's hooks to h's.
@@ -31,6 +38,9 @@ func (h *Hooks) Install(p *Proxy) {
 	p.QuickHooks = true // Point.Check computes and returns; it never waits
 	p.FilterTools = h.FilterTools
 	p.OnRefused = h.Refused
+	if h.Log == nil {
+		h.Log = p.Log
+	}
 }
 
 func (h *Hooks) front() string {
@@ -104,6 +114,11 @@ func (h *Hooks) FilterTools(ctx context.Context, req *ListRequest) func(name str
 		h.Point.Refused(&enforce.Refusal{Front: h.front(), Session: sid, Event: methodList,
 			Reason: "params._meta.tenuo.warrant and the session's X-Tenuo-Warrant header disagree; every tool hidden"})
 		return func(string) bool { return false }
+	}
+	if env == nil && h.Point.HeldNow() == nil && h.Point.ListPolicy == enforce.ListWarrant && h.Log != nil {
+		h.emptyOnce.Do(func() {
+			h.Log.Warn("tools/list answered with no tools: the client presented no warrant (_meta.tenuo) and none is held (--warrant, --key)")
+		})
 	}
 	return h.Point.Visible(ctx, &enforce.ListCall{Front: h.front(), Session: sid, Envelope: env})
 }

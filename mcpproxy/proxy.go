@@ -48,9 +48,7 @@ type Call struct {
 	// when the call has no arguments.
 	Arguments json.RawMessage
 	// Tenuo is the envelope from params._meta.tenuo or, failing that,
-	// params.arguments._tenuo; nil when the call carries neither. Its
-	// Warrant is empty when the envelope carries only the proof of
-	// possession: the hook must then supply the warrant or deny.
+	// params.arguments._tenuo; nil when the call carries neither.
 	Tenuo *enforce.Envelope
 	// Params is the original params object, read-only.
 	Params json.RawMessage
@@ -141,6 +139,13 @@ type Proxy struct {
 	// client until one finishes.
 	MaxInFlight int
 
+	// Drain, when closed, makes every Relay stop taking requests and end as
+	// at the client's EOF: requests in flight are answered (within
+	// DrainTimeout), new ones refused with an error, then the upstream is
+	// shut down and Relay returns nil. A graceful shutdown (SIGTERM) closes
+	// it; nil never drains.
+	Drain <-chan struct{}
+
 	// DrainTimeout bounds how long, after the client's EOF, requests in flight
 	// may take to be answered (DefaultDrainTimeout when zero).
 	DrainTimeout time.Duration
@@ -191,6 +196,7 @@ type session struct {
 	hooks    sync.WaitGroup
 
 	stopped atomic.Bool
+	closing atomic.Bool // Drain closed: new client requests are refused
 
 	// upMu is held by the upstream loop while it handles one message, so
 	// that drain can wait for an answer being written.
@@ -225,6 +231,7 @@ func (p *Proxy) Relay(ctx context.Context, client, upstream transport.Conn) erro
 	cliDone := make(chan error, 1)
 	go func() { cliDone <- s.clientLoop() }()
 
+	var cliErr error
 	select {
 	case err := <-upDone:
 		return s.upstreamGone(err)
@@ -232,18 +239,21 @@ func (p *Proxy) Relay(ctx context.Context, client, upstream transport.Conn) erro
 		s.stop("MCP proxy stopped")
 		s.shutdownUpstream()
 		return ctx.Err()
-	case cliErr := <-cliDone:
+	case cliErr = <-cliDone:
 		s.log.Debug("client input ended; draining", "err", cliErr)
-		if upErr, died := s.drain(upDone); died {
-			return s.upstreamGone(upErr)
-		}
-		s.stop("MCP proxy shutting down")
-		err := s.shutdownUpstream()
-		if cliErr != nil && !errors.Is(cliErr, io.EOF) {
-			err = errors.Join(fmt.Errorf("mcpproxy: reading client: %w", cliErr), err)
-		}
-		return err
+	case <-p.Drain:
+		s.closing.Store(true)
+		s.log.Info("shutting down: requests in flight are answered, new ones refused")
 	}
+	if upErr, died := s.drain(upDone); died {
+		return s.upstreamGone(upErr)
+	}
+	s.stop("MCP proxy shutting down")
+	err := s.shutdownUpstream()
+	if cliErr != nil && !errors.Is(cliErr, io.EOF) {
+		err = errors.Join(fmt.Errorf("mcpproxy: reading client: %w", cliErr), err)
+	}
+	return err
 }
 
 func orDefault[T int | time.Duration](v, def T) T {

@@ -141,7 +141,24 @@ func (s *session) clientLoop() error {
 		if err != nil {
 			return err
 		}
+		if s.closing.Load() {
+			// Shutting down: an answer to the server still goes through;
+			// a new request is refused, a notification dropped.
+			s.whileClosing(msg)
+			continue
+		}
 		s.fromClient(msg)
+	}
+}
+
+// whileClosing handles a client message that arrives after Drain closed.
+func (s *session) whileClosing(raw []byte) {
+	id, method, ok := topMembers(raw)
+	switch {
+	case ok && method == nil && id != nil: // an answer to a server request
+		s.fromClient(raw)
+	case ok && usableID(id) != nil:
+		s.replyError(id, CodeInternalError, "MCP proxy shutting down", nil)
 	}
 }
 
@@ -498,10 +515,17 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 			Type string `json:"type"`
 			Text string `json:"text"`
 		}
+		// The model reads the text; clients and tools read Tenuo's code
+		// and name in _meta.tenuo, as error.data.tenuo carries them.
+		var meta map[string]json.RawMessage
+		if t := tenuoData(v.Data); t != nil {
+			meta = map[string]json.RawMessage{"tenuo": t}
+		}
 		s.replyResult(e.id, struct {
-			Content []content `json:"content"`
-			IsError bool      `json:"isError"`
-		}{[]content{{"text", msg}}, true})
+			Content []content                  `json:"content"`
+			IsError bool                       `json:"isError"`
+			Meta    map[string]json.RawMessage `json:"_meta,omitempty"`
+		}{[]content{{"text", msg}}, true, meta})
 		return
 	}
 	s.replyError(e.id, code, msg, v.Data)
@@ -722,4 +746,18 @@ func idFromPrefix(prefix []byte) json.RawMessage {
 		}
 		return nil
 	}
+}
+
+// tenuoData returns error data's "tenuo" member, or nil.
+func tenuoData(data json.RawMessage) json.RawMessage {
+	if len(data) == 0 {
+		return nil
+	}
+	var d struct {
+		Tenuo json.RawMessage `json:"tenuo"`
+	}
+	if json.Unmarshal(data, &d) != nil || len(d.Tenuo) == 0 {
+		return nil
+	}
+	return d.Tenuo
 }

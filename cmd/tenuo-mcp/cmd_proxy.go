@@ -64,7 +64,7 @@ func (l loader) Getenv(name string) string                    { return l.e.geten
 func newProxyCmd(e *env) *cobra.Command {
 	var f proxyFlags
 	c := &cobra.Command{
-		Use:   "proxy [flags] -- SERVER_COMMAND [ARGS…]",
+		Use:   "proxy [flags] [--] SERVER_COMMAND [ARGS…]",
 		Short: "Run the MCP security proxy in front of a stdio MCP server",
 		Long: `proxy starts the real MCP server as a child process and relays MCP between
 it and the agent on standard input and output. Everything passes untouched
@@ -82,11 +82,8 @@ plus --env and --pass-env; never the proxy's TENUO_* variables.`,
   tenuo-mcp proxy --trusted-root root.pub --list-policy warrant --deny-as result -- ./my-server`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.ArgsLenAtDash() < 0 || len(args) == 0 {
-				return badInput("put the server command after --, e.g. tenuo-mcp proxy --trusted-root KEY -- my-server --flag", "no upstream MCP server command")
-			}
-			if cmd.ArgsLenAtDash() > 0 {
-				return badInput("flags go before --, the server command after it", "unexpected arguments before --: %q", args[:cmd.ArgsLenAtDash()])
+			if len(args) == 0 {
+				return badInput("put the server command after the proxy's flags, e.g. tenuo-mcp proxy --trusted-root KEY -- my-server --flag (the -- is optional)", "no upstream MCP server command")
 			}
 			en, err := f.build(e)
 			if err != nil {
@@ -107,18 +104,48 @@ plus --env and --pass-env; never the proxy's TENUO_* variables.`,
 				}
 				defer func() { pprof.StopCPUProfile(); pf.Close() }()
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			return runProxy(ctx, e, &f, en, args, childEnv)
+			// SIGTERM or SIGINT: answer what is in flight, refuse what is
+			// new, stop the server, exit 0; a second one stops at once.
+			// SIGHUP reopens the audit log (after log rotation).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			drain := make(chan struct{})
+			sigs := make(chan os.Signal, 4)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer signal.Stop(sigs)
+			go func() {
+				stops := 0
+				for sig := range sigs {
+					if sig == syscall.SIGHUP {
+						if err := en.ReopenAudit(); err != nil {
+							en.Log.Error("audit log not reopened; writing to the old file", "err", err)
+						} else {
+							en.Log.Info("audit log reopened")
+						}
+						continue
+					}
+					if stops++; stops == 1 {
+						close(drain)
+					} else {
+						cancel()
+					}
+				}
+			}()
+			return runProxy(ctx, drain, e, &f, en, args, childEnv)
 		},
 	}
 	f.register(c)
+	// Everything from the first argument that is not one of the proxy's
+	// flags on is the server's command line, with or without "--": MCP
+	// Inspector's launcher strips a "--", and .mcp.json launchers append
+	// arguments of their own.
+	c.Flags().SetInterspersed(false)
 	return c
 }
 
 // runProxy spawns the upstream and relays stdio until the client or the
 // upstream ends.
-func runProxy(ctx context.Context, e *env, f *proxyFlags, en *enforceflags.Enforcement, argv, childEnv []string) error {
+func runProxy(ctx context.Context, drain <-chan struct{}, e *env, f *proxyFlags, en *enforceflags.Enforcement, argv, childEnv []string) error {
 	up, err := transport.SpawnStdio(ctx, argv, transport.SpawnOptions{Env: childEnv, MaxLine: f.maxLine, Stderr: e.stderr})
 	if err != nil {
 		return badInput("", "starting the MCP server: %v", err)
@@ -130,7 +157,7 @@ func runProxy(ctx context.Context, e *env, f *proxyFlags, en *enforceflags.Enfor
 	if !ok {
 		stdout = nopWriteCloser{e.stdout}
 	}
-	p := &mcpproxy.Proxy{DenyAsResult: en.DenyAsResult, Log: en.Log}
+	p := &mcpproxy.Proxy{DenyAsResult: en.DenyAsResult, Log: en.Log, Drain: drain}
 	(&mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontStdio}).Install(p)
 	en.Log.Info("proxy started", "server", argv, "held_warrant", en.Point.Held != nil)
 	err = p.Relay(ctx, transport.NewStdioConn(transport.PollableStdin(e.stdin), stdout, f.maxLine), up)

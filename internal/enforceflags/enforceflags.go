@@ -6,13 +6,13 @@
 package enforceflags
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -102,19 +102,62 @@ type Enforcement struct {
 	// SRL is the watched revocation list, if any.
 	SRL     *revocation.List
 	closers []io.Closer
+	watched []watched
+	held    *heldFile  // the held warrant's file, when it is one
+	audit   *auditFile // the --audit-log file, when there is one
+}
+
+// ReopenAudit reopens the audit file (after log rotation moved it: SIGHUP).
+func (en *Enforcement) ReopenAudit() error {
+	if en.audit == nil {
+		return nil
+	}
+	return en.audit.reopen()
+}
+
+// auditFile is the audit log, reopened by path on request.
+type auditFile struct {
+	mu   sync.Mutex
+	path string
+	f    *os.File
+}
+
+func openAudit(path string) (*auditFile, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &auditFile{path: path, f: f}, nil
+}
+
+func (a *auditFile) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.f.Write(p)
+}
+
+func (a *auditFile) reopen() error {
+	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err // the old file stays open and in use
+	}
+	a.mu.Lock()
+	old := a.f
+	a.f = f
+	a.mu.Unlock()
+	return old.Close()
+}
+
+func (a *auditFile) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.f.Close()
 }
 
 // Close closes the audit file.
 func (en *Enforcement) Close() {
 	for _, c := range en.closers {
 		c.Close()
-	}
-}
-
-// Watch keeps the revocation list current until ctx is done.
-func (en *Enforcement) Watch(ctx context.Context) {
-	if en.SRL != nil {
-		go en.SRL.Watch(ctx, 2*time.Second)
 	}
 }
 
@@ -217,27 +260,45 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 			az.InvalidateCache()
 			log.Info("revocation list reloaded", "version", l.Version, "revoked", l.Len())
 		}
-		en.SRL.OnError = func(err error) {
-			log.Error("revocation list not reloaded; the previous one stays in force", "err", err)
-		}
+		en.watched = append(en.watched, watched{"revocation list", en.SRL})
 	}
 
 	held, err := f.heldWarrant(ld, az)
 	if err != nil {
 		return nil, err
 	}
+	if held == nil && listPolicy == enforce.ListWarrant {
+		en.Log.Warn("no held warrant: tools/list shows nothing and calls are denied unless the client presents a warrant in _meta.tenuo (give one with --warrant and --key)")
+	}
 
 	var audit io.Writer = stderr
 	if f.AuditLog != "" {
-		fh, err := os.OpenFile(f.AuditLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		af, err := openAudit(f.AuditLog)
 		if err != nil {
 			return nil, usage("", "--audit-log: %v", err)
 		}
-		en.closers = append(en.closers, fh)
-		audit = fh
+		en.closers = append(en.closers, af)
+		en.audit = af
+		audit = af
 	}
 	en.Point = &enforce.Point{Authorizer: az, ToolMap: tm, Held: held, ListPolicy: listPolicy,
 		AuditMode: auditMode, Audit: audit, AuditArgs: f.AuditArgs, AllowInexactNumbers: f.ExactIntegers}
+	tolerance := cfg.ClockTolerance
+	if tolerance == 0 {
+		tolerance = authz.DefaultClockTolerance
+	}
+	if held != nil {
+		// A warrant given as a file is reloaded when the file changes, and
+		// its lifetime watched; one given as text or in TENUO_WARRANT cannot
+		// change.
+		if st, err := os.Stat(f.Warrant); err == nil && st.Mode().IsRegular() {
+			raw, _ := readBoundedFile(f.Warrant)
+			en.held = &heldFile{path: f.Warrant, key: held.Key, az: az, point: en.Point, log: en.Log, raw: raw, tolerance: tolerance}
+			en.watched = append(en.watched, watched{"held warrant", en.held})
+		} else {
+			en.held = &heldFile{path: "(not a file)", key: held.Key, az: az, point: en.Point, log: en.Log, tolerance: tolerance}
+		}
+	}
 	return en, nil
 }
 
