@@ -276,16 +276,18 @@ func decodeConstraintValue(t ConstraintType, val *cbor.Item, path string, level 
 		if err != nil {
 			return nil, err
 		}
-		c := &Subpath{CaseSensitive: true, AllowEqual: true}
+		c := &Subpath{}
 		if c.Root, err = wantText(r, path+".root"); err != nil {
 			return nil, err
 		}
-		if err := optBool(f, path, "case_sensitive", &c.CaseSensitive); err != nil {
+		caseSensitive, allowEqual := true, true // absent: Tenuo's defaults
+		if err := optBool(f, path, "case_sensitive", &caseSensitive); err != nil {
 			return nil, err
 		}
-		if err := optBool(f, path, "allow_equal", &c.AllowEqual); err != nil {
+		if err := optBool(f, path, "allow_equal", &allowEqual); err != nil {
 			return nil, err
 		}
+		c.CaseInsensitive, c.ExcludeRoot = !caseSensitive, !allowEqual
 		return c, nil
 	case TypeURLSafe:
 		return decodeURLSafe(val, path)
@@ -338,16 +340,18 @@ func decodeRange(val *cbor.Item, path string) (Constraint, error) {
 		*b.dst = &x
 	}
 	for _, b := range []struct {
-		key string
-		dst *bool
-	}{{"min_inclusive", &r.MinInclusive}, {"max_inclusive", &r.MaxInclusive}} {
+		key       string
+		exclusive *bool
+	}{{"min_inclusive", &r.MinExclusive}, {"max_inclusive", &r.MaxExclusive}} {
 		v, err := require(f, path, b.key)
 		if err != nil {
 			return nil, err
 		}
-		if *b.dst, err = wantBool(v, path+"."+b.key); err != nil {
+		inclusive, err := wantBool(v, path+"."+b.key)
+		if err != nil {
 			return nil, err
 		}
+		*b.exclusive = !inclusive
 	}
 	return r, nil
 }
@@ -358,8 +362,10 @@ func decodeURLSafe(val *cbor.Item, path string) (Constraint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &URLSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
-		BlockMetadata: true, BlockReserved: true}
+	// Absent keys take Tenuo's defaults (serde defaults), which are the
+	// zero values except for the scheme list, kept explicit so that the
+	// decoded constraint reads as it would re-encode.
+	c := &URLSafe{Schemes: []string{"http", "https"}}
 	if v := f.get("schemes"); v != nil {
 		if c.Schemes, err = decodeTextList(v, path+".schemes"); err != nil {
 			return nil, err
@@ -391,14 +397,18 @@ func decodeURLSafe(val *cbor.Item, path string) (Constraint, error) {
 		}
 	}
 	for _, b := range []struct {
-		key string
-		dst *bool
-	}{{"block_private", &c.BlockPrivate}, {"block_loopback", &c.BlockLoopback},
-		{"block_metadata", &c.BlockMetadata}, {"block_reserved", &c.BlockReserved},
-		{"block_internal_tlds", &c.BlockInternalTLDs}} {
-		if err := optBool(f, path, b.key, b.dst); err != nil {
+		key   string
+		allow *bool // the field is the flag's negation
+	}{{"block_private", &c.AllowPrivate}, {"block_loopback", &c.AllowLoopback},
+		{"block_metadata", &c.AllowMetadata}, {"block_reserved", &c.AllowReserved}} {
+		block := true // absent: Tenuo's default
+		if err := optBool(f, path, b.key, &block); err != nil {
 			return nil, err
 		}
+		*b.allow = !block
+	}
+	if err := optBool(f, path, "block_internal_tlds", &c.BlockInternalTLDs); err != nil {
+		return nil, err
 	}
 	return c, nil
 }
@@ -558,9 +568,9 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 		field("max")
 		b = appendOptFloat(b, x.Max)
 		field("min_inclusive")
-		b = cbor.AppendBool(b, x.MinInclusive)
+		b = cbor.AppendBool(b, !x.MinExclusive)
 		field("max_inclusive")
-		return cbor.AppendBool(b, x.MaxInclusive), nil
+		return cbor.AppendBool(b, !x.MaxExclusive), nil
 	case *OneOf:
 		if x == nil {
 			return nil, errNilConstraint
@@ -661,9 +671,9 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 		field("root")
 		b = cbor.AppendText(b, x.Root)
 		field("case_sensitive")
-		b = cbor.AppendBool(b, x.CaseSensitive)
+		b = cbor.AppendBool(b, !x.CaseInsensitive)
 		field("allow_equal")
-		return cbor.AppendBool(b, x.AllowEqual), nil
+		return cbor.AppendBool(b, !x.ExcludeRoot), nil
 	case *URLSafe:
 		if x == nil {
 			return nil, errNilConstraint
@@ -671,7 +681,7 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 		head(TypeURLSafe)
 		b = cbor.AppendMapHeader(b, 9)
 		field("schemes")
-		b = appendTextList(b, x.Schemes)
+		b = appendTextList(b, x.schemes())
 		field("allow_domains")
 		b = appendOptTextList(b, x.AllowDomains)
 		field("deny_domains")
@@ -688,8 +698,8 @@ func appendConstraint(b []byte, c Constraint, level int) ([]byte, error) {
 		for _, f := range []struct {
 			name string
 			v    bool
-		}{{"block_private", x.BlockPrivate}, {"block_loopback", x.BlockLoopback},
-			{"block_metadata", x.BlockMetadata}, {"block_reserved", x.BlockReserved},
+		}{{"block_private", !x.AllowPrivate}, {"block_loopback", !x.AllowLoopback},
+			{"block_metadata", !x.AllowMetadata}, {"block_reserved", !x.AllowReserved},
 			{"block_internal_tlds", x.BlockInternalTLDs}} {
 			field(f.name)
 			b = cbor.AppendBool(b, f.v)

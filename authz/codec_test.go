@@ -392,12 +392,12 @@ func TestParseWarrantAccepts(t *testing.T) {
 			return append(b, cxMap1("constraints", cxMap1("u", cxConstraint(18, []byte{0xa0})))...)
 		}())), func(t *testing.T, w *Warrant) {
 			sp := w.Tools["a"].Constraints["p"].(*Subpath)
-			if sp.Root != "/data" || !sp.CaseSensitive || !sp.AllowEqual {
+			if sp.Root != "/data" || sp.CaseInsensitive || sp.ExcludeRoot {
 				t.Errorf("subpath = %+v", sp)
 			}
 			us := w.Tools["b"].Constraints["u"].(*URLSafe)
-			if strings.Join(us.Schemes, ",") != "http,https" || !us.BlockPrivate || !us.BlockLoopback ||
-				!us.BlockMetadata || !us.BlockReserved || us.BlockInternalTLDs || us.AllowPorts != nil || us.AllowDomains != nil {
+			if strings.Join(us.Schemes, ",") != "http,https" || us.AllowPrivate || us.AllowLoopback ||
+				us.AllowMetadata || us.AllowReserved || us.BlockInternalTLDs || us.AllowPorts != nil || us.AllowDomains != nil {
 				t.Errorf("url_safe = %+v", us)
 			}
 		}, false},
@@ -443,8 +443,8 @@ func cxFullPayload() Payload {
 	cs := ConstraintSet{Constraints: map[string]Constraint{
 		"exact":      &Exact{Value: map[string]any{"b": []any{int64(1), 1.5, "x", true, nil}, "a": int64(-7)}},
 		"pattern":    &Pattern{Pattern: "/data/*"},
-		"range":      &Range{Min: cxF64(0), Max: cxF64(100.25), MinInclusive: true},
-		"range_open": &Range{Max: cxF64(1e300), MaxInclusive: true},
+		"range":      &Range{Min: cxF64(0), Max: cxF64(100.25), MaxExclusive: true},
+		"range_open": &Range{Max: cxF64(1e300), MinExclusive: true},
 		"one_of":     &OneOf{Values: []any{"a", int64(2), 3.0}},
 		"regex":      &Regex{Pattern: "^[a-z]+$"},
 		"not_one_of": &NotOneOf{Excluded: []any{"prod"}},
@@ -453,14 +453,14 @@ func cxFullPayload() Payload {
 		"contains":   &Contains{Required: []any{"admin"}},
 		"subset":     &Subset{Allowed: []any{"read", "write"}},
 		"all":        &All{Constraints: []Constraint{&Pattern{Pattern: "a*"}, &Not{Constraint: &Exact{Value: "ab"}}}},
-		"any":        &Any{Constraints: []Constraint{&Exact{Value: int64(1)}, &Range{Min: cxF64(10)}}},
+		"any":        &Any{Constraints: []Constraint{&Exact{Value: int64(1)}, &Range{Min: cxF64(10), MinExclusive: true, MaxExclusive: true}}},
 		"empty_any":  &Any{Constraints: []Constraint{}},
 		"cel":        &CEL{Expression: "(value > 0) && (value < 10)", ParentExpression: &parent},
 		"cel_plain":  &CEL{Expression: "value > 0"},
 		"wildcard":   &Wildcard{},
-		"subpath":    &Subpath{Root: "/data", CaseSensitive: false, AllowEqual: true},
-		"url_safe":   &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"*.example.com"}, AllowPorts: []uint16{443, 8443}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true, BlockInternalTLDs: true},
-		"url_safe_0": &URLSafe{Schemes: []string{}, DenyDomains: []string{"evil.com"}},
+		"subpath":    &Subpath{Root: "/data", CaseInsensitive: true},
+		"url_safe":   &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"*.example.com"}, AllowPorts: []uint16{443, 8443}, BlockInternalTLDs: true},
+		"url_safe_0": &URLSafe{Schemes: []string{}, DenyDomains: []string{"evil.com"}, AllowPrivate: true, AllowLoopback: true, AllowMetadata: true, AllowReserved: true},
 		"shlex":      &Shlex{Allow: []string{"ls", "git"}},
 		"unknown":    &UnknownConstraint{TypeID: 42, Raw: cxMap1("x", cxUint(1))},
 	}, AllowUnknown: true}
@@ -483,7 +483,7 @@ func cxFullPayload() Payload {
 		},
 		IssuableTools:     []string{"read_file", "write_file"},
 		MaxIssueDepth:     &mid,
-		ConstraintBounds:  &ConstraintSet{Constraints: map[string]Constraint{"path": &Subpath{Root: "/", CaseSensitive: true, AllowEqual: true}}},
+		ConstraintBounds:  &ConstraintSet{Constraints: map[string]Constraint{"path": &Subpath{Root: "/"}}},
 		RequiredApprovers: []PublicKey{cxKey(0x11).Public(), cxKey(0x12).Public()},
 		MinApprovals:      &mina,
 		Clearance:         &clr,
@@ -523,7 +523,7 @@ func TestRoundTripEveryConstraint(t *testing.T) {
 		}
 	}
 	r := cs.Constraints["range"].(*Range)
-	if r.Min == nil || *r.Min != 0 || r.Max == nil || *r.Max != 100.25 || !r.MinInclusive || r.MaxInclusive {
+	if r.Min == nil || *r.Min != 0 || r.Max == nil || *r.Max != 100.25 || r.MinExclusive || !r.MaxExclusive {
 		t.Errorf("range = %+v", r)
 	}
 	if c := cs.Constraints["cel"].(*CEL); c.ParentExpression == nil || *c.ParentExpression != "value > 0" {

@@ -101,10 +101,13 @@ type Pattern struct {
 	glob    *globMatcher // compiled by validate; nil means compile per match
 }
 
-// Range matches a number within bounds. A nil bound is open.
+// Range matches a number within bounds. A nil bound is open. The zero
+// value of each flag is Tenuo's default (Range::new): bounds are inclusive.
 type Range struct {
-	Min, Max                   *float64
-	MinInclusive, MaxInclusive bool
+	Min, Max *float64
+	// MinExclusive and MaxExclusive make a bound exclusive (on the wire:
+	// min_inclusive / max_inclusive false). Default false: inclusive.
+	MinExclusive, MaxExclusive bool
 }
 
 // OneOf matches a value equal to one of Values.
@@ -162,24 +165,64 @@ type CEL struct {
 type Wildcard struct{}
 
 // Subpath matches an absolute path that, lexically normalised, lies inside Root.
+// The zero value of each flag is Tenuo's default.
 type Subpath struct {
-	Root          string
-	CaseSensitive bool // default true
-	AllowEqual    bool // default true: the root itself matches
+	Root string
+	// CaseInsensitive compares paths with ASCII letters folded (on the
+	// wire: case_sensitive false); Root must then be in lower case. Default
+	// false: case-sensitive, so /DATA/x is not inside /data.
+	CaseInsensitive bool
+	// ExcludeRoot refuses the root itself, allowing only paths strictly
+	// under it (on the wire: allow_equal false). Default false: the root
+	// itself matches.
+	ExcludeRoot bool
 }
 
 // URLSafe matches a URL that is safe to fetch from a server (SSRF guard).
-// A nil list is absent on the wire (null); AllowPorts nil means any port.
+// Its zero value is Tenuo's UrlSafe::new(): schemes http and https, any
+// domain and port, private, loopback, cloud metadata and reserved addresses
+// refused, internal TLDs allowed. Each field's zero value is that default.
 type URLSafe struct {
-	Schemes           []string
-	AllowDomains      []string
-	DenyDomains       []string
-	AllowPorts        []uint16
-	BlockPrivate      bool
-	BlockLoopback     bool
-	BlockMetadata     bool
-	BlockReserved     bool
+	// Schemes are the schemes allowed (case-insensitive). Nil means Tenuo's
+	// default, http and https (encoded as such); an empty, non-nil list
+	// allows none.
+	Schemes []string
+	// AllowDomains, when not nil, are the only hosts allowed ("d" or
+	// "*.d"). Nil: any (null on the wire).
+	AllowDomains []string
+	// DenyDomains are hosts refused after every other check ("d" or
+	// "*.d"), IPs included as text. Nil: none (null on the wire).
+	DenyDomains []string
+	// AllowPorts, when not nil, are the only ports allowed. Nil: any.
+	AllowPorts []uint16
+	// AllowPrivate lets private addresses through (RFC 1918, link-local,
+	// CGNAT, IPv6 ULA; on the wire: block_private false). Default false:
+	// refused.
+	AllowPrivate bool
+	// AllowLoopback lets loopback addresses and localhost names through
+	// (block_loopback false). Default false: refused.
+	AllowLoopback bool
+	// AllowMetadata lets cloud metadata endpoints through (169.254.169.254,
+	// metadata.google.internal, …; block_metadata false). Default false:
+	// refused.
+	AllowMetadata bool
+	// AllowReserved lets reserved, multicast, broadcast and unspecified
+	// addresses through (block_reserved false). Default false: refused.
+	AllowReserved bool
+	// BlockInternalTLDs refuses hosts under internal TLDs (.internal,
+	// .local, .lan, .corp, .svc, …). Default false, as Tenuo's.
 	BlockInternalTLDs bool
+}
+
+// defaultSchemes are the schemes a URLSafe with nil Schemes allows.
+var defaultSchemes = []string{"http", "https"}
+
+// schemes returns the schemes c allows, Tenuo's default for nil.
+func (c *URLSafe) schemes() []string {
+	if c.Schemes == nil {
+		return defaultSchemes
+	}
+	return c.Schemes
 }
 
 // Shlex matches a shell command line that is one plain invocation of a program

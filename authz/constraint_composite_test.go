@@ -24,8 +24,8 @@ func TestCompositeMatch(t *testing.T) {
 		{"empty All nested in All denies", &All{Constraints: []Constraint{&Wildcard{}, &All{}}}, "x", false, false},
 		{"empty All as an Any branch denies", &Any{Constraints: []Constraint{&All{}, ex("x")}}, "x", false, false},
 		{"Not over empty Any allows", &Not{Constraint: &Any{}}, "x", true, false},
-		{"All every clause", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(50), true, false},
-		{"All one fails", &All{Constraints: []Constraint{&Range{Min: ctF(0), MinInclusive: true}, &Range{Max: ctF(100), MaxInclusive: true}}}, int64(150), false, true},
+		{"All every clause", &All{Constraints: []Constraint{&Range{Min: ctF(0)}, &Range{Max: ctF(100)}}}, int64(50), true, false},
+		{"All one fails", &All{Constraints: []Constraint{&Range{Min: ctF(0)}, &Range{Max: ctF(100)}}}, int64(150), false, true},
 		// Tenuo stops at the first non-match: the CIDR is never evaluated.
 		{"All stops at first non-match", &All{Constraints: []Constraint{ex("a"), cidr}}, "x", false, true},
 		{"All error first", &All{Constraints: []Constraint{cidr, ex("a")}}, "x", false, false},

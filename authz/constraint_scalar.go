@@ -188,11 +188,11 @@ func (c *Range) String() string {
 	b.WriteString("Range(")
 	switch {
 	case c.Min != nil && c.Max != nil:
-		fmt.Fprintf(&b, "%s %s x %s %s", fmtBound(*c.Min), op(c.MinInclusive), op(c.MaxInclusive), fmtBound(*c.Max))
+		fmt.Fprintf(&b, "%s %s x %s %s", fmtBound(*c.Min), op(!c.MinExclusive), op(!c.MaxExclusive), fmtBound(*c.Max))
 	case c.Min != nil:
-		fmt.Fprintf(&b, "%s %s x", fmtBound(*c.Min), op(c.MinInclusive))
+		fmt.Fprintf(&b, "%s %s x", fmtBound(*c.Min), op(!c.MinExclusive))
 	case c.Max != nil:
-		fmt.Fprintf(&b, "x %s %s", op(c.MaxInclusive), fmtBound(*c.Max))
+		fmt.Fprintf(&b, "x %s %s", op(!c.MaxExclusive), fmtBound(*c.Max))
 	default:
 		b.WriteString("any number")
 	}
@@ -240,12 +240,12 @@ func (c *Range) containsFloat(n float64) bool {
 		return false
 	}
 	if c.Min != nil {
-		if c.MinInclusive && !(n >= *c.Min) || !c.MinInclusive && !(n > *c.Min) {
+		if !c.MinExclusive && !(n >= *c.Min) || c.MinExclusive && !(n > *c.Min) {
 			return false
 		}
 	}
 	if c.Max != nil {
-		if c.MaxInclusive && !(n <= *c.Max) || !c.MaxInclusive && !(n < *c.Max) {
+		if !c.MaxExclusive && !(n <= *c.Max) || c.MaxExclusive && !(n < *c.Max) {
 			return false
 		}
 	}
@@ -256,13 +256,13 @@ func (c *Range) containsFloat(n float64) bool {
 func (c *Range) containsInt(n int64) bool {
 	if c.Min != nil {
 		cmp, ok := cmpIntFloat(n, *c.Min)
-		if !ok || cmp < 0 || cmp == 0 && !c.MinInclusive {
+		if !ok || cmp < 0 || cmp == 0 && c.MinExclusive {
 			return false
 		}
 	}
 	if c.Max != nil {
 		cmp, ok := cmpIntFloat(n, *c.Max)
-		if !ok || cmp > 0 || cmp == 0 && !c.MaxInclusive {
+		if !ok || cmp > 0 || cmp == 0 && c.MaxExclusive {
 			return false
 		}
 	}
@@ -323,7 +323,7 @@ func (c *Range) narrowedBy(child Constraint) error {
 			return fmt.Errorf("range expanded: child drops the parent's min bound %s", fmtBound(*c.Min))
 		case *ch.Min < *c.Min:
 			return fmt.Errorf("range expanded: child min %s is below parent min %s", fmtBound(*ch.Min), fmtBound(*c.Min))
-		case *ch.Min == *c.Min && !c.MinInclusive && ch.MinInclusive:
+		case *ch.Min == *c.Min && c.MinExclusive && !ch.MinExclusive:
 			return fmt.Errorf("range inclusivity expanded: parent min %s is exclusive, child makes it inclusive", fmtBound(*c.Min))
 		}
 	}
@@ -333,7 +333,7 @@ func (c *Range) narrowedBy(child Constraint) error {
 			return fmt.Errorf("range expanded: child drops the parent's max bound %s", fmtBound(*c.Max))
 		case *ch.Max > *c.Max:
 			return fmt.Errorf("range expanded: child max %s is above parent max %s", fmtBound(*ch.Max), fmtBound(*c.Max))
-		case *ch.Max == *c.Max && !c.MaxInclusive && ch.MaxInclusive:
+		case *ch.Max == *c.Max && c.MaxExclusive && !ch.MaxExclusive:
 			return fmt.Errorf("range inclusivity expanded: parent max %s is exclusive, child makes it inclusive", fmtBound(*c.Max))
 		}
 	}

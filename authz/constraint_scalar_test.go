@@ -92,7 +92,7 @@ func TestOneOfNotOneOfMatch(t *testing.T) {
 
 func TestRangeMatch(t *testing.T) {
 	r := func(min, max *float64, minIncl, maxIncl bool) *Range {
-		return &Range{Min: min, Max: max, MinInclusive: minIncl, MaxInclusive: maxIncl}
+		return &Range{Min: min, Max: max, MinExclusive: !minIncl, MaxExclusive: !maxIncl}
 	}
 	const two53 = 1 << 53
 	tests := []struct {
@@ -170,8 +170,8 @@ func TestCmpIntFloat(t *testing.T) {
 
 func TestScalarValidate(t *testing.T) {
 	bad := []Constraint{
-		&Range{Min: ctF(math.NaN())},
-		&Range{Max: ctF(math.NaN())},
+		&Range{Min: ctF(math.NaN()), MinExclusive: true, MaxExclusive: true},
+		&Range{Max: ctF(math.NaN()), MinExclusive: true, MaxExclusive: true},
 		&Exact{Value: 5},
 		&OneOf{Values: []any{"a", 1}},
 		&NotOneOf{Excluded: []any{struct{}{}}},
@@ -184,7 +184,7 @@ func TestScalarValidate(t *testing.T) {
 		}
 	}
 	good := []Constraint{
-		&Range{}, &Range{Min: ctF(math.Inf(-1)), Max: ctF(math.Inf(1))}, &Range{Min: ctF(5), Max: ctF(1)},
+		&Range{}, &Range{Min: ctF(math.Inf(-1)), Max: ctF(math.Inf(1)), MinExclusive: true, MaxExclusive: true}, &Range{Min: ctF(5), Max: ctF(1), MinExclusive: true, MaxExclusive: true},
 		&Exact{}, &Exact{Value: []any{map[string]any{"a": nil}}}, &OneOf{}, &NotOneOf{Excluded: []any{}},
 	}
 	for _, c := range good {
@@ -203,9 +203,9 @@ func TestConstraintStrings(t *testing.T) {
 		{&Exact{Value: 1.0}, `Exact(1.0)`},
 		{&Pattern{Pattern: "/data/*"}, `Pattern("/data/*")`},
 		{&Regex{Pattern: `^a\d$`}, `Regex("^a\\d$")`},
-		{&Range{Min: ctF(0), Max: ctF(100), MinInclusive: true, MaxInclusive: true}, `Range(0 <= x <= 100)`},
-		{&Range{Min: ctF(0.5), MinInclusive: false}, `Range(0.5 < x)`},
-		{&Range{Max: ctF(1e21), MaxInclusive: true}, `Range(x <= 1e+21)`},
+		{&Range{Min: ctF(0), Max: ctF(100)}, `Range(0 <= x <= 100)`},
+		{&Range{Min: ctF(0.5), MinExclusive: true}, `Range(0.5 < x)`},
+		{&Range{Max: ctF(1e21)}, `Range(x <= 1e+21)`},
 		{&Range{}, `Range(any number)`},
 		{&OneOf{Values: []any{"a", "b"}}, `OneOf(["a", "b"])`},
 		{&NotOneOf{Excluded: []any{int64(1)}}, `NotOneOf([1])`},
@@ -225,14 +225,14 @@ func TestConstraintStrings(t *testing.T) {
 		}
 	}
 	// Messages name the value and the rule.
-	err := (&Range{Max: ctF(100), MaxInclusive: true}).Match(int64(150))
+	err := (&Range{Max: ctF(100)}).Match(int64(150))
 	if err == nil || !strings.Contains(err.Error(), "150") || !strings.Contains(err.Error(), "x <= 100") {
 		t.Errorf("Range message = %v", err)
 	}
 }
 
 func BenchmarkMatchRange(b *testing.B) {
-	c := &Range{Min: ctF(0), Max: ctF(10000), MinInclusive: true, MaxInclusive: false}
+	c := &Range{Min: ctF(0), Max: ctF(10000), MaxExclusive: true}
 	ec := &evalContext{}
 	vals := []any{int64(5000), 99.5, int64(20000), int64(1<<62 + 1)}
 	b.ReportAllocs()

@@ -21,10 +21,10 @@ func (c *Subpath) Match(v any) error    { return c.match(v, wallClock()) }
 
 // String renders the constraint, with its flags when they are not the defaults.
 func (c *Subpath) String() string {
-	if c.CaseSensitive && c.AllowEqual {
+	if !c.CaseInsensitive && !c.ExcludeRoot {
 		return fmt.Sprintf("Subpath(%q)", c.Root)
 	}
-	return fmt.Sprintf("Subpath(%q, case_sensitive=%t, allow_equal=%t)", c.Root, c.CaseSensitive, c.AllowEqual)
+	return fmt.Sprintf("Subpath(%q, case_sensitive=%t, allow_equal=%t)", c.Root, !c.CaseInsensitive, !c.ExcludeRoot)
 }
 
 func (c *Subpath) match(v any, _ *evalContext) error {
@@ -47,11 +47,11 @@ func (c *Subpath) contains(path string) error {
 		return fmt.Errorf("path %q is not absolute", path)
 	}
 	n := subpathNormalize(path)
-	if !c.CaseSensitive {
+	if c.CaseInsensitive {
 		n = asciiLower(n)
 	}
 	if n == c.Root {
-		if c.AllowEqual {
+		if !c.ExcludeRoot {
 			return nil
 		}
 		return noMatch("path %q is the root %q itself, which is not allowed", path, c.Root)
@@ -79,7 +79,7 @@ func (c *Subpath) checkRoot() error {
 	}
 	// Stricter than Tenuo: a case-insensitive root must already be lower
 	// case (Tenuo's constructor lower-cases it; the wire may not).
-	if !c.CaseSensitive && (!utf8.ValidString(c.Root) || strings.ToLower(c.Root) != c.Root) {
+	if c.CaseInsensitive && (!utf8.ValidString(c.Root) || strings.ToLower(c.Root) != c.Root) {
 		return fmt.Errorf("case-insensitive Subpath root %q is not in lower case: it matches nothing", c.Root)
 	}
 	return nil
@@ -112,10 +112,10 @@ func (c *Subpath) narrowedBy(child Constraint) error {
 	if err := c.contains(ch.Root); err != nil {
 		return fmt.Errorf("child Subpath root is not inside the parent's: %v", err)
 	}
-	if c.CaseSensitive && !ch.CaseSensitive {
+	if !c.CaseInsensitive && ch.CaseInsensitive {
 		return errors.New("cannot attenuate a case-sensitive Subpath to a case-insensitive one")
 	}
-	if !c.AllowEqual && ch.AllowEqual {
+	if c.ExcludeRoot && !ch.ExcludeRoot {
 		return errors.New("cannot attenuate Subpath allow_equal=false to allow_equal=true")
 	}
 	return nil

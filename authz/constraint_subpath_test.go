@@ -11,11 +11,11 @@ import (
 )
 
 func TestSubpathMatch(t *testing.T) {
-	data := &Subpath{Root: "/data", CaseSensitive: true, AllowEqual: true}
-	strictEq := &Subpath{Root: "/data", CaseSensitive: true, AllowEqual: false}
-	nocase := &Subpath{Root: "/data", CaseSensitive: false, AllowEqual: true}
-	slash := &Subpath{Root: "/", CaseSensitive: true, AllowEqual: true}
-	win := &Subpath{Root: `C:\data`, CaseSensitive: true, AllowEqual: true}
+	data := &Subpath{Root: "/data"}
+	strictEq := &Subpath{Root: "/data", ExcludeRoot: true}
+	nocase := &Subpath{Root: "/data", CaseInsensitive: true}
+	slash := &Subpath{Root: "/"}
+	win := &Subpath{Root: `C:\data`}
 	tests := []struct {
 		name string
 		c    *Subpath
@@ -87,12 +87,12 @@ func TestSubpathMatch(t *testing.T) {
 // raw text).
 func TestSubpathAbnormalRootDenies(t *testing.T) {
 	for _, c := range []*Subpath{
-		{Root: "/data/", CaseSensitive: true, AllowEqual: true},
-		{Root: "/data/./x", CaseSensitive: true, AllowEqual: true},
-		{Root: "/data/x/..", CaseSensitive: true, AllowEqual: true},
-		{Root: "//data", CaseSensitive: true, AllowEqual: true},
-		{Root: `/data\x`, CaseSensitive: true, AllowEqual: true},
-		{Root: "/Data", CaseSensitive: false, AllowEqual: true},
+		{Root: "/data/"},
+		{Root: "/data/./x"},
+		{Root: "/data/x/.."},
+		{Root: "//data"},
+		{Root: `/data\x`},
+		{Root: "/Data", CaseInsensitive: true},
 	} {
 		if err := c.validate(); err != nil {
 			t.Errorf("%s: validate: %v", c, err)
@@ -122,7 +122,7 @@ func TestSubpathValidate(t *testing.T) {
 		{"/da\x00ta", false},
 	}
 	for _, tt := range tests {
-		c := &Subpath{Root: tt.root, CaseSensitive: true, AllowEqual: true}
+		c := &Subpath{Root: tt.root}
 		if err := c.validate(); (err == nil) != tt.ok {
 			t.Errorf("validate(%q) = %v, want ok=%v", tt.root, err, tt.ok)
 		}
@@ -155,7 +155,7 @@ func TestSubpathNormalize(t *testing.T) {
 
 func TestSubpathNarrowing(t *testing.T) {
 	sp := func(root string, cs, eq bool) *Subpath {
-		return &Subpath{Root: root, CaseSensitive: cs, AllowEqual: eq}
+		return &Subpath{Root: root, CaseInsensitive: !cs, ExcludeRoot: !eq}
 	}
 	tests := []struct {
 		name          string
@@ -192,10 +192,10 @@ func TestSubpathNarrowing(t *testing.T) {
 }
 
 func TestSubpathString(t *testing.T) {
-	if got := (&Subpath{Root: "/data", CaseSensitive: true, AllowEqual: true}).String(); got != `Subpath("/data")` {
+	if got := (&Subpath{Root: "/data"}).String(); got != `Subpath("/data")` {
 		t.Errorf("String() = %s", got)
 	}
-	got := (&Subpath{Root: "/data", CaseSensitive: false, AllowEqual: true}).String()
+	got := (&Subpath{Root: "/data", CaseInsensitive: true}).String()
 	if got != `Subpath("/data", case_sensitive=false, allow_equal=true)` {
 		t.Errorf("String() = %s", got)
 	}
@@ -209,7 +209,7 @@ func TestSubpathVectorA25_2(t *testing.T) {
 	if !ok {
 		t.Fatalf("constraint is %T, want *Subpath", c)
 	}
-	if sp.Root != "/home/agent/workspace" || !sp.CaseSensitive || !sp.AllowEqual {
+	if sp.Root != "/home/agent/workspace" || sp.CaseInsensitive || sp.ExcludeRoot {
 		t.Fatalf("decoded %+v", sp)
 	}
 	if err := sp.Match("/home/agent/workspace/file.txt"); err != nil {
@@ -286,7 +286,7 @@ func FuzzSubpath(f *testing.F) {
 		if subpathIsAbsolute(p) && subpathIsNormal(p) != (subpathNormalize(p) == p) {
 			t.Fatalf("subpathIsNormal(%q) disagrees with subpathNormalize (%q)", p, subpathNormalize(p))
 		}
-		c := &Subpath{Root: "/data", CaseSensitive: cs, AllowEqual: eq}
+		c := &Subpath{Root: "/data", CaseInsensitive: !cs, ExcludeRoot: !eq}
 		if c.Match(p) != nil {
 			return
 		}
@@ -317,7 +317,7 @@ func FuzzSubpath(f *testing.F) {
 }
 
 func BenchmarkMatchSubpath(b *testing.B) {
-	c := &Subpath{Root: "/home/agent/workspace", CaseSensitive: true, AllowEqual: true}
+	c := &Subpath{Root: "/home/agent/workspace"}
 	if err := c.validate(); err != nil {
 		b.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func ConstraintJSON(c Constraint) map[string]any {
 		return map[string]any{"type": "pattern", "pattern": x.Pattern}
 	case *Range:
 		return map[string]any{"type": "range", "min": floatOrNil(x.Min), "max": floatOrNil(x.Max),
-			"min_inclusive": x.MinInclusive, "max_inclusive": x.MaxInclusive}
+			"min_inclusive": !x.MinExclusive, "max_inclusive": !x.MaxExclusive}
 	case *OneOf:
 		return map[string]any{"type": "one_of", "values": nonNil(x.Values)}
 	case *Regex:
@@ -51,7 +51,7 @@ func ConstraintJSON(c Constraint) map[string]any {
 	case *Wildcard:
 		return map[string]any{"type": "wildcard"}
 	case *Subpath:
-		return map[string]any{"type": "subpath", "root": x.Root, "case_sensitive": x.CaseSensitive, "allow_equal": x.AllowEqual}
+		return map[string]any{"type": "subpath", "root": x.Root, "case_sensitive": !x.CaseInsensitive, "allow_equal": !x.ExcludeRoot}
 	case *URLSafe:
 		ports := []any(nil)
 		if x.AllowPorts != nil {
@@ -60,10 +60,10 @@ func ConstraintJSON(c Constraint) map[string]any {
 				ports = append(ports, int64(p))
 			}
 		}
-		return map[string]any{"type": "url_safe", "schemes": x.Schemes, "allow_domains": x.AllowDomains,
-			"deny_domains": x.DenyDomains, "allow_ports": ports, "block_private": x.BlockPrivate,
-			"block_loopback": x.BlockLoopback, "block_metadata": x.BlockMetadata,
-			"block_reserved": x.BlockReserved, "block_internal_tlds": x.BlockInternalTLDs}
+		return map[string]any{"type": "url_safe", "schemes": append([]string(nil), x.schemes()...), "allow_domains": x.AllowDomains,
+			"deny_domains": x.DenyDomains, "allow_ports": ports, "block_private": !x.AllowPrivate,
+			"block_loopback": !x.AllowLoopback, "block_metadata": !x.AllowMetadata,
+			"block_reserved": !x.AllowReserved, "block_internal_tlds": x.BlockInternalTLDs}
 	case *Shlex:
 		return map[string]any{"type": "shlex", "allow": x.Allow}
 	case *UnknownConstraint:
@@ -181,7 +181,7 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 		c = &Pattern{Pattern: f.str("pattern")}
 	case "range":
 		c = &Range{Min: f.optFloat("min"), Max: f.optFloat("max"),
-			MinInclusive: f.boolOr("min_inclusive", true), MaxInclusive: f.boolOr("max_inclusive", true)}
+			MinExclusive: !f.boolOr("min_inclusive", true), MaxExclusive: !f.boolOr("max_inclusive", true)}
 	case "oneof":
 		c = &OneOf{Values: f.list("values")}
 	case "regex":
@@ -230,8 +230,8 @@ func constraintFromJSON(v any, depth int) (Constraint, error) {
 	case "urlsafe":
 		u := &URLSafe{Schemes: f.strList("schemes", []string{"http", "https"}),
 			AllowDomains: f.strList("allow_domains", nil), DenyDomains: f.strList("deny_domains", nil),
-			BlockPrivate: f.boolOr("block_private", true), BlockLoopback: f.boolOr("block_loopback", true),
-			BlockMetadata: f.boolOr("block_metadata", true), BlockReserved: f.boolOr("block_reserved", true),
+			AllowPrivate: !f.boolOr("block_private", true), AllowLoopback: !f.boolOr("block_loopback", true),
+			AllowMetadata: !f.boolOr("block_metadata", true), AllowReserved: !f.boolOr("block_reserved", true),
 			BlockInternalTLDs: f.boolOr("block_internal_tlds", false)}
 		f.used["allow_ports"] = true // null: any port
 		if ports, ok := m["allow_ports"]; ok && ports != nil {
@@ -379,5 +379,5 @@ func newSubpathSpec(root string, caseSensitive, allowEqual bool) *Subpath {
 			root = strings.ToLower(root)
 		}
 	}
-	return &Subpath{Root: root, CaseSensitive: caseSensitive, AllowEqual: allowEqual}
+	return &Subpath{Root: root, CaseInsensitive: !caseSensitive, ExcludeRoot: !allowEqual}
 }

@@ -461,8 +461,8 @@ func (c *URLSafe) Match(v any) error    { return c.match(v, wallClock()) }
 // defaults, e.g. UrlSafe() or UrlSafe(allow_domains=["api.github.com"]).
 func (c *URLSafe) String() string {
 	var opts []string
-	if !(len(c.Schemes) == 2 && c.Schemes[0] == "http" && c.Schemes[1] == "https") {
-		opts = append(opts, "schemes="+formatStrings(c.Schemes))
+	if s := c.schemes(); !(len(s) == 2 && s[0] == "http" && s[1] == "https") {
+		opts = append(opts, "schemes="+formatStrings(s))
 	}
 	if c.AllowDomains != nil {
 		opts = append(opts, "allow_domains="+formatStrings(c.AllowDomains))
@@ -482,8 +482,8 @@ func (c *URLSafe) String() string {
 		on   bool
 		def  bool
 	}{
-		{"block_private", c.BlockPrivate, true}, {"block_loopback", c.BlockLoopback, true},
-		{"block_metadata", c.BlockMetadata, true}, {"block_reserved", c.BlockReserved, true},
+		{"block_private", !c.AllowPrivate, true}, {"block_loopback", !c.AllowLoopback, true},
+		{"block_metadata", !c.AllowMetadata, true}, {"block_reserved", !c.AllowReserved, true},
 		{"block_internal_tlds", c.BlockInternalTLDs, false},
 	} {
 		if f.on != f.def {
@@ -501,8 +501,6 @@ func formatStrings(ss []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// validate accepts any field values, as Tenuo does: an empty scheme list or
-// allow list simply matches nothing.
 // asciiDomainEntry returns a domain list entry ("d" or "*.d") with d in its
 // IDNA ASCII form, lower case and without a trailing dot. validate made sure
 // every entry has that form.
@@ -542,16 +540,16 @@ func (c *URLSafe) validate() error {
 // .localhost is loopback.
 func (c *URLSafe) blocked() netguard.Class {
 	var b netguard.Class
-	if c.BlockLoopback {
+	if !c.AllowLoopback {
 		b |= netguard.Loopback | netguard.Unspecified
 	}
-	if c.BlockPrivate {
+	if !c.AllowPrivate {
 		b |= netguard.Private | netguard.LinkLocal
 	}
-	if c.BlockMetadata {
+	if !c.AllowMetadata {
 		b |= netguard.Metadata
 	}
-	if c.BlockReserved {
+	if !c.AllowReserved {
 		b |= netguard.Reserved | netguard.Multicast | netguard.Broadcast | netguard.Unspecified
 	}
 	if c.BlockInternalTLDs {
@@ -570,7 +568,7 @@ func (c *URLSafe) match(v any, _ *evalContext) error {
 		return err
 	}
 	schemeOK := false
-	for _, sc := range c.Schemes {
+	for _, sc := range c.schemes() {
 		if strings.EqualFold(sc, t.scheme) {
 			schemeOK = true
 			break
@@ -663,8 +661,8 @@ func (c *URLSafe) narrowedBy(child Constraint) error {
 	if !ok {
 		return incompatible(c, child)
 	}
-	for _, cs := range ch.Schemes {
-		if !containsFold(c.Schemes, cs) {
+	for _, cs := range ch.schemes() {
+		if !containsFold(c.schemes(), cs) {
 			return fmt.Errorf("child UrlSafe scheme %q is not in the parent's schemes", cs)
 		}
 	}
@@ -672,10 +670,10 @@ func (c *URLSafe) narrowedBy(child Constraint) error {
 		name          string
 		parent, child bool
 	}{
-		{"block_private", c.BlockPrivate, ch.BlockPrivate},
-		{"block_loopback", c.BlockLoopback, ch.BlockLoopback},
-		{"block_metadata", c.BlockMetadata, ch.BlockMetadata},
-		{"block_reserved", c.BlockReserved, ch.BlockReserved},
+		{"block_private", !c.AllowPrivate, !ch.AllowPrivate},
+		{"block_loopback", !c.AllowLoopback, !ch.AllowLoopback},
+		{"block_metadata", !c.AllowMetadata, !ch.AllowMetadata},
+		{"block_reserved", !c.AllowReserved, !ch.AllowReserved},
 		{"block_internal_tlds", c.BlockInternalTLDs, ch.BlockInternalTLDs},
 	} {
 		if f.parent && !f.child {

@@ -9,8 +9,7 @@ import (
 
 // defaultURLSafe is URLSafe with Tenuo's defaults (as the decoder fills them).
 func defaultURLSafe() *URLSafe {
-	return &URLSafe{Schemes: []string{"http", "https"}, BlockPrivate: true, BlockLoopback: true,
-		BlockMetadata: true, BlockReserved: true}
+	return &URLSafe{Schemes: []string{"http", "https"}}
 }
 
 func TestURLSafeMatchDefaults(t *testing.T) {
@@ -173,23 +172,24 @@ func TestURLSafeOptions(t *testing.T) {
 		}), "redis://example.com/", false},
 		{"scheme list", with(func(c *URLSafe) { c.Schemes = []string{"https"} }), "http://example.com/", false},
 		{"scheme case", with(func(c *URLSafe) { c.Schemes = []string{"HTTPS"} }), "https://example.com/", true},
-		{"no schemes", with(func(c *URLSafe) { c.Schemes = nil }), "https://example.com/", false},
-		{"loopback allowed", with(func(c *URLSafe) { c.BlockLoopback = false }), "http://127.0.0.1/", true},
-		{"loopback allowed name", with(func(c *URLSafe) { c.BlockLoopback = false }), "http://localhost/", true},
-		{"private allowed", with(func(c *URLSafe) { c.BlockPrivate = false }), "http://10.1.2.3/", true},
-		{"private off, link-local is metadata", with(func(c *URLSafe) { c.BlockPrivate = false }), "http://169.254.1.1/", false},
-		{"metadata off, link-local is private", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://169.254.1.1/", false},
-		{"metadata off", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://metadata.google.internal/", true},
-		{"metadata off, Alibaba is CGNAT", with(func(c *URLSafe) { c.BlockMetadata = false }), "http://100.100.100.200/", false},
-		{"reserved off", with(func(c *URLSafe) { c.BlockReserved = false }), "http://224.0.0.1/", true},
-		{"reserved off, 0.0.0.0 is loopback", with(func(c *URLSafe) { c.BlockReserved = false }), "http://0.0.0.0/", false},
+		{"no schemes", with(func(c *URLSafe) { c.Schemes = []string{} }), "https://example.com/", false},
+		{"default schemes", with(func(c *URLSafe) { c.Schemes = nil }), "https://example.com/", true},
+		{"loopback allowed", with(func(c *URLSafe) { c.AllowLoopback = true }), "http://127.0.0.1/", true},
+		{"loopback allowed name", with(func(c *URLSafe) { c.AllowLoopback = true }), "http://localhost/", true},
+		{"private allowed", with(func(c *URLSafe) { c.AllowPrivate = true }), "http://10.1.2.3/", true},
+		{"private off, link-local is metadata", with(func(c *URLSafe) { c.AllowPrivate = true }), "http://169.254.1.1/", false},
+		{"metadata off, link-local is private", with(func(c *URLSafe) { c.AllowMetadata = true }), "http://169.254.1.1/", false},
+		{"metadata off", with(func(c *URLSafe) { c.AllowMetadata = true }), "http://metadata.google.internal/", true},
+		{"metadata off, Alibaba is CGNAT", with(func(c *URLSafe) { c.AllowMetadata = true }), "http://100.100.100.200/", false},
+		{"reserved off", with(func(c *URLSafe) { c.AllowReserved = true }), "http://224.0.0.1/", true},
+		{"reserved off, 0.0.0.0 is loopback", with(func(c *URLSafe) { c.AllowReserved = true }), "http://0.0.0.0/", false},
 		{"internal TLDs off", defaultURLSafe(), "http://printer.local/", true},
 		{"internal TLDs on", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://printer.local/", false},
 		{"internal TLDs on svc", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://api.ns.svc/", false},
 		{"internal TLDs on single label", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "http://intranet/", false},
 		{"internal TLDs on public", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), "https://example.com/", true},
-		{"all off", &URLSafe{Schemes: []string{"http"}}, "http://127.0.0.1/", true},
-		{"all off still parses strictly", &URLSafe{Schemes: []string{"http"}}, "http://user@127.0.0.1/", false},
+		{"all off", &URLSafe{Schemes: []string{"http"}, AllowPrivate: true, AllowLoopback: true, AllowMetadata: true, AllowReserved: true}, "http://127.0.0.1/", true},
+		{"all off still parses strictly", &URLSafe{Schemes: []string{"http"}, AllowPrivate: true, AllowLoopback: true, AllowMetadata: true, AllowReserved: true}, "http://user@127.0.0.1/", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,13 +219,13 @@ func TestURLSafeNarrowing(t *testing.T) {
 		{"schemes narrowed", defaultURLSafe(), with(func(c *URLSafe) { c.Schemes = []string{"https"} }), true},
 		{"schemes widened", with(func(c *URLSafe) { c.Schemes = []string{"https"} }), defaultURLSafe(), false},
 		{"scheme added", defaultURLSafe(), with(func(c *URLSafe) { c.Schemes = []string{"http", "https", "ftp"} }), false},
-		{"private off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockPrivate = false }), false},
-		{"loopback off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockLoopback = false }), false},
-		{"metadata off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockMetadata = false }), false},
-		{"reserved off", defaultURLSafe(), with(func(c *URLSafe) { c.BlockReserved = false }), false},
+		{"private off", defaultURLSafe(), with(func(c *URLSafe) { c.AllowPrivate = true }), false},
+		{"loopback off", defaultURLSafe(), with(func(c *URLSafe) { c.AllowLoopback = true }), false},
+		{"metadata off", defaultURLSafe(), with(func(c *URLSafe) { c.AllowMetadata = true }), false},
+		{"reserved off", defaultURLSafe(), with(func(c *URLSafe) { c.AllowReserved = true }), false},
 		{"internal on", defaultURLSafe(), with(func(c *URLSafe) { c.BlockInternalTLDs = true }), true},
 		{"internal off", with(func(c *URLSafe) { c.BlockInternalTLDs = true }), defaultURLSafe(), false},
-		{"flag turned on", with(func(c *URLSafe) { c.BlockPrivate = false }), defaultURLSafe(), true},
+		{"flag turned on", with(func(c *URLSafe) { c.AllowPrivate = true }), defaultURLSafe(), true},
 		{"allow list added", defaultURLSafe(), with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }), true},
 		{"allow list dropped", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com"} }), defaultURLSafe(), false},
 		{"allow list subset", with(func(c *URLSafe) { c.AllowDomains = []string{"a.com", "b.com"} }),
@@ -268,8 +268,7 @@ func TestURLSafeString(t *testing.T) {
 		want string
 	}{
 		{defaultURLSafe(), "UrlSafe()"},
-		{&URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"a.com"}, AllowPorts: []uint16{443},
-			BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: false, BlockInternalTLDs: true},
+		{&URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"a.com"}, AllowPorts: []uint16{443}, BlockInternalTLDs: true, AllowReserved: true},
 			`UrlSafe(schemes=["https"], allow_domains=["a.com"], allow_ports=[443], block_reserved=false, block_internal_tlds=true)`},
 	}
 	for _, tt := range tests {
@@ -376,14 +375,14 @@ func TestURLInternationalisedHosts(t *testing.T) {
 			t.Errorf("%s: %v", u, err)
 		}
 	}
-	safe := &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"bücher.example"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true, BlockReserved: true}
+	safe := &URLSafe{Schemes: []string{"https"}, AllowDomains: []string{"bücher.example"}}
 	if err := safe.validate(); err != nil {
 		t.Fatal(err)
 	}
 	if err := safe.Match("https://xn--bcher-kva.example/"); err != nil {
 		t.Errorf("allow list in Unicode must admit the punycode host: %v", err)
 	}
-	deny := &URLSafe{Schemes: []string{"https"}, DenyDomains: []string{"*.bücher.example"}}
+	deny := &URLSafe{Schemes: []string{"https"}, DenyDomains: []string{"*.bücher.example"}, AllowPrivate: true, AllowLoopback: true, AllowMetadata: true, AllowReserved: true}
 	if err := deny.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +392,7 @@ func TestURLInternationalisedHosts(t *testing.T) {
 	if err := safe.Match("https://ｌｏｃａｌｈｏｓｔ/"); err == nil {
 		t.Error("full-width localhost must be refused")
 	}
-	if err := (&URLSafe{DenyDomains: []string{"bad\u0080.example"}}).validate(); err == nil {
+	if err := (&URLSafe{Schemes: []string{}, DenyDomains: []string{"bad\u0080.example"}, AllowPrivate: true, AllowLoopback: true, AllowMetadata: true, AllowReserved: true}).validate(); err == nil {
 		t.Error("a deny entry with no ASCII form must be refused at validate")
 	}
 }
@@ -577,9 +576,7 @@ func FuzzURLSafe(f *testing.F) {
 }
 
 func BenchmarkMatchURLSafe(b *testing.B) {
-	c := &URLSafe{Schemes: []string{"http", "https"}, AllowDomains: []string{"*.example.com", "api.github.com"},
-		DenyDomains: []string{"admin.example.com"}, BlockPrivate: true, BlockLoopback: true, BlockMetadata: true,
-		BlockReserved: true}
+	c := &URLSafe{Schemes: []string{"http", "https"}, AllowDomains: []string{"*.example.com", "api.github.com"}, DenyDomains: []string{"admin.example.com"}}
 	v := any("https://api.example.com/v1/users?page=2")
 	b.ReportAllocs()
 	for b.Loop() {

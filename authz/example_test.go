@@ -20,14 +20,14 @@ func Example() {
 
 	// The root lets the agent read files under /data for an hour.
 	w, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: time.Hour, Tools: map[string]authz.ConstraintSet{
-		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/data", CaseSensitive: true, AllowEqual: true}}},
+		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/data"}}},
 	}}, now)
 	if err != nil {
 		panic(err)
 	}
 	// The agent narrows it to /data/reports for a sub-agent.
 	stack, err := authz.Attenuate(authz.Stack{w}, agent, authz.Grant{Holder: sub.Public(), Tools: map[string]authz.ConstraintSet{
-		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/data/reports", CaseSensitive: true, AllowEqual: true}}},
+		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/data/reports"}}},
 	}}, now)
 	if err != nil {
 		panic(err)

@@ -14,7 +14,7 @@ func TestNarrowing(t *testing.T) {
 	ex := func(v any) Constraint { return &Exact{Value: v} }
 	pat := func(p string) Constraint { return &Pattern{Pattern: p} }
 	rng := func(min, max *float64, minIncl, maxIncl bool) Constraint {
-		return &Range{Min: min, Max: max, MinInclusive: minIncl, MaxInclusive: maxIncl}
+		return &Range{Min: min, Max: max, MinExclusive: !minIncl, MaxExclusive: !maxIncl}
 	}
 	oneOf := func(vs ...any) Constraint { return &OneOf{Values: vs} }
 	notOneOf := func(vs ...any) Constraint { return &NotOneOf{Excluded: vs} }
@@ -227,7 +227,7 @@ func (g *ctGen) constraint(depth int) Constraint {
 	case 2:
 		return &NotOneOf{Excluded: g.values(4)}
 	case 3:
-		return &Range{Min: g.bound(), Max: g.bound(), MinInclusive: g.r.Intn(2) == 0, MaxInclusive: g.r.Intn(2) == 0}
+		return &Range{Min: g.bound(), Max: g.bound(), MinExclusive: g.r.Intn(2) != 0, MaxExclusive: g.r.Intn(2) != 0}
 	case 4:
 		return &Pattern{Pattern: ctGlobs[g.r.Intn(len(ctGlobs))]}
 	case 5:
@@ -281,7 +281,7 @@ func (g *ctGen) narrow(p Constraint, depth int) Constraint {
 	case *Subset:
 		return &Subset{Allowed: g.subsetOf(x.Allowed)}
 	case *Range:
-		return &Range{Min: g.bound(), Max: g.bound(), MinInclusive: g.r.Intn(2) == 0, MaxInclusive: g.r.Intn(2) == 0}
+		return &Range{Min: g.bound(), Max: g.bound(), MinExclusive: g.r.Intn(2) != 0, MaxExclusive: g.r.Intn(2) != 0}
 	case *All:
 		cs := make([]Constraint, 0, len(x.Constraints)+1)
 		for _, c := range x.Constraints {
@@ -613,7 +613,7 @@ func (r *ctFuzzReader) constraint(depth int) Constraint {
 	case 1:
 		return &Pattern{Pattern: r.str()}
 	case 2:
-		return &Range{Min: r.bound(), Max: r.bound(), MinInclusive: r.byte()%2 == 0, MaxInclusive: r.byte()%2 == 0}
+		return &Range{Min: r.bound(), Max: r.bound(), MinExclusive: r.byte()%2 != 0, MaxExclusive: r.byte()%2 != 0}
 	case 3:
 		return &OneOf{Values: r.values()}
 	case 4:

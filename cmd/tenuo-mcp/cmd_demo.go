@@ -91,8 +91,8 @@ func runDemo(ctx context.Context, e *env) error {
 	sub, _ := authz.GenerateSigningKey(rand.Reader)
 	now := time.Now()
 	grant := authz.Grant{Holder: agent.Public(), TTL: 10 * time.Minute, Tools: map[string]authz.ConstraintSet{
-		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: sandbox, CaseSensitive: true, AllowEqual: true}}},
-		"list_dir":  {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: sandbox, CaseSensitive: true, AllowEqual: true}}},
+		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: sandbox}}},
+		"list_dir":  {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: sandbox}}},
 	}}
 	w, err := authz.Mint(root, grant, now)
 	if err != nil {
@@ -169,7 +169,7 @@ func runDemo(ctx context.Context, e *env) error {
 	d.say("   inside reports/, 2 minutes) and signs it with its own key. The sub-agent")
 	d.say("   presents the whole chain in _meta.tenuo with its own proof of possession:")
 	child, err := authz.Attenuate(stack, agent, authz.Grant{Holder: sub.Public(), TTL: 2 * time.Minute, Tools: map[string]authz.ConstraintSet{
-		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: filepath.Join(sandbox, "reports"), CaseSensitive: true, AllowEqual: true}}},
+		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: filepath.Join(sandbox, "reports")}}},
 	}}, time.Now())
 	if err != nil {
 		return err
@@ -179,7 +179,7 @@ func runDemo(ctx context.Context, e *env) error {
 	d.call("list_dir", map[string]any{"path": sandbox}, &demoSigner{child, sub})
 	d.say("   A sub-agent cannot widen what it was given: attenuating to all of / fails:")
 	_, err = authz.Attenuate(child, sub, authz.Grant{Holder: agent.Public(), Tools: map[string]authz.ConstraintSet{
-		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/", CaseSensitive: true, AllowEqual: true}}},
+		"read_file": {Constraints: map[string]authz.Constraint{"path": &authz.Subpath{Root: "/"}}},
 	}}, time.Now())
 	d.say("   %v", err)
 

@@ -354,7 +354,7 @@ func newKey(t testing.TB) *authz.SigningKey {
 
 func subpath(dir string) authz.ConstraintSet {
 	return authz.ConstraintSet{Constraints: map[string]authz.Constraint{
-		"path": &authz.Subpath{Root: dir, CaseSensitive: true, AllowEqual: true}}}
+		"path": &authz.Subpath{Root: dir}}}
 }
 
 // fsWorld is a sandbox served by the example file server, a root key and an
