@@ -44,6 +44,10 @@ type serveFlags struct {
 	env, passEnv []string
 	maxLine      int
 
+	upstreamURL       string
+	upstreamTransport string
+	upstreamHeaders   []string
+
 	listen           string
 	allowOrigins     []string
 	tokenFile        string
@@ -63,6 +67,9 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.StringArrayVar(&f.env, "env", nil, "set K=V in each server's environment (repeatable)")
 	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "pass variable K from the proxy's environment to each server (repeatable)")
 	fl.IntVar(&f.maxLine, "max-message", transport.DefaultMaxLine, "largest JSON-RPC message in bytes from a server")
+	fl.StringVar(&f.upstreamURL, "upstream-url", "", "relay to the MCP server at `URL` instead of a command: each client session gets its own upstream session")
+	fl.StringVar(&f.upstreamTransport, "upstream-transport", "streamable", "the --upstream-url's transport: streamable (HTTP) or sse (legacy HTTP+SSE)")
+	fl.StringArrayVar(&f.upstreamHeaders, "upstream-header", nil, "send 'Name: value' to the --upstream-url (its own credentials; the client's are never forwarded; repeatable)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on (loopback unless told otherwise; port 0 picks a free one)")
 	fl.StringArrayVar(&f.allowOrigins, "allow-origin", nil, "a browser Origin allowed besides loopback ones, e.g. https://app.example (repeatable)")
 	fl.StringVar(&f.tokenFile, "auth-token-file", "", "require a bearer token from `FILE` (one per line, at least 16 characters; # comments)")
@@ -84,6 +91,7 @@ type endpoint struct {
 	tokens  [][sha256.Size]byte // digests of the accepted bearer tokens
 	origins []string
 	tls     *tls.Config
+	upHdr   http.Header // sent to an HTTP upstream
 }
 
 // build validates every setting, refusing to start on any doubt.
@@ -102,7 +110,26 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 	if f.idle < time.Second || f.shutdown <= 0 {
 		return nil, nil, badInput("", "--session-idle-timeout must be at least 1s and --shutdown-timeout positive")
 	}
-	ep := &endpoint{}
+	ep := &endpoint{upHdr: http.Header{}}
+	switch f.upstreamTransport {
+	case "streamable", "sse":
+	default:
+		return nil, nil, badInput("", "--upstream-transport must be streamable or sse, got %q", f.upstreamTransport)
+	}
+	if f.upstreamURL != "" {
+		u, err := url.Parse(f.upstreamURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, nil, badInput("e.g. --upstream-url http://127.0.0.1:3001/mcp", "--upstream-url %q is not an http(s) URL without credentials in it", f.upstreamURL)
+		}
+	}
+	for _, h := range f.upstreamHeaders {
+		k, v, ok := strings.Cut(h, ":")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t\r\n") || strings.ContainsAny(v, "\r\n") {
+			return nil, nil, badInput("e.g. --upstream-header 'Authorization: Bearer TOKEN'", "--upstream-header %q is not Name: value", h)
+		}
+		ep.upHdr.Add(k, strings.TrimSpace(v))
+	}
 	for _, o := range f.allowOrigins {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
@@ -213,12 +240,13 @@ func (ep *endpoint) originOK(u *url.URL, _ *http.Request) bool {
 func newServeCmd(e *env) *cobra.Command {
 	var f serveFlags
 	c := &cobra.Command{
-		Use:   "serve [flags] -- SERVER_COMMAND [ARGS…]",
+		Use:   "serve [flags] (--upstream-url URL | -- SERVER_COMMAND [ARGS…])",
 		Short: "Serve the MCP security proxy over HTTP (streamable HTTP and SSE) for remote agents",
 		Long: `serve is the MCP security proxy as a network endpoint: streamable HTTP at
 /mcp and the legacy HTTP+SSE transport at /sse. Each client session gets its
 own server process (the command after --, with a minimal environment as in
-proxy), and every tools/list and tools/call is enforced as on stdio.
+proxy) or its own session with the --upstream-url server, and every
+tools/list and tools/call is enforced as on stdio.
 
 Warrants come from the call (params._meta.tenuo), from an X-Tenuo-Warrant
 header on the session's requests (it filters tools/list and completes calls
@@ -235,10 +263,12 @@ Authorization header. /healthz and /readyz report liveness and readiness.`,
     --auth-token-file tokens.txt --trusted-root root.pub -- ./my-server`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if cmd.ArgsLenAtDash() < 0 || len(args) == 0 {
-				return badInput("put the server command after --, e.g. tenuo-mcp serve --trusted-root KEY -- my-server --flag", "no upstream MCP server command")
-			}
-			if cmd.ArgsLenAtDash() > 0 {
+			switch {
+			case f.upstreamURL != "" && len(args) > 0:
+				return badInput("give one upstream: --upstream-url or a command after --", "both --upstream-url and a server command")
+			case f.upstreamURL == "" && (cmd.ArgsLenAtDash() < 0 || len(args) == 0):
+				return badInput("put the server command after --, e.g. tenuo-mcp serve --trusted-root KEY -- my-server --flag, or give --upstream-url", "no upstream MCP server")
+			case cmd.ArgsLenAtDash() > 0:
 				return badInput("flags go before --, the server command after it", "unexpected arguments before --: %q", args[:cmd.ArgsLenAtDash()])
 			}
 			childEnv, err := transport.MinimalEnv(f.passEnv, f.env)
@@ -295,13 +325,31 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		h.ClientKey = func(r *http.Request) string { return "token-" + strconv.Itoa(ep.tokenIndex(r)) }
 	}
 	h.Accept = func(ctx context.Context, s *mcphttp.Session) {
-		up, err := transport.SpawnStdio(wctx, argv, transport.SpawnOptions{Env: childEnv, MaxLine: f.maxLine, Stderr: e.stderr})
-		if err != nil {
-			en.Log.Error("starting the MCP server for a session", "session", s.ID(), "err", err)
-			return
+		var up transport.Conn
+		if f.upstreamURL != "" {
+			opt := mcphttp.DialOptions{Header: ep.upHdr, MaxMessage: int64(f.maxLine), Log: en.Log}
+			dial := mcphttp.Dial
+			if f.upstreamTransport == "sse" {
+				dial = mcphttp.DialSSE
+			}
+			c, err := dial(ctx, f.upstreamURL, opt)
+			if err != nil {
+				en.Log.Error("connecting to the MCP server for a session", "session", s.ID(), "err", err)
+				return
+			}
+			defer c.Wait()
+			up = c
+			en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "upstream", f.upstreamURL)
+		} else {
+			proc, err := transport.SpawnStdio(wctx, argv, transport.SpawnOptions{Env: childEnv, MaxLine: f.maxLine, Stderr: e.stderr})
+			if err != nil {
+				en.Log.Error("starting the MCP server for a session", "session", s.ID(), "err", err)
+				return
+			}
+			up = proc
+			en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", proc.Pid())
 		}
-		en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", up.Pid())
-		err = p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
+		err := p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
 		en.Log.Info("session ended", "session", s.ID(), "err", err)
 	}
 

@@ -7,12 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -475,6 +481,145 @@ func TestServeE2EEndpointSecurity(t *testing.T) {
 		}
 		if code := srv.wait(30 * time.Second); code != 0 {
 			t.Errorf("exit %d after SIGTERM", code)
+		}
+	})
+}
+
+// startEverythingHTTP starts server-everything in mode (streamableHttp or
+// sse) on a port net.Listen picked, and returns its URL once it listens, and
+// its standard output (its log of sessions).
+func startEverythingHTTP(t *testing.T, dir, mode string) (string, *syncBuffer) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close() // server-everything takes a port number, not a listener
+	cmd := exec.Command("node", filepath.Join(dir, "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js"), mode)
+	cmd.Env = append(os.Environ(), "PORT="+port)
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	up := make(chan struct{})
+	go func() {
+		br := bufio.NewReader(pipe)
+		for {
+			line, err := br.ReadString('\n')
+			if strings.Contains(line, "port "+port) {
+				close(up)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-up:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("server-everything %s did not start", mode)
+	}
+	path := "/mcp"
+	if mode == "sse" {
+		path = "/sse"
+	}
+	return "http://127.0.0.1:" + port + path, stdout
+}
+
+// TestServeE2EUpstreamURL runs the TypeScript SDK client through serve to
+// server-everything reached by URL (streamable HTTP and legacy SSE), each
+// client session with its own upstream session.
+func TestServeE2EUpstreamURL(t *testing.T) {
+	t.Parallel()
+	dir := npmpeers.Dir(t)
+	for _, mode := range []string{"streamableHttp", "sse"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			upURL, upLog := startEverythingHTTP(t, dir, mode)
+			// A recording reverse proxy in front of the upstream shows
+			// which headers reach it.
+			target, _ := url.Parse(upURL)
+			var seenMu sync.Mutex
+			var seen []http.Header
+			rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+			rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				seenMu.Lock()
+				seen = append(seen, r.Header.Clone())
+				seenMu.Unlock()
+				rp.ServeHTTP(w, r)
+			}))
+			t.Cleanup(rec.Close)
+			upURL = rec.URL + target.Path
+			root, agent := newKey(t), newKey(t)
+			stack := everythingWarrant(t, root, agent)
+			signer := &e2eSigner{stack, agent}
+			kind, path, transportFlag := "streamable", "/mcp", "streamable"
+			if mode == "sse" {
+				kind, path, transportFlag = "sse", "/sse", "sse"
+			}
+			srv := startServe(t, nil, []string{"--trusted-root", root.Public().Hex(), "--log-level", "warn",
+				"--upstream-url", upURL, "--upstream-transport", transportFlag, "--upstream-header", "X-Upstream-Token: upstream-only"})
+			spec := &driverSpec{WaitFor: "trigger-sampling-request",
+				ListMeta: map[string]any{"tenuo": signer.envelope(t, "tools/list", "{}")}}
+			spec.call(t, signer, "echo", "echo", map[string]any{"message": "hello over HTTP"}, false)
+			spec.call(t, signer, "constraint", "echo", map[string]any{"message": "goodbye"}, false)
+			spec.call(t, signer, "long", "trigger-long-running-operation", map[string]any{"duration": 0.3, "steps": 3}, true)
+			spec.call(t, signer, "sampling", "trigger-sampling-request", map[string]any{"prompt": "hi", "maxTokens": 5}, false)
+			spec.call(t, nil, "unsigned", "echo", map[string]any{"message": "hello"}, false)
+			for run := range 2 {
+				got := runHTTPDriver(t, dir, kind, srv.url+path, spec, map[string]string{"Authorization": "Bearer client-secret"})
+				c := got.Calls
+				runChecks(t, []check{
+					{"filtered tools/list", slices.Equal(got.Tools, everythingGranted)},
+					{"allowed call", c["echo"].Text == "Echo: hello over HTTP"},
+					{"constraint denies with 1501", c["constraint"].Code == rpcAccessDenied && c["constraint"].Data.Tenuo.Code == int(authz.CodeConstraintViolation)},
+					{"progress", c["long"].Progress >= 1 && strings.Contains(c["long"].Text, "completed")},
+					{"sampling round trip", strings.Contains(c["sampling"].Text, "sampled reply from the driver") && got.SamplingRequests == 1},
+					{"unsigned call denied", c["unsigned"].Code == rpcAccessDenied},
+					{"ping", got.Ping},
+				})
+				if run == 0 && t.Failed() {
+					return
+				}
+			}
+			seenMu.Lock()
+			for _, h := range seen {
+				if h.Get("Authorization") != "" || h.Get("X-Upstream-Token") != "upstream-only" {
+					t.Errorf("upstream request with Authorization %q, X-Upstream-Token %q", h.Get("Authorization"), h.Get("X-Upstream-Token"))
+				}
+			}
+			if len(seen) < 4 {
+				t.Errorf("only %d requests reached the upstream", len(seen))
+			}
+			seenMu.Unlock()
+			if mode == "streamableHttp" {
+				if n := strings.Count(upLog.String(), "Session initialized with ID"); n != 2 {
+					t.Errorf("two client sessions made %d upstream sessions:\n%s", n, upLog.String())
+				}
+			}
+		})
+	}
+	t.Run("upstream down", func(t *testing.T) {
+		t.Parallel()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := "http://" + ln.Addr().String() + "/mcp"
+		ln.Close() // nothing listens there any more
+		root := newKey(t)
+		srv := startServe(t, nil, []string{"--trusted-root", root.Public().Hex(), "--log-level", "error", "--upstream-url", down})
+		c := &rawClient{t: t, url: srv.url}
+		resp, b := c.post(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`, nil)
+		if r := answer(resp, b); resp.StatusCode != 200 || r.errCode() != rpcInternalError {
+			t.Fatalf("initialize with the upstream down: %d %s", resp.StatusCode, b)
 		}
 	})
 }

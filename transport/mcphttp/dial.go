@@ -1,0 +1,529 @@
+package mcphttp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+)
+
+// DialOptions configures Dial and DialSSE. The zero value works.
+type DialOptions struct {
+	// Client makes the requests; nil uses a client without an overall
+	// timeout (streams last), whose connections time out on dialling and
+	// TLS handshakes.
+	Client *http.Client
+	// Header is sent on every request: the upstream's own credentials, if it
+	// wants any. The proxy's client's headers (its Authorization above all)
+	// are never sent: nothing here comes from an inbound request.
+	Header http.Header
+	// MaxMessage caps one message, and one JSON response body, from the
+	// upstream (DefaultMaxBody when zero).
+	MaxMessage int64
+	// ConnectTimeout bounds how long DialSSE waits for the endpoint event
+	// (15 seconds when zero).
+	ConnectTimeout time.Duration
+	// Log receives stream reconnections and dropped messages; nil discards.
+	Log *slog.Logger
+}
+
+// ErrSessionExpired is returned by Write once the upstream answered 404 to
+// the upstream session: the connection is closed, and the relay above ends
+// the client's session too, so that its client initialises a new one.
+var ErrSessionExpired = errors.New("mcphttp: the upstream ended the MCP session")
+
+// ClientConn is an MCP connection to an HTTP upstream, as a transport.Conn:
+// Write sends one message (POST), Read returns what the upstream sends on
+// the answers to those POSTs and on its GET stream, which is opened once the
+// session is initialised and reopened when it drops, so that unsolicited
+// notifications (list_changed, resource updates) arrive. Each ClientConn is
+// its own upstream session.
+type ClientConn struct {
+	url    string
+	legacy bool
+	opt    DialOptions
+	client *http.Client
+	ctx    context.Context
+	cancel context.CancelFunc
+	in     chan []byte
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex // guards the fields below
+	sessionID string
+	version   string
+	initKey   string
+	listening bool
+	endpoint  string // legacy: where to POST
+}
+
+var _ transport.Conn = (*ClientConn)(nil)
+
+func defaultClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSHandshakeTimeout = 10 * time.Second
+	t.ResponseHeaderTimeout = 0 // a JSON answer comes when the call is done
+	return &http.Client{Transport: t}
+}
+
+// Dial returns a connection to the streamable HTTP endpoint rawURL. Nothing
+// is sent until the first Write (the client's initialize).
+func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("mcphttp: upstream URL %q is not an http(s) URL", rawURL)
+	}
+	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64)}
+	if c.client == nil {
+		c.client = defaultClient()
+	}
+	c.ctx, c.cancel = context.WithCancel(ctx)
+	return c, nil
+}
+
+// DialSSE connects to the legacy HTTP+SSE endpoint rawURL: it opens the
+// stream and waits, up to ConnectTimeout, for the endpoint event naming
+// where to POST. The connection lasts until Close, ctx being done, or the
+// stream's end.
+func DialSSE(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, error) {
+	c, err := Dial(ctx, rawURL, opt)
+	if err != nil {
+		return nil, err
+	}
+	c.legacy = true
+	timer := time.AfterFunc(or(opt.ConnectTimeout, 15*time.Second), c.cancel)
+	defer timer.Stop()
+	req, err := c.request(http.MethodGet, c.url, nil)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("mcphttp: upstream SSE stream: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK || !isEventStream(resp) {
+		resp.Body.Close()
+		c.Close()
+		return nil, fmt.Errorf("mcphttp: upstream SSE stream: HTTP %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	er := newEventScanner(resp.Body, c.max())
+	for {
+		ev, err := er.next()
+		if err != nil {
+			resp.Body.Close()
+			c.Close()
+			return nil, fmt.Errorf("mcphttp: upstream SSE stream ended before its endpoint event: %w", err)
+		}
+		if ev.name != "endpoint" {
+			continue
+		}
+		ep, err := url.Parse(c.url)
+		if err == nil {
+			ep, err = ep.Parse(strings.TrimSpace(string(ev.data)))
+		}
+		if err != nil || ep.Host != req.URL.Host || ep.Scheme != req.URL.Scheme {
+			resp.Body.Close()
+			c.Close()
+			return nil, fmt.Errorf("mcphttp: upstream SSE endpoint %q is not on the upstream's origin", ev.data)
+		}
+		if !timer.Stop() {
+			resp.Body.Close()
+			c.Close()
+			return nil, errors.New("mcphttp: upstream SSE endpoint event came too late")
+		}
+		c.endpoint = ep.String()
+		break
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer resp.Body.Close()
+		c.pump(er, nil)
+		c.Close() // the legacy session is its stream
+	}()
+	return c, nil
+}
+
+func (c *ClientConn) max() int64 { return or(c.opt.MaxMessage, DefaultMaxBody) }
+
+func (c *ClientConn) logger() *slog.Logger {
+	if c.opt.Log != nil {
+		return c.opt.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// SessionID returns the upstream's session id, "" before it gave one.
+func (c *ClientConn) SessionID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sessionID
+}
+
+// Read returns the next message from the upstream; io.EOF once closed.
+func (c *ClientConn) Read() ([]byte, error) {
+	select {
+	case m := <-c.in:
+		return m, nil
+	case <-c.ctx.Done():
+		select { // what arrived before the close is still read
+		case m := <-c.in:
+			return m, nil
+		default:
+		}
+		return nil, io.EOF
+	}
+}
+
+func (c *ClientConn) request(method, u string, body []byte) (*http.Request, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(c.ctx, method, u, r)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range c.opt.Header {
+		req.Header[k] = append([]string(nil), vs...)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if !c.legacy {
+		c.mu.Lock()
+		if c.sessionID != "" {
+			req.Header.Set(HeaderSessionID, c.sessionID)
+		}
+		if c.version != "" {
+			req.Header.Set(HeaderProtocolVersion, c.version)
+		}
+		c.mu.Unlock()
+	}
+	return req, nil
+}
+
+// Write sends one message. It returns once the upstream has accepted it (its
+// answer's headers arrived), so messages reach the upstream in order; the
+// answer itself is read in the background.
+func (c *ClientConn) Write(msg []byte) error {
+	if c.ctx.Err() != nil {
+		return transport.ErrClosed
+	}
+	msgs, _, err := parseBody(msg)
+	if err != nil {
+		return fmt.Errorf("mcphttp: not a message: %w", err)
+	}
+	target := c.url
+	if c.legacy {
+		target = c.endpoint
+	}
+	req, err := c.request(http.MethodPost, target, msg)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	pending := map[string][]byte{} // key → raw id of the requests answered here
+	for _, m := range msgs {
+		if m.isRequest() {
+			pending[m.key] = m.id
+			if m.method == "initialize" {
+				c.mu.Lock()
+				c.initKey = m.key
+				c.mu.Unlock()
+			}
+		}
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("mcphttp: upstream: %w", err)
+	}
+	if c.legacy {
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("mcphttp: upstream answered HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if sid := resp.Header.Get(HeaderSessionID); sid != "" {
+		c.mu.Lock()
+		if c.sessionID == "" {
+			c.sessionID = sid
+		}
+		c.mu.Unlock()
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound && c.SessionID() != "":
+		resp.Body.Close()
+		c.Close()
+		return ErrSessionExpired
+	case resp.StatusCode == http.StatusAccepted || (resp.StatusCode/100 == 2 && len(pending) == 0):
+		resp.Body.Close()
+		if len(msgs) == 1 && msgs[0].method == "notifications/initialized" {
+			c.startListening()
+		}
+		return nil
+	case resp.StatusCode/100 != 2:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		// The upstream's own JSON-RPC error, when it sent one, is its answer.
+		if m, _, err := parseBody(b); err == nil && len(m) == 1 && m[0].key != "" && pending[m[0].key] != nil {
+			c.deliver(b)
+			return nil
+		}
+		return fmt.Errorf("mcphttp: upstream answered HTTP %d", resp.StatusCode)
+	case isEventStream(resp):
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer resp.Body.Close()
+			c.pump(newEventScanner(resp.Body, c.max()), pending)
+		}()
+		return nil
+	default:
+		b, err := io.ReadAll(io.LimitReader(resp.Body, c.max()+1))
+		resp.Body.Close()
+		if err != nil || int64(len(b)) > c.max() {
+			return fmt.Errorf("mcphttp: upstream answer unreadable or over %d bytes", c.max())
+		}
+		c.answered(b, pending)
+		c.deliver(b)
+		c.unanswered(pending)
+		return nil
+	}
+}
+
+func isEventStream(resp *http.Response) bool {
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	return mt == "text/event-stream"
+}
+
+// answered strikes from pending the requests msg answers.
+func (c *ClientConn) answered(msg []byte, pending map[string][]byte) {
+	if pending == nil {
+		return
+	}
+	if msgs, _, err := parseBody(msg); err == nil {
+		for _, m := range msgs {
+			if m.isResponse() {
+				delete(pending, m.key)
+			}
+		}
+	}
+}
+
+// unanswered answers, with an error, each request of pending that a
+// response ended without answering: every request gets one answer.
+func (c *ClientConn) unanswered(pending map[string][]byte) {
+	for key, id := range pending {
+		delete(pending, key)
+		c.deliver(errorMessage(id, codeInternalError, "the upstream MCP server ended its answer without answering"))
+	}
+}
+
+// pump delivers the messages of an event stream; pending, when not nil, are
+// the requests the stream answers.
+func (c *ClientConn) pump(er *eventScanner, pending map[string][]byte) {
+	for len(pending) > 0 || pending == nil {
+		ev, err := er.next()
+		if err != nil {
+			if c.ctx.Err() == nil && !errors.Is(err, io.EOF) {
+				c.logger().Warn("upstream event stream broke", "err", err)
+			}
+			break
+		}
+		if ev.name != "" && ev.name != "message" || len(bytes.TrimSpace(ev.data)) == 0 {
+			continue
+		}
+		c.answered(ev.data, pending)
+		c.deliver(ev.data)
+	}
+	if c.ctx.Err() == nil {
+		c.unanswered(pending)
+	}
+}
+
+// deliver hands one message to Read.
+func (c *ClientConn) deliver(msg []byte) {
+	if info, err := parseMessage(bytes.TrimSpace(msg)); err == nil && info.isResponse() {
+		c.mu.Lock()
+		if info.key == c.initKey {
+			c.initKey = ""
+			if v, ok := stringMember(mustMembers(msg)["result"], "protocolVersion"); ok {
+				c.version = v
+			}
+		}
+		c.mu.Unlock()
+	}
+	select {
+	case c.in <- msg:
+	case <-c.ctx.Done():
+	}
+}
+
+// startListening opens the GET stream once, and keeps it open.
+func (c *ClientConn) startListening() {
+	c.mu.Lock()
+	if c.listening {
+		c.mu.Unlock()
+		return
+	}
+	c.listening = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		backoff := 100 * time.Millisecond
+		for c.ctx.Err() == nil {
+			req, err := c.request(http.MethodGet, c.url, nil)
+			if err != nil {
+				return
+			}
+			req.Header.Set("Accept", "text/event-stream")
+			resp, err := c.client.Do(req)
+			switch {
+			case err != nil:
+			case resp.StatusCode == http.StatusMethodNotAllowed:
+				resp.Body.Close()
+				return // the upstream has no GET stream
+			case resp.StatusCode == http.StatusNotFound:
+				resp.Body.Close()
+				return // the session is gone; the next POST says so
+			case resp.StatusCode == http.StatusOK && isEventStream(resp):
+				backoff = 100 * time.Millisecond
+				c.pump(newEventScanner(resp.Body, c.max()), nil)
+				resp.Body.Close()
+			default:
+				resp.Body.Close()
+			}
+			select {
+			case <-c.ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 10*time.Second)
+		}
+	}()
+}
+
+// Close ends the upstream session (DELETE, best effort, for up to two
+// seconds) and stops its streams.
+func (c *ClientConn) Close() error {
+	c.once.Do(func() {
+		if sid := c.SessionID(); sid != "" && !c.legacy {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), 2*time.Second)
+			if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.url, nil); err == nil {
+				for k, vs := range c.opt.Header {
+					req.Header[k] = append([]string(nil), vs...)
+				}
+				req.Header.Set(HeaderSessionID, sid)
+				if resp, err := c.client.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			}
+			cancel()
+		}
+		c.cancel()
+	})
+	return nil
+}
+
+// Wait waits for the connection's readers to stop after Close.
+func (c *ClientConn) Wait() { c.wg.Wait() }
+
+// sseEvent is one event of a stream: its name and data.
+type sseEvent struct {
+	name string
+	id   string
+	data []byte
+}
+
+// eventScanner reads an SSE stream, each event's data capped.
+type eventScanner struct {
+	br  *bufio.Reader
+	max int64
+}
+
+func newEventScanner(r io.Reader, max int64) *eventScanner {
+	return &eventScanner{br: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// next returns the next event that has data or a name.
+func (s *eventScanner) next() (sseEvent, error) {
+	var ev sseEvent
+	var data []byte
+	have, lines := false, 0
+	for {
+		line, err := s.readLine()
+		if err != nil {
+			return ev, err
+		}
+		if len(line) == 0 {
+			if have {
+				ev.data = data
+				return ev, nil
+			}
+			continue
+		}
+		if line[0] == ':' {
+			continue // a comment (keepalive)
+		}
+		field, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimPrefix(value, []byte(" "))
+		switch string(field) {
+		case "event":
+			ev.name, have = string(value), true
+		case "id":
+			ev.id = string(value)
+		case "data":
+			if lines++; lines > 1 {
+				data = append(data, '\n')
+			}
+			if int64(len(data)+len(value)) > s.max {
+				return ev, fmt.Errorf("mcphttp: event over %d bytes", s.max)
+			}
+			data, have = append(data, value...), true
+		}
+	}
+}
+
+// readLine reads one line (LF, CRLF or CR ended) of at most max bytes.
+func (s *eventScanner) readLine() ([]byte, error) {
+	var line []byte
+	for {
+		b, err := s.br.ReadByte()
+		if err != nil {
+			if len(line) > 0 && errors.Is(err, io.EOF) {
+				return line, nil
+			}
+			return nil, err
+		}
+		switch b {
+		case '\n':
+			return line, nil
+		case '\r':
+			if nb, err := s.br.Peek(1); err == nil && nb[0] == '\n' {
+				s.br.ReadByte()
+			}
+			return line, nil
+		}
+		if int64(len(line)) >= s.max {
+			return nil, fmt.Errorf("mcphttp: event line over %d bytes", s.max)
+		}
+		line = append(line, b)
+	}
+}
