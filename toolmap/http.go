@@ -192,41 +192,10 @@ func skeleton(segs []patSeg) string {
 // rule reads it (any JSON value; an empty body leaves every body path
 // missing). Everything else is as in [Config.MapCall].
 func (c *Config) MapHTTP(method, path string, query url.Values, header http.Header, body []byte) (*Mapping, error) {
-	if c == nil || len(c.routes) == 0 {
-		return nil, fmt.Errorf("%w: no routes configured", ErrNoRoute)
+	best, parts, err := c.route(method, path)
+	if err != nil {
+		return nil, err
 	}
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
-	}
-	if !strings.HasPrefix(path, "/") {
-		return nil, fmt.Errorf("%w: path %q does not start with /", ErrArguments, path)
-	}
-	raw := strings.Split(path[1:], "/")
-	parts := make([]string, len(raw))
-	for i, s := range raw {
-		u, err := url.PathUnescape(s)
-		if err != nil {
-			return nil, fmt.Errorf("%w: bad escape in path segment %q", ErrArguments, s)
-		}
-		if u == "." || u == ".." {
-			return nil, fmt.Errorf("%w: dot segment %q in path", ErrArguments, s)
-		}
-		parts[i] = u
-	}
-
-	var best *route
-	for _, rt := range c.routes {
-		if matches(rt.segs, parts) && (best == nil || moreSpecific(rt.segs, best.segs)) {
-			best = rt
-		}
-	}
-	if best == nil {
-		return nil, fmt.Errorf("%w: %s %s", ErrNoRoute, method, path)
-	}
-	if best.methods != nil && !slices.Contains(best.methods, strings.ToUpper(method)) {
-		return nil, fmt.Errorf("%w: %s %s (route %q allows %s)", ErrNoRoute, method, path, best.pattern, strings.Join(best.methods, ", "))
-	}
-
 	in := &input{params: map[string]string{}, query: query, header: header}
 	for i, s := range best.segs {
 		if s.param != "" {
@@ -245,6 +214,78 @@ func (c *Config) MapHTTP(method, path string, query url.Values, header http.Head
 		return nil, err
 	}
 	return &Mapping{Tool: best.tool.warrant, Fields: fields}, nil
+}
+
+// Reads says which parts of an HTTP request a route extracts fields from.
+type Reads struct {
+	Path, Query, Header, Body bool
+}
+
+// RouteReads returns which parts of a request the route that [Config.MapHTTP]
+// would choose for method and path reads, so that a front end can refuse
+// what its upstream would parse differently (a repeated query key, a form
+// body) and stream the bodies no rule reads. The error is MapHTTP's for a
+// path it refuses or routes nowhere.
+func (c *Config) RouteReads(method, path string) (Reads, error) {
+	rt, _, err := c.route(method, path)
+	if err != nil {
+		return Reads{}, err
+	}
+	var r Reads
+	for _, rl := range rt.rules {
+		switch rl.from {
+		case srcPath:
+			r.Path = true
+		case srcQuery:
+			r.Query = true
+		case srcHeader:
+			r.Header = true
+		case srcBody:
+			r.Body = true
+		}
+	}
+	return r, nil
+}
+
+// route finds the route for method and path, and the path's unescaped
+// segments.
+func (c *Config) route(method, path string) (*route, []string, error) {
+	if c == nil || len(c.routes) == 0 {
+		return nil, nil, fmt.Errorf("%w: no routes configured", ErrNoRoute)
+	}
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if !strings.HasPrefix(path, "/") {
+		return nil, nil, fmt.Errorf("%w: path %q does not start with /", ErrArguments, path)
+	}
+	raw := strings.Split(path[1:], "/")
+	parts := make([]string, len(raw))
+	for i, s := range raw {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: bad escape in path segment %q", ErrArguments, s)
+		}
+		if u == "." || u == ".." {
+			return nil, nil, fmt.Errorf("%w: dot segment %q in path", ErrArguments, s)
+		}
+		parts[i] = u
+	}
+
+	var best *route
+	for _, rt := range c.routes {
+		if matches(rt.segs, parts) && (best == nil || moreSpecific(rt.segs, best.segs)) {
+			best = rt
+		}
+	}
+	if best == nil {
+		return nil, nil, fmt.Errorf("%w: %s %s", ErrNoRoute, method, path)
+	}
+	if best.methods != nil && !slices.Contains(best.methods, strings.ToUpper(method)) {
+		return nil, nil, fmt.Errorf("%w: %s %s (route %q allows %s)", ErrNoRoute, method, path, best.pattern, strings.Join(best.methods, ", "))
+	}
+
+	return best, parts, nil
 }
 
 func matches(segs []patSeg, parts []string) bool {
