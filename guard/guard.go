@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/jsonkeys"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -122,6 +123,9 @@ func (g *Guard) Check(ctx context.Context, tool string, args json.RawMessage) er
 func (g *Guard) check(ctx context.Context, tool string, args json.RawMessage, malformed error) error {
 	if ctx == nil {
 		ctx = context.Background()
+	}
+	if malformed == nil && len(args) > 0 {
+		malformed = jsonkeys.Check(args)
 	}
 	c := &enforce.Call{Front: enforce.FrontGuard, Tool: tool, Arguments: args, Malformed: malformed}
 	if s := fromContext(ctx); s != nil && len(s.stack) > 0 {

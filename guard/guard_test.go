@@ -112,6 +112,9 @@ func TestFuncForms(t *testing.T) {
 	if _, err := ch(ctx, map[string]any{"c": make(chan int)}); !errors.Is(err, authz.ErrMalformed) {
 		t.Fatalf("unencodable arguments: %v", err)
 	}
+	if _, err := ch(ctx, map[string]any{"path": "/data/a", "PATH": "/etc/passwd"}); !errors.Is(err, authz.ErrMalformed) {
+		t.Fatalf("keys differing only in case: %v", err)
+	}
 	if _, err := ch(ctx, map[string]any{"p": panicky{}}); !errors.Is(err, authz.ErrMalformed) {
 		t.Fatalf("panicking encoder: %v", err)
 	}

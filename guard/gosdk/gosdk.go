@@ -18,12 +18,14 @@ package gosdk
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/guard"
+	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/jsonkeys"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/mcpmeta"
 )
 
@@ -89,6 +91,14 @@ func (g *Guard) call(ctx context.Context, method string, req *mcp.CallToolReques
 	}
 	p := req.Params
 	env, err := mcpmeta.Envelope(p.Meta, true)
+	if err == nil && len(p.Arguments) > 0 {
+		// The SDK binds arguments to a tool's struct with a decoder that
+		// may match keys in any letter case: keys that differ only so are
+		// refused.
+		if kerr := jsonkeys.Check(p.Arguments); kerr != nil {
+			err = fmt.Errorf("arguments: %v", kerr)
+		}
+	}
 	r := g.Point.Check(ctx, &enforce.Call{Front: g.front(), Session: sessionID(req.Session), Tool: p.Name,
 		Arguments: p.Arguments, Envelope: env, Malformed: err, Held: guard.Held(ctx)})
 	if !r.Forward() {

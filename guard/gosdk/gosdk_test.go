@@ -218,8 +218,14 @@ func TestMalformedEnvelope(t *testing.T) {
 	for name, m := range map[string]mcp.Meta{
 		"not an object": {"tenuo": "warrant"},
 		"unknown key":   {"tenuo": map[string]any{"warrant": f.AgentStack.Base64(), "signature": "AA", "x": 1}},
+		// A decoder matching keys in any case could bind PATH: refused.
+		"folded keys": {"tenuo": map[string]any{"warrant": f.AgentStack.Base64(), "signature": f.PoP(t, f.AgentStack, f.Agent, "write", `{"path":"/data/a"}`)}},
 	} {
-		_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "write", Arguments: map[string]any{}, Meta: m})
+		args := json.RawMessage(`{}`)
+		if name == "folded keys" {
+			args = json.RawMessage(`{"path":"/data/a","PATH":"/etc/passwd"}`)
+		}
+		_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "write", Arguments: args, Meta: m})
 		var werr *jsonrpc.Error
 		if !errors.As(err, &werr) || werr.Code != enforce.RPCInvalidParams {
 			t.Errorf("%s: %v", name, err)

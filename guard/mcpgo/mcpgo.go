@@ -26,12 +26,14 @@ package mcpgo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/guard"
+	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/jsonkeys"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/mcpmeta"
 )
 
@@ -112,9 +114,12 @@ func (g *Guard) Middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		env, err := mcpmeta.Envelope(meta, true)
 		c.Envelope, c.Malformed = env, err
 		args, err := arguments(req)
+		if err == nil && len(args) > 0 {
+			err = jsonkeys.Check(args) // a handler binding arguments may match keys in any case
+		}
 		c.Arguments = args
 		if err != nil && c.Malformed == nil {
-			c.Malformed = err
+			c.Malformed = fmt.Errorf("arguments: %v", err)
 		}
 		r := g.Point.Check(ctx, c)
 		if !r.Forward() {

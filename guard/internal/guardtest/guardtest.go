@@ -123,11 +123,14 @@ func New(t testing.TB) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	az, err := authz.NewAuthorizer(authz.Config{TrustedRoots: []authz.PublicKey{f.Root.Public()}})
+	// A fixed clock: decisions (and the reasons they give, which name the
+	// time) do not depend on when each front end asked.
+	clock := func() time.Time { return f.Now }
+	az, err := authz.NewAuthorizer(authz.Config{TrustedRoots: []authz.PublicKey{f.Root.Public()}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Point = &enforce.Point{Authorizer: az, ToolMap: f.ToolMap, Audit: f.Audit, AllowInexactNumbers: true}
+	f.Point = &enforce.Point{Authorizer: az, ToolMap: f.ToolMap, Audit: f.Audit, AllowInexactNumbers: true, Now: clock}
 	return f
 }
 
