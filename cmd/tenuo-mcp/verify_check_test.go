@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 )
 
 // vcCase is one call decided by both `tenuo-mcp verify` and Authorizer.Check.
@@ -32,8 +34,8 @@ type vcCase struct {
 }
 
 // TestVerifyDecidesAsCheck: on one table of warrants, calls and clocks,
-// `tenuo-mcp verify` (in-process) and Authorizer.Check reach the same
-// decision with the same code, and verify's report shows the failure Check
+// `tenuo-mcp verify` (in-process), Authorizer.Check and the proxy's decision
+// point (enforce.Point.Check) reach the same decision with the same code, and verify's report shows the failure Check
 // returns as the first failed check in its order.
 func TestVerifyDecidesAsCheck(t *testing.T) {
 	root, agent, sub, approver, srlKey := vrKey(t, 0x51), vrKey(t, 0x52), vrKey(t, 0x53), vrKey(t, 0x54), vrKey(t, 0x55)
@@ -156,6 +158,25 @@ func TestVerifyDecidesAsCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := az.Check(&authz.Request{Warrant: c.warrant, Tool: c.tool, Args: []byte(c.args), Signature: sig, Approvals: c.approvals})
+
+			// The same call through the proxy's decision point, as a client
+			// presents it in _meta.tenuo.
+			env := &enforce.Envelope{Warrant: string(c.warrant), Signature: base64.StdEncoding.EncodeToString(sig), Source: enforce.SourceMeta}
+			for _, a := range c.approvals {
+				env.Approvals = append(env.Approvals, base64.StdEncoding.EncodeToString(a))
+			}
+			at := c.at
+			pt := &enforce.Point{Authorizer: az, Now: func() time.Time { return at }}
+			pr := pt.Check(context.Background(), &enforce.Call{Tool: c.tool, Arguments: json.RawMessage(c.args), Envelope: env})
+			switch {
+			case d.Allowed != (pr.Verdict == enforce.Allow):
+				t.Fatalf("Check allowed=%v, the proxy's decision point %v (%v)", d.Allowed, pr.Verdict, pr.Denial)
+			case !d.Allowed && pr.Denial != nil && d.Denial.Code/100 == 19 && pr.Denial.Code/100 == 19:
+				// Size: MCP's envelope limit (64 KiB of warrant text, WIRE.md
+				// §7) is met before authz's 256 KiB stack limit.
+			case !d.Allowed && (pr.Denial == nil || pr.Denial.Code != d.Denial.Code):
+				t.Fatalf("Check denied %v, the proxy's decision point %v", d.Denial, pr.Denial)
+			}
 
 			// The same call through the command line.
 			wfile := filepath.Join(dir, fmt.Sprintf("w-%d", i))
