@@ -16,7 +16,10 @@
 // that context, or one derived from it, is decided under them. Scopes nest
 // and may only narrow: a nested warrant must be a delegation of the outer
 // one (verified when the scope opens), or the scope refuses to open. With
-// the key in scope, the guard proves possession for its own calls.
+// the key in scope, possession is proven by that key being the leaf's
+// holder, checked on every call without a signature per call; a proof of
+// possession presented from outside (HTTP headers, MCP _meta) is always
+// verified.
 //
 // # Guarded functions
 //

@@ -111,8 +111,9 @@ func (e *DeniedError) Unwrap() error {
 }
 
 // Check decides one call of tool with args (a JSON object; nil means {}),
-// under the credentials of ctx: the scope's warrant, its proof of
-// possession made with the scope's key. Without a warrant in scope the
+// under the credentials of ctx: the scope's warrant, possession proven by
+// the scope's key being its leaf's holder (enforce.HeldWarrant: no PoP is
+// signed or verified per call). Without a warrant in scope the
 // decision point's held warrant applies, if it has one; otherwise the call
 // is denied (no warrant). It returns nil when the call may go on (allowed,
 // or denied in audit mode), and a *DeniedError otherwise.
