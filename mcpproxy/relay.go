@@ -51,8 +51,7 @@ func parseMessage(raw []byte) (*message, error) {
 		// all is a parse error.
 		inv := &invalidError{code: CodeInvalidRequest, msg: "Invalid Request: " + err.Error()}
 		id, method, ok := topMembers(raw)
-		var syn *syntaxError
-		if !ok && errors.As(err, &syn) {
+		if !ok { // not JSON at all (topMembers reads any depth)
 			return nil, &invalidError{code: CodeParseError, msg: "Parse error: message is not valid JSON"}
 		}
 		if ok && errors.Is(err, errTooDeep) {
@@ -446,6 +445,8 @@ func (s *session) startCall(m *message) {
 	}
 	fwd := m.withParams(fwdParams)
 	if s.p.QuickHooks && !s.clientHasMore() {
+		s.hooks.Add(1) // drain waits for the answer to be written
+		defer s.hooks.Done()
 		s.decide(e, call, s.authorize(e, call), fwd)
 		return
 	}

@@ -27,17 +27,11 @@ type scanner struct {
 	nestedKeys bool
 }
 
-// syntaxError is JSON that is not JSON: a parse error, not an invalid
-// request.
-type syntaxError struct{ msg string }
-
-func (e *syntaxError) Error() string { return e.msg }
-
 // errTooDeep is JSON nested deeper than maxScanDepth: still JSON.
 var errTooDeep = fmt.Errorf("nesting deeper than %d", maxScanDepth)
 
 func (s *scanner) errorf(format string, args ...any) error {
-	return &syntaxError{fmt.Sprintf("invalid JSON at byte %d: %s", s.off, fmt.Sprintf(format, args...))}
+	return fmt.Errorf("invalid JSON at byte %d: %s", s.off, fmt.Sprintf(format, args...))
 }
 
 func (s *scanner) ws() {
