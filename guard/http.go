@@ -2,6 +2,7 @@ package guard
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,51 @@ type HTTP struct {
 	// RequestID returns the id to answer with and audit; nil reads the
 	// X-Request-Id header.
 	RequestID func(*http.Request) string
+
+	// Front names the front end in audit records; empty means
+	// enforce.FrontHTTP (gateways set enforce.FrontSidecar or FrontExtAuthz).
+	Front string
+	// Precheck, when set, looks at each request before anything is read: a
+	// non-nil error refuses it as malformed (400), decided and audited by
+	// Point like any other request. Gateways use it to refuse what their
+	// upstream would parse differently from what was checked. Nil refuses
+	// nothing.
+	Precheck func(*http.Request) error
+	// StreamBodies leaves unread the body of a request whose route extracts
+	// nothing from it (or that routes nowhere, and so is denied): the
+	// decision does not depend on it, and the handler reads it as it arrives
+	// (a reverse proxy streams it on). The zero value reads every body
+	// under MaxBody.
+	StreamBodies bool
+}
+
+type resultKey struct{}
+
+// ResultFrom returns the decision that let the request of ctx through the
+// middleware (allowed, or audit mode), for the handler behind it; nil
+// outside one.
+func ResultFrom(ctx context.Context) *enforce.Result {
+	r, _ := ctx.Value(resultKey{}).(*enforce.Result)
+	return r
+}
+
+func (m *HTTP) front() string {
+	if m.Front != "" {
+		return m.Front
+	}
+	return enforce.FrontHTTP
+}
+
+// readsBody reports whether the decision needs the request's body.
+func (m *HTTP) readsBody(r *http.Request) bool {
+	if !m.StreamBodies {
+		return true
+	}
+	if r.URL == nil {
+		return false // denied: no URL to route by
+	}
+	reads, err := m.config().RouteReads(r.Method, r.URL.Path)
+	return err == nil && reads.Body
 }
 
 // Wrap returns next behind the middleware.
@@ -107,14 +153,23 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		m.deny(w, res, rid)
 		return
 	}
-	body, err := m.readBody(r)
+	var precheck error
+	if m.Precheck != nil {
+		precheck = m.Precheck(r)
+	}
+	readBody := precheck == nil && m.readsBody(r)
+	var body []byte
+	var err error
+	if readBody {
+		body, err = m.readBody(r)
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			res := &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindTooLarge,
 				Denial: &authz.Denial{Code: authz.CodeValueTooLarge, Err: authz.ErrTooLarge,
 					Message: fmt.Sprintf("the request body exceeds %d bytes", tooLarge.Limit)}}
-			m.Point.Refused(&enforce.Refusal{Front: enforce.FrontHTTP, RequestID: jsonString(rid), Event: "http",
+			m.Point.Refused(&enforce.Refusal{Front: m.front(), RequestID: jsonString(rid), Event: "http",
 				HTTPStatus: res.HTTPStatus(m.style()), Reason: res.Denial.Message})
 			m.deny(w, res, rid)
 			return
@@ -123,7 +178,10 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		// as one.
 		body, err = nil, fmt.Errorf("the request body could not be read: %v", err)
 	}
-	c := &enforce.Call{Front: enforce.FrontHTTP, RequestID: jsonString(rid), HTTP: r, Body: body, Malformed: err}
+	if precheck != nil {
+		err = precheck
+	}
+	c := &enforce.Call{Front: m.front(), RequestID: jsonString(rid), HTTP: r, Body: body, Malformed: err}
 	if err == nil {
 		c.Envelope, c.Malformed = m.envelope(r)
 	}
@@ -132,11 +190,13 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		m.deny(w, res, rid)
 		return
 	}
-	// The handler reads the very bytes that were decided.
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.ContentLength = int64(len(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	next.ServeHTTP(w, r)
+	if readBody {
+		// The handler reads the very bytes that were decided.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, res)))
 }
 
 func (m *HTTP) readBody(r *http.Request) ([]byte, error) {
@@ -194,6 +254,14 @@ func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
 		}
 	}
 	return env, nil
+}
+
+// Deny answers res as the middleware answers a denial: the status of
+// enforce's one table in the middleware's style, Tenuo's JSON body (with the
+// human reason only in debug mode) and requestID. Gateways that decide
+// without the middleware's handler (ext_authz) render through it too.
+func (m *HTTP) Deny(w http.ResponseWriter, res *enforce.Result, requestID string) {
+	m.deny(w, res, requestID)
 }
 
 func (m *HTTP) deny(w http.ResponseWriter, res *enforce.Result, rid string) {
