@@ -2,6 +2,7 @@ package authz
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,6 +28,16 @@ type RevocationList struct {
 
 // Len returns the number of revoked ids.
 func (l *RevocationList) Len() int { return len(l.ids) }
+
+// IDs returns the revoked ids ("tnu_wrt_…"), sorted.
+func (l *RevocationList) IDs() []string {
+	out := make([]string, 0, len(l.ids))
+	for id := range l.ids {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // IsRevoked reports whether the warrant id is on the list.
 func (l *RevocationList) IsRevoked(id WarrantID) bool {

@@ -44,7 +44,7 @@ issue and expiry times, depth and parent hash.`,
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().StringVar(&at, "at", "", "judge expiry as of `UNIX` seconds (default now)")
+	c.Flags().StringVar(&at, "at", "", "judge expiry as of `TIME`: Unix seconds or RFC 3339 (default now)")
 	return c
 }
 
@@ -153,6 +153,15 @@ func printStackText(w io.Writer, s authz.Stack, now time.Time) {
 			fmt.Fprintf(w, "  clearance: %d\n", *wr.Clearance)
 		}
 		for _, k := range sortedKeys(wr.Extensions) {
+			if k == authz.ExtApprovalGates {
+				if lines, err := authz.ApprovalGateText(&wr.Payload); err == nil {
+					fmt.Fprintf(w, "  approval gates (calls that need approval):\n")
+					for _, l := range lines {
+						fmt.Fprintf(w, "    - %s\n", l)
+					}
+					continue
+				}
+			}
 			fmt.Fprintf(w, "  extension: %s = %s\n", k, extText(wr.Extensions[k]))
 		}
 		if len(wr.RequiredApprovers) > 0 {
@@ -187,9 +196,9 @@ func printSet(w io.Writer, label string, set authz.ConstraintSet) {
 		fmt.Fprintf(w, "%s: any arguments\n", label)
 		return
 	}
-	extra := "no other arguments"
+	extra := "other arguments: refused"
 	if set.AllowUnknown {
-		extra = "other arguments allowed"
+		extra = "other arguments: allowed"
 	}
 	fmt.Fprintf(w, "%s: (%s)\n", label, extra)
 	for _, arg := range sortedKeys(set.Constraints) {

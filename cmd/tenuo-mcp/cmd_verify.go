@@ -33,13 +33,9 @@ standard base64; --json prints it in base64 and hex with its window, and
 			if err != nil {
 				return err
 			}
-			text, err := e.readWarrantText("--warrant", warrantRef)
+			s, err := e.loadStack("--warrant", warrantRef)
 			if err != nil {
 				return err
-			}
-			s, err := authz.ParsePresented([]byte(strings.TrimSpace(string(text))))
-			if err != nil {
-				return badInput("", "--warrant: %v", err)
 			}
 			if tool == "" {
 				return badInput("", "--tool is required")
@@ -87,7 +83,7 @@ standard base64; --json prints it in base64 and hex with its window, and
 	f.StringVar(&warrantRef, "warrant", "", "the warrant or stack (text, file, or -)")
 	f.StringVar(&tool, "tool", "", "tool name")
 	f.StringVar(&argsRef, "args", "{}", "arguments: a JSON object, or @FILE")
-	f.StringVar(&at, "at", "", "sign for the window of `UNIX` seconds (default now)")
+	f.StringVar(&at, "at", "", "sign for the window of `TIME`: Unix seconds or RFC 3339 (default now)")
 	f.BoolVar(&asJSON, "json", false, "print JSON with base64, hex and window")
 	f.BoolVar(&envelope, "envelope", false, `print {"tenuo": {...}} for a tools/call's _meta`)
 	return c
@@ -214,7 +210,14 @@ every check, the PoP window included.`,
 			rep := newVerifyReport(ex)
 			rep.print(e, asJSON)
 			if r, _ := ex.Result(authz.StepDecode); r.Denial != nil {
-				return badInput("the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack", "--warrant: %v", r.Denial)
+				return warrantProblem("--warrant", warrantRef, r.Denial)
+			}
+			if d := ex.Decision.Denial; !ex.Decision.Allowed && d != nil && strings.Contains(d.Message, "does not allow unknown arguments") {
+				tool := tool
+				if d.Tool != "" {
+					tool = d.Tool
+				}
+				fmt.Fprintf(e.stderr, "hint: the warrant names the arguments %s may take; to let it take others, mint it with -c %s.ARG=SPEC or --allow-unknown %s. Behind the proxy, a tool map (--config) can map a server's optional arguments instead.\n", tool, tool, tool)
 			}
 			if rep.Decision != "allow" {
 				return &exitError{code: exitDenied}
@@ -229,7 +232,7 @@ every check, the PoP window included.`,
 	f.StringVar(&sigText, "signature", "", "PoP signature (base64 or hex)")
 	f.StringArrayVar(&roots, "trusted-root", nil, "trusted root public key, hex or file (repeatable)")
 	f.StringArrayVar(&approvals, "approval", nil, "signed approval, base64 (repeatable)")
-	f.StringVar(&at, "at", "", "verifier clock, `UNIX` seconds (default now)")
+	f.StringVar(&at, "at", "", "verifier clock at `TIME`: Unix seconds or RFC 3339 (default now)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.BoolVar(&strictSession, "strict-session", false, "require one session id across the chain")
 	f.DurationVar(&tolerance, "clock-tolerance", authz.DefaultClockTolerance, "tolerated clock skew for warrant times")

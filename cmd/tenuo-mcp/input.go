@@ -25,8 +25,12 @@ func readBounded(r io.Reader, what string) ([]byte, error) {
 	if len(b) > maxInputFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", what, maxInputFile)
 	}
-	return b, nil
+	// A UTF-8 byte order mark, as some Windows editors write, is not part of
+	// a key, a warrant or a JSON object.
+	return bytes.TrimPrefix(b, utf8BOM), nil
 }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
 
 func readFileBounded(path string) ([]byte, error) {
 	f, err := os.Open(path)
@@ -214,9 +218,30 @@ func (e *env) loadStack(flag, ref string) (authz.Stack, error) {
 	}
 	s, err := authz.ParsePresented([]byte(strings.TrimSpace(string(text))))
 	if err != nil {
-		return nil, badInput("the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack", "%s: %v", flag, err)
+		return nil, warrantProblem(flag, ref, err)
 	}
 	return s, nil
+}
+
+// hintWarrantForm is the hint for a warrant that does not decode.
+const hintWarrantForm = "the warrant must be base64 (standard or URL-safe) or PEM of a Tenuo warrant or stack"
+
+// warrantProblem explains a warrant reference that did not decode: a value
+// that names no file and looks like a path (it has a '.', which base64 and
+// PEM never hold outside armour, or starts like one, or is far shorter than
+// any warrant) is a mistyped file name, not bad base64.
+func warrantProblem(flag, ref string, err error) error {
+	if ref != "-" && !strings.ContainsAny(ref, "\r\n") {
+		if _, serr := os.Stat(ref); serr != nil {
+			trimmed := strings.TrimSpace(ref)
+			pathLike := strings.Contains(trimmed, ".") || strings.HasPrefix(trimmed, "/") || strings.HasPrefix(trimmed, "~") || len(trimmed) < 64
+			if pathLike && !strings.Contains(trimmed, "-----") {
+				return badInput("give the warrant as a file path, its text (base64 or PEM), or - for standard input",
+					"%s: %s (and the value is not warrant text either)", flag, fileProblem("warrant file", ref, serr))
+			}
+		}
+	}
+	return badInput(hintWarrantForm, "%s: %v", flag, err)
 }
 
 // readArgs reads a JSON arguments object given as text or @file.
@@ -234,17 +259,19 @@ func readArgs(ref string) ([]byte, error) {
 	return []byte(ref), nil
 }
 
-// parseTTL reads a duration ("5m", "2h") or a number of seconds.
+// parseTTL reads a duration with its unit ("90s", "5m", "2h", "1h30m"). A
+// bare number is refused: 8 could mean seconds or hours.
 func parseTTL(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return time.Duration(n) * time.Second, nil
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, badInput(fmt.Sprintf("write the unit: %ss, %sm or %sh", s, s, s),
+			"--ttl: %q has no unit (seconds? hours?)", s)
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, badInput("durations look like 30s, 5m, 2h; a plain number is seconds", "--ttl: %q is not a positive duration", s)
+		return 0, badInput("durations look like 30s, 5m, 2h or 1h30m", "--ttl: %q is not a positive duration", s)
 	}
 	return d, nil
 }
@@ -260,5 +287,6 @@ func parseAt(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, badInput("--at takes Unix seconds, e.g. 1704067200", "--at: %q is not a time", s)
+	return time.Time{}, badInput("--at takes Unix seconds (1704067200) or RFC 3339 (2024-01-01T00:00:00Z)",
+		"--at: %q is neither Unix seconds nor an RFC 3339 time", s)
 }

@@ -96,6 +96,7 @@ it, or - for standard input. Arguments are JSON objects, as text or @file.`,
 	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(
 		newKeygenCmd(e),
+		newPubkeyCmd(e),
 		newMintCmd(e),
 		newAttenuateCmd(e),
 		newInspectCmd(e),
