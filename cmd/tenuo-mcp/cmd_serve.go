@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -246,7 +247,8 @@ func newServeCmd(e *env) *cobra.Command {
 /mcp and the legacy HTTP+SSE transport at /sse. Each client session gets its
 own server process (the command after --, with a minimal environment as in
 proxy) or its own session with the --upstream-url server, and every
-tools/list and tools/call is enforced as on stdio.
+tools/list and tools/call is enforced as on stdio. Prometheus metrics are at
+/metrics (behind the bearer tokens when there are any).
 
 Warrants come from the call (params._meta.tenuo), from an X-Tenuo-Warrant
 header on the session's requests (it filters tools/list and completes calls
@@ -307,6 +309,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		return "", ""
 	}}).Install(p)
 
+	var metrics *serveMetrics // set before the handler serves
 	h := &mcphttp.Handler{
 		BoundHeaders:         []string{headerWarrant},
 		CheckOrigin:          ep.originOK,
@@ -318,9 +321,12 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		IdleTimeout:          f.idle,
 		Log:                  en.Log,
 		OnRefused: func(r *http.Request, status int, reason string) {
+			metrics.refused.WithLabelValues(strconv.Itoa(status)).Inc()
 			en.Point.Refused(&enforce.Refusal{Front: enforce.FrontHTTP, Session: r.Header.Get(mcphttp.HeaderSessionID), HTTPStatus: status, Reason: reason})
 		},
 	}
+	metrics = newServeMetrics(h)
+	en.Point.Observe = metrics.observe // set before the first request
 	if ep.tokens != nil {
 		h.ClientKey = func(r *http.Request) string { return "token-" + strconv.Itoa(ep.tokenIndex(r)) }
 	}
@@ -334,6 +340,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 			}
 			c, err := dial(ctx, f.upstreamURL, opt)
 			if err != nil {
+				metrics.upstream.WithLabelValues("start_failed").Inc()
 				en.Log.Error("connecting to the MCP server for a session", "session", s.ID(), "err", err)
 				return
 			}
@@ -343,13 +350,18 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		} else {
 			proc, err := transport.SpawnStdio(wctx, argv, transport.SpawnOptions{Env: childEnv, MaxLine: f.maxLine, Stderr: e.stderr})
 			if err != nil {
+				metrics.upstream.WithLabelValues("start_failed").Inc()
 				en.Log.Error("starting the MCP server for a session", "session", s.ID(), "err", err)
 				return
 			}
 			up = proc
 			en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", proc.Pid())
 		}
+		metrics.upstream.WithLabelValues("started").Inc()
 		err := p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
+		if errors.Is(err, mcpproxy.ErrUpstreamExited) {
+			metrics.upstream.WithLabelValues("exited").Inc()
+		}
 		en.Log.Info("session ended", "session", s.ID(), "err", err)
 	}
 
@@ -364,6 +376,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		}
 		w.Write([]byte("ready\n"))
 	})
+	mux.Handle("GET /metrics", ep.authenticate(metrics.handler()))
 	mux.Handle("/", ep.authenticate(h))
 
 	srv := &http.Server{

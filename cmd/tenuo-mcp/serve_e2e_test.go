@@ -403,6 +403,25 @@ func TestServeE2EBadInput(t *testing.T) {
 	if !allowed || !idless {
 		t.Errorf("audit lacks the allowed call with its session (%v) or the id-less refusal (%v): %v", allowed, idless, audit)
 	}
+	// The same decisions and refusals, in Prometheus metrics.
+	mresp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{
+		`tenuo_mcp_decisions_total{code="0",decision="allow",tool="echo"} 1`,
+		`tenuo_mcp_http_refused_total{status="415"} 1`,
+		`tenuo_mcp_http_refused_total{status="404"} 1`,
+		`tenuo_mcp_sessions 1`,
+		`tenuo_mcp_upstream_events_total{event="started"} 1`,
+		`tenuo_mcp_check_seconds_count 1`,
+	} {
+		if !strings.Contains(string(metrics), want+"\n") {
+			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
+		}
+	}
 }
 
 // TestServeE2EEndpointSecurity: inbound tokens, a held warrant on a
