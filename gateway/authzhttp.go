@@ -1,0 +1,24 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/tenuo-mcp/tenuo-mcp/guard"
+)
+
+// AuthzHandler is the decision service of Envoy's HTTP ext_authz filter:
+// Envoy sends it each request's method, path (after PathPrefix), headers
+// and, with with_request_body, body, and lets the request through on a 200.
+// An allowed request is answered 200 with X-Tenuo-Warrant-Id, for Envoy to
+// add to the upstream request (allowed_upstream_headers); a denied one with
+// the status and JSON body of the one table, which Envoy passes back to the
+// client. Serve nothing else on its port: behind Envoy any 200 means allow,
+// so health and metrics live on the admin port ([AdminHandler]).
+func (c *Checker) AuthzHandler() http.Handler {
+	return c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := warrantID(guard.ResultFrom(r.Context())); id != "" {
+			w.Header().Set(WarrantIDHeader, id)
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+}

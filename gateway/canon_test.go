@@ -1,0 +1,75 @@
+package gateway_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tenuo-mcp/tenuo-mcp/gateway"
+)
+
+func TestCanonicalPath(t *testing.T) {
+	ok := map[string]string{
+		"/":                 "/",
+		"/files":            "/files",
+		"/files/":           "/files/",
+		"/%66iles":          "/files",
+		"/a%7eb":            "/a~b",
+		"/caf%c3%a9":        "/caf%C3%A9",
+		"/caf\u00e9":        "/caf%C3%A9",
+		"/a%20b":            "/a%20b",
+		"/a+b:c@d!$&'()*,=": "/a+b:c@d!$&'()*,=",
+		"/a|b":              "/a%7Cb",
+		"/a%3Fb":            "/a%3Fb",
+		"/...":              "/...",
+		"/.well-known/x":    "/.well-known/x",
+	}
+	for in, want := range ok {
+		got, err := gateway.CanonicalPath(in)
+		if err != nil || got != want {
+			t.Errorf("CanonicalPath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	refused := []string{
+		"", "files", "//files", "/a//b", "/a/./b", "/a/../b", "/a/..", "/.", "/%2e%2e/x", "/%2E/x", "/.%2e/x",
+		"/a%2Fb", "/a%2fb", "/a%5Cb", "/a\\b", "/a;b", "/a%3Bb", "/a%00b", "/a%0Ab", "/a\tb", "/a%", "/a%4", "/a%zz",
+	}
+	for _, in := range refused {
+		if got, err := gateway.CanonicalPath(in); err == nil {
+			t.Errorf("CanonicalPath(%q) = %q, want a refusal", in, got)
+		}
+	}
+}
+
+// FuzzCanonicalPath: never panics; a canonical path is its own canonical
+// form, has no empty or dot segment, and unescapes to the same segments
+// whether split before or after unescaping (no hidden separator).
+func FuzzCanonicalPath(f *testing.F) {
+	for _, s := range []string{"/", "/a/b", "/%2e%2e", "/a%2Fb", "/caf%c3%a9", "/a//b", "/a;b", "/%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := gateway.CanonicalPath(in)
+		if err != nil {
+			return
+		}
+		again, err := gateway.CanonicalPath(out)
+		if err != nil || again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q, %v", in, out, again, err)
+		}
+		plain, err := url.PathUnescape(out)
+		if err != nil {
+			t.Fatalf("canonical %q does not unescape: %v", out, err)
+		}
+		raw := strings.Split(out[1:], "/")
+		dec := strings.Split(plain[1:], "/")
+		if len(raw) != len(dec) {
+			t.Fatalf("%q: an escaped separator survived", out)
+		}
+		for i, s := range dec {
+			if s == "." || s == ".." || (s == "" && i != len(dec)-1) || strings.ContainsAny(s, "\\;") {
+				t.Fatalf("%q: segment %q", out, s)
+			}
+		}
+	})
+}

@@ -1,0 +1,275 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/guard"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
+)
+
+// WarrantIDHeader carries the id of the warrant that allowed a request to
+// the upstream. A client-sent one is removed first.
+const WarrantIDHeader = "X-Tenuo-Warrant-Id"
+
+// EnvoyPartialBodyHeader is the header Envoy's ext_authz filter adds when
+// it sent only the first max_request_bytes of the body
+// (allow_partial_message).
+const EnvoyPartialBodyHeader = "X-Envoy-Auth-Partial-Body"
+
+// methodOverrideHeaders are honoured by frameworks to run another handler
+// than the method routed (Rails, Express's method-override, Symfony, ASP.NET,
+// Google's APIs).
+var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
+
+// Checker decides a gateway's HTTP requests: the guard package's
+// middleware in Tenuo's authorizer style, behind the checks that keep what
+// the upstream parses the request that was checked (see the package
+// documentation). Set the fields before the first request and don't change
+// them afterwards. The zero value denies every request (no decision point).
+type Checker struct {
+	// Point decides. Nil denies everything (403).
+	Point *enforce.Point
+	// Front names the front end in audit records; empty means
+	// enforce.FrontSidecar.
+	Front string
+	// MaxBody caps the body read for a route that extracts from it; zero
+	// means guard.DefaultMaxBody. A larger body is refused with 413.
+	MaxBody int64
+	// Debug puts the human reason in denial bodies (so does the tool map's
+	// debug_mode).
+	Debug bool
+	// EnvoyPartialBody honours Envoy's x-envoy-auth-partial-body header: a
+	// truncated body is refused (413) on a route that extracts from it. Only
+	// behind Envoy: elsewhere a client could send the header.
+	EnvoyPartialBody bool
+	// PathPrefix is removed from the path before anything else (the
+	// path_prefix of Envoy's HTTP ext_authz service). A path without it is
+	// refused.
+	PathPrefix string
+}
+
+// prepared is what the checker made of a request, kept in its context.
+type prepared struct {
+	method string // as sent (HEAD stays HEAD when forwarded)
+	canon  string // the canonical escaped path, routed and forwarded
+	err    error  // why the request is refused before any warrant check
+}
+
+type preparedKey struct{}
+
+func preparedFrom(ctx context.Context) *prepared {
+	p, _ := ctx.Value(preparedKey{}).(*prepared)
+	return p
+}
+
+func (c *Checker) front() string {
+	if c.Front != "" {
+		return c.Front
+	}
+	return enforce.FrontSidecar
+}
+
+func (c *Checker) config() *toolmap.Config {
+	if c.Point == nil {
+		return nil
+	}
+	return c.Point.ToolMap
+}
+
+// middleware is the guard middleware the checker runs requests through.
+func (c *Checker) middleware() *guard.HTTP {
+	return &guard.HTTP{
+		Point: c.Point, AuthorizerStyle: true, MaxBody: c.MaxBody, Debug: c.Debug,
+		Front: c.front(), StreamBodies: true,
+		Precheck: func(r *http.Request) error {
+			if p := preparedFrom(r.Context()); p != nil {
+				return p.err
+			}
+			return errors.New("the request was not prepared by the gateway")
+		},
+	}
+}
+
+// Wrap returns next behind the checker: next serves only requests that go
+// on (allowed, or audit mode), with the canonical path, HEAD routed as GET
+// (ForwardMethod gives the method to forward) and, on a route that extracts
+// from the body, exactly the bytes decided as the body. guard.ResultFrom
+// gives the decision.
+func (c *Checker) Wrap(next http.Handler) http.Handler {
+	h := c.middleware().Wrap(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, c.prepare(r))
+	})
+}
+
+// ForwardMethod returns the method a request served behind Wrap is to be
+// forwarded with (HEAD for a HEAD routed as GET).
+func ForwardMethod(r *http.Request) string {
+	if p := preparedFrom(r.Context()); p != nil {
+		return p.method
+	}
+	return r.Method
+}
+
+// prepare returns the request to decide: a shallow copy with the canonical
+// path and the routing method, whose context says what was found.
+func (c *Checker) prepare(r *http.Request) *http.Request {
+	p := &prepared{method: r.Method}
+	r2 := r.WithContext(context.WithValue(r.Context(), preparedKey{}, p))
+	if r.URL == nil {
+		p.err = errors.New("the request has no URL")
+		return r2
+	}
+	u := *r.URL
+	r2.URL = &u
+	if r.Method == http.MethodHead {
+		r2.Method = http.MethodGet // an upstream answers HEAD with its GET handler
+	}
+	p.err = c.check(r2, p)
+	return r2
+}
+
+// check canonicalises r's path in place and refuses what the upstream
+// could parse differently from the check.
+func (c *Checker) check(r *http.Request, p *prepared) error {
+	escaped := r.URL.EscapedPath()
+	if c.PathPrefix != "" {
+		rest, ok := strings.CutPrefix(escaped, c.PathPrefix)
+		if !ok || !strings.HasPrefix(rest, "/") {
+			return fmt.Errorf("the path does not start with the prefix %s", c.PathPrefix)
+		}
+		escaped = rest
+	}
+	canon, err := CanonicalPath(escaped)
+	if err != nil {
+		return err
+	}
+	plain, err := url.PathUnescape(canon)
+	if err != nil {
+		return fmt.Errorf("the canonical path does not unescape: %v", err)
+	}
+	// The path is forwarded as canonicalised; a form that Go's URL would
+	// re-escape into something else is refused rather than forwarded.
+	fwd := &url.URL{Path: plain, RawPath: canon}
+	if again, err := CanonicalPath(fwd.EscapedPath()); err != nil || again != canon {
+		return errors.New("the path would be forwarded in another form than the one checked")
+	}
+	r.URL.Path, r.URL.RawPath = plain, canon
+	p.canon = canon
+
+	for _, h := range methodOverrideHeaders {
+		if _, ok := r.Header[http.CanonicalHeaderKey(h)]; ok {
+			return fmt.Errorf("method override header %s (the upstream could run another method than the one checked)", h)
+		}
+	}
+	if queryHasKey(r.URL.RawQuery, "_method") {
+		return errors.New("method override in the query (_method)")
+	}
+
+	reads, err := c.config().RouteReads(r.Method, plain)
+	if err != nil {
+		return nil // the decision point denies it (no route, or a path it refuses)
+	}
+	if reads.Query {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return fmt.Errorf("the query does not parse: %v", err)
+		}
+		for k, v := range q {
+			if len(v) > 1 {
+				return fmt.Errorf("query key %q given %d times (servers disagree on which counts)", k, len(v))
+			}
+		}
+	}
+	if reads.Body {
+		if err := jsonBody(r); err != nil {
+			return err
+		}
+		if c.EnvoyPartialBody && strings.EqualFold(r.Header.Get(EnvoyPartialBodyHeader), "true") {
+			// Envoy sent only the first bytes: refused as too large, as
+			// the middleware refuses a body over its cap.
+			r.Body = truncatedBody{received: max(r.ContentLength, 0)}
+		}
+	}
+	return nil
+}
+
+// jsonBody refuses a body the upstream would not parse as the JSON checked.
+func jsonBody(r *http.Request) error {
+	if r.ContentLength == 0 && (r.Body == nil || r.Body == http.NoBody) {
+		return nil
+	}
+	if ce := r.Header.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+		return errors.New("a content-encoded body on a route that extracts from the body (it is checked as sent)")
+	}
+	cts := r.Header.Values("Content-Type")
+	if len(cts) != 1 {
+		return fmt.Errorf("a body on a route that extracts from it needs one Content-Type: application/json, not %d", len(cts))
+	}
+	mt, params, err := mime.ParseMediaType(cts[0])
+	if err != nil {
+		return errors.New("the Content-Type does not parse")
+	}
+	if mt != "application/json" && !(strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return fmt.Errorf("Content-Type %s on a route that extracts from a JSON body (the upstream would parse it as something else)", mt)
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return fmt.Errorf("Content-Type parameter %s (only charset=utf-8 is read as checked)", k)
+		}
+	}
+	return nil
+}
+
+// queryHasKey reports whether a raw query has key, separated by & or ;
+// (as some servers split it), escaped or not.
+func queryHasKey(raw, key string) bool {
+	for _, pair := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+		k, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(k); err == nil {
+			k = u
+		}
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// truncatedBody stands for a body Envoy truncated: reading it fails as a
+// body over the cap does.
+type truncatedBody struct{ received int64 }
+
+func (t truncatedBody) Read([]byte) (int, error) {
+	return 0, &http.MaxBytesError{Limit: t.received}
+}
+func (truncatedBody) Close() error { return nil }
+
+// credentialHeaders are the headers that carry credentials: the tool map's
+// settings or Tenuo's defaults.
+func credentialHeaders(c *toolmap.Config) []string {
+	hs := []string{toolmap.DefaultWarrantHeader, toolmap.DefaultPoPHeader, toolmap.DefaultApprovalHeader}
+	if c != nil {
+		for i, h := range []string{c.WarrantHeader, c.PoPHeader, c.ApprovalHeader} {
+			if h != "" {
+				hs[i] = h
+			}
+		}
+	}
+	return hs
+}
+
+// warrantID is the id of the warrant that allowed res, or "".
+func warrantID(res *enforce.Result) string {
+	if res == nil || res.Verdict != enforce.Allow || res.Authz == nil {
+		return ""
+	}
+	return res.Authz.WarrantID
+}

@@ -1,0 +1,43 @@
+// Package gateway enforces Tenuo warrants in front of HTTP services that do
+// not check them themselves: a sidecar reverse proxy ([Sidecar]) beside the
+// tool service, and the decision service of Envoy's HTTP ext_authz filter
+// ([Checker.AuthzHandler]) at a cluster's edge. The gRPC ext_authz service
+// lives in gateway/extauthz, so that sidecar users do not link gRPC.
+//
+// Both are the guard package's net/http middleware in Tenuo's authorizer
+// style (403 with the approval fields, Tenuo's JSON body, the statuses of
+// enforce's one table of denials), asking one [enforce.Point]; this package
+// adds only what a proxy needs on top of it.
+//
+// # The request the upstream parses is the request that was checked
+//
+// A check in front of another program is only as good as the agreement
+// between what it read and what that program reads. Before routing, the
+// [Checker]:
+//   - canonicalises the path ([CanonicalPath]): escapes of unreserved
+//     characters are decoded and the others upper-cased; a path with a dot
+//     segment (also escaped), an empty segment ("//"), an escaped slash or
+//     backslash, a raw backslash, a control character or a ";" (path
+//     parameters, which Java servers strip) is refused, as is one whose
+//     forwarded form would not canonicalise to the path routed. The
+//     canonical path is what is routed and what is forwarded.
+//   - routes HEAD as GET would be routed (an upstream answers HEAD with its
+//     GET handler), and forwards it as HEAD;
+//   - refuses method-override headers (X-HTTP-Method-Override,
+//     X-HTTP-Method, X-Method-Override) and a "_method" query key, which
+//     frameworks honour to run another handler than the one routed;
+//   - on a route that extracts from the query, refuses a query Go cannot
+//     parse (";" separators, bad escapes) and any repeated key;
+//   - on a route that extracts from the body, refuses a body that is not
+//     JSON by its Content-Type (a form, which the upstream would parse as
+//     one; a charset other than UTF-8) or that is content-encoded, reads it
+//     once under a cap with the strict reader of MCP arguments (duplicate
+//     keys refused) and forwards exactly those bytes. Other routes' bodies
+//     stream.
+//
+// # Limits
+//
+// WebSocket frames are not checked after an allowed upgrade: the upgrade
+// request is. A form body's "_method" field on a route that does not read
+// the body is not seen (the body streams unread).
+package gateway

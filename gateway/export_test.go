@@ -1,0 +1,13 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+)
+
+// RenderDenial is the checker's rendering of a denial, for the denial-table
+// test.
+func RenderDenial(c *Checker, w http.ResponseWriter, res *enforce.Result, requestID string) {
+	c.middleware().Deny(w, res, requestID)
+}
