@@ -76,10 +76,11 @@ var except = map[string][]string{"guard": {"guard/mcpgo", "guard/gosdk"}}
 // layers, lowest first: a package may import ours only from its own layer or
 // below (and never cmd).
 var layers = [][]string{
-	{"internal/value", "internal/testfiles", "internal/npmpeers", "internal/depgate", "transport"},
-	{"authz", "toolmap"},
+	{"internal/value", "internal/testfiles", "internal/npmpeers", "internal/depgate", "internal/jcs", "transport"},
+	{"authz", "toolmap", "toolpin"},
 	{"revocation", "enforce"},
 	{"mcpproxy", "transport/mcphttp", "guard", "gateway", "internal/enforceflags", "examples"},
+	{"mcptest"}, // a proxied server in a test, and the spec runner
 	{"cmd"},
 }
 
