@@ -7,7 +7,8 @@
 //
 // Each call's credentials are its params._meta.tenuo envelope (warrant,
 // proof of possession, approvals), as Tenuo's clients send them and as the
-// MCP relay reads them; the envelope is removed from the request before the
+// MCP relay reads them (or params.arguments._tenuo, for clients that cannot
+// set _meta; both at once must agree); the envelope is removed before the
 // tool handler sees it. A call without one is made under the warrant and
 // key of the context scope (guard.WithCredentials on the server's context),
 // or the decision point's held warrant.
@@ -18,6 +19,7 @@ package gosdk
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -90,17 +92,17 @@ func (g *Guard) call(ctx context.Context, method string, req *mcp.CallToolReques
 		return nil, &jsonrpc.Error{Code: enforce.RPCAccessDenied, Message: "Access denied: no decision point configured"}
 	}
 	p := req.Params
-	env, err := mcpmeta.Envelope(p.Meta, true)
-	if err == nil && len(p.Arguments) > 0 {
+	env, args, err := envelope(p)
+	if err == nil && len(args) > 0 {
 		// The SDK binds arguments to a tool's struct with a decoder that
 		// may match keys in any letter case: keys that differ only so are
 		// refused.
-		if kerr := jsonkeys.Check(p.Arguments); kerr != nil {
+		if kerr := jsonkeys.Check(args); kerr != nil {
 			err = fmt.Errorf("arguments: %v", kerr)
 		}
 	}
 	r := g.Point.Check(ctx, &enforce.Call{Front: g.front(), Session: sessionID(req.Session), Tool: p.Name,
-		Arguments: p.Arguments, Envelope: env, Malformed: err, Held: guard.Held(ctx)})
+		Arguments: args, Envelope: env, Malformed: err, Held: guard.Held(ctx)})
 	if !r.Forward() {
 		return nil, Render(r)
 	}
@@ -108,11 +110,28 @@ func (g *Guard) call(ctx context.Context, method string, req *mcp.CallToolReques
 		// A copy of the params: the request the SDK holds is not changed.
 		stripped := *p
 		stripped.Meta = mcpmeta.Strip(p.Meta)
+		stripped.Arguments = args
 		out := *req
 		out.Params = &stripped
 		req = &out
 	}
 	return next(ctx, method, req)
+}
+
+// envelope returns the call's credentials, _meta.tenuo or
+// arguments._tenuo as the relay takes them, and the arguments without the
+// in-band envelope.
+func envelope(p *mcp.CallToolParamsRaw) (*enforce.Envelope, json.RawMessage, error) {
+	meta, err := mcpmeta.Envelope(p.Meta, true)
+	if err != nil {
+		return nil, p.Arguments, err
+	}
+	inBand, args, err := mcpmeta.TakeArguments(p.Arguments)
+	if err != nil {
+		return nil, p.Arguments, err
+	}
+	env, err := mcpmeta.Pick(meta, inBand)
+	return env, args, err
 }
 
 func (g *Guard) list(ctx context.Context, method string, req *mcp.ListToolsRequest, next mcp.MethodHandler) (mcp.Result, error) {

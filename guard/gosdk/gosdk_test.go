@@ -236,6 +236,37 @@ func TestMalformedEnvelope(t *testing.T) {
 	}
 }
 
+// TestInBandEnvelope: arguments._tenuo is taken as the relay takes it —
+// alone, or with an identical _meta.tenuo — and removed before the handler;
+// two different envelopes are refused.
+func TestInBandEnvelope(t *testing.T) {
+	f := guardtest.New(t)
+	cs, s := startHTTP(t, &gosdk.Guard{Point: f.Point})
+	args := `{"path":"/data/a"}`
+	pop := f.PoP(t, f.AgentStack, f.Agent, "read", args)
+	inBand := json.RawMessage(`{"path":"/data/a","_tenuo":{"warrant":"` + f.AgentStack.Base64() + `","signature":"` + pop + `"}}`)
+	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: inBand}); err != nil {
+		t.Fatalf("in band: %v", err)
+	}
+	calls := s.take()
+	if len(calls) != 1 || string(calls[0].Arguments) != args {
+		t.Fatalf("the handler saw %d calls, arguments %s", len(calls), calls[0].Arguments)
+	}
+	same := meta(&enforce.Envelope{Warrant: f.AgentStack.Base64(), Signature: pop}, nil)
+	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: inBand, Meta: same}); err != nil {
+		t.Fatalf("both, agreeing: %v", err)
+	}
+	other := meta(&enforce.Envelope{Warrant: f.AgentStack.Base64(), Signature: f.PoP(t, f.AgentStack, f.Agent, "read", `{"path":"/data/b"}`)}, nil)
+	_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: inBand, Meta: other})
+	var werr *jsonrpc.Error
+	if !errors.As(err, &werr) || werr.Code != enforce.RPCInvalidParams {
+		t.Fatalf("both, disagreeing: %v", err)
+	}
+	if n := len(s.take()); n != 1 {
+		t.Fatalf("the handler ran %d more times, want 1", n)
+	}
+}
+
 // TestDenialRendering runs enforce's one table of denials through the
 // middleware's rendering.
 func TestDenialRendering(t *testing.T) {

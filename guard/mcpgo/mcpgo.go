@@ -6,7 +6,8 @@
 //
 // Each call's credentials are its params._meta.tenuo envelope (warrant,
 // proof of possession, approvals), as Tenuo's clients send them and as the
-// MCP relay reads them; the envelope is removed from the request before the
+// MCP relay reads them (or params.arguments._tenuo, for clients that cannot
+// set _meta; both at once must agree); the envelope is removed before the
 // handler sees it. A call without one is made under the warrant and key of
 // the server's context scope (guard.WithCredentials on the context the
 // transport hands the server), or the decision point's held warrant.
@@ -111,9 +112,17 @@ func (g *Guard) Middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		if req.Params.Meta != nil {
 			meta = req.Params.Meta.AdditionalFields
 		}
-		env, err := mcpmeta.Envelope(meta, true)
-		c.Envelope, c.Malformed = env, err
+		metaEnv, err := mcpmeta.Envelope(meta, true)
+		c.Malformed = err
 		args, err := arguments(req)
+		var inBand *enforce.Envelope
+		var stripped map[string]any // the arguments without the in-band envelope, for the handler
+		if err == nil {
+			inBand, args, err = mcpmeta.TakeArguments(args)
+		}
+		if err == nil && inBand != nil {
+			err = json.Unmarshal(args, &stripped)
+		}
 		if err == nil && len(args) > 0 {
 			err = jsonkeys.Check(args) // a handler binding arguments may match keys in any case
 		}
@@ -121,11 +130,18 @@ func (g *Guard) Middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 		if err != nil && c.Malformed == nil {
 			c.Malformed = fmt.Errorf("arguments: %v", err)
 		}
+		env, err := mcpmeta.Pick(metaEnv, inBand)
+		if c.Malformed == nil {
+			c.Envelope, c.Malformed = env, err
+		}
 		r := g.Point.Check(ctx, c)
 		if !r.Forward() {
 			return nil, Render(r)
 		}
-		if env != nil {
+		if inBand != nil {
+			req.Params.Arguments, req.Params.RawArguments = stripped, args
+		}
+		if metaEnv != nil {
 			m := *req.Params.Meta
 			m.AdditionalFields = mcpmeta.Strip(m.AdditionalFields)
 			req.Params.Meta = &m

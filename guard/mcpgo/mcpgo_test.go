@@ -226,6 +226,31 @@ func TestServerScope(t *testing.T) {
 	}
 }
 
+// TestInBandEnvelope: arguments._tenuo is taken and removed before the
+// handler, as the relay does.
+func TestInBandEnvelope(t *testing.T) {
+	f := guardtest.New(t)
+	c, s := start(t, &mcpgo.Guard{Point: f.Point})
+	pop := f.PoP(t, f.AgentStack, f.Agent, "read", `{"path":"/data/a"}`)
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "read"
+	req.Params.Arguments = map[string]any{"path": "/data/a", "_tenuo": map[string]any{"warrant": f.AgentStack.Base64(), "signature": pop}}
+	if _, err := c.CallTool(t.Context(), req); err != nil {
+		t.Fatalf("in band: %v", err)
+	}
+	calls := s.take()
+	if len(calls) != 1 || !equalJSON(t, calls[0].Params.Arguments, map[string]any{"path": "/data/a"}) || string(calls[0].Params.RawArguments) != `{"path":"/data/a"}` {
+		t.Fatalf("the handler saw %d calls: %+v", len(calls), calls)
+	}
+	req.Params.Meta = metaFor(&enforce.Envelope{Warrant: f.AgentStack.Base64(), Signature: f.PoP(t, f.AgentStack, f.Agent, "read", `{"path":"/data/b"}`)}, nil)
+	if _, err := c.CallTool(t.Context(), req); err == nil || !strings.Contains(err.Error(), "Invalid params: ") {
+		t.Fatalf("both, disagreeing: %v", err)
+	}
+	if n := len(s.take()); n != 0 {
+		t.Fatalf("the handler ran on a refusal")
+	}
+}
+
 // TestDenialRendering runs enforce's one table of denials through the
 // middleware: the error carries the relay's code, message and data.
 func TestDenialRendering(t *testing.T) {

@@ -1,5 +1,5 @@
 // Package mcpmeta reads the Tenuo envelope of an MCP request, params._meta
-// .tenuo, as an MCP SDK decoded it, for the MCP server middleware of
+// .tenuo as an MCP SDK decoded it (or params.arguments._tenuo), for the MCP server middleware of
 // guard/mcpgo and guard/gosdk. The envelope is read as strictly as the MCP
 // relay reads it (mcpproxy): an object with a "warrant" string, a
 // "signature" string (not on a listing) and optionally an "approvals" array
@@ -7,6 +7,9 @@
 package mcpmeta
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -93,4 +96,54 @@ func Strip(meta map[string]any) map[string]any {
 		return nil
 	}
 	return out
+}
+
+// ArgKey is the arguments member that carries the envelope in band, for
+// clients that cannot set _meta (the relay accepts it too).
+const ArgKey = "_tenuo"
+
+// TakeArguments reads arguments._tenuo from a call's raw arguments: the
+// envelope (nil when absent) and the arguments without it. Without the
+// member, args is returned as it is; with it, the other members keep their
+// bytes (the object is re-encoded around them).
+func TakeArguments(args json.RawMessage) (*enforce.Envelope, json.RawMessage, error) {
+	if len(args) == 0 || (!bytes.Contains(args, []byte(ArgKey)) && !bytes.Contains(args, []byte(`\u`))) {
+		return nil, args, nil
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(args, &members); err != nil {
+		return nil, args, nil // not an object: the decision refuses it
+	}
+	raw, ok := members[ArgKey]
+	if !ok {
+		return nil, args, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, nil, fmt.Errorf("arguments._tenuo: %v", err)
+	}
+	env, err := Envelope(map[string]any{Key: v}, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("in arguments: %v", err)
+	}
+	env.Source = enforce.SourceArguments
+	delete(members, ArgKey)
+	rest, err := json.Marshal(members)
+	if err != nil {
+		return nil, nil, err
+	}
+	return env, rest, nil
+}
+
+// Pick chooses between the _meta and the in-band envelope as the relay
+// does: either alone, or both when they carry the same credentials; two
+// different envelopes are refused (which one the PoP covers is ambiguous).
+func Pick(meta, inBand *enforce.Envelope) (*enforce.Envelope, error) {
+	switch {
+	case meta != nil && inBand != nil && !meta.Equal(inBand):
+		return nil, errors.New("params._meta.tenuo and params.arguments._tenuo disagree")
+	case meta != nil:
+		return meta, nil
+	}
+	return inBand, nil
 }

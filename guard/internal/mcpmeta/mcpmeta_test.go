@@ -47,3 +47,32 @@ func TestStrip(t *testing.T) {
 		t.Fatalf("nothing left: %v", out)
 	}
 }
+
+func TestTakeArguments(t *testing.T) {
+	env, rest, err := TakeArguments([]byte(`{"path":"/data/a","_tenuo":{"warrant":"w","signature":"s"}}`))
+	if err != nil || env == nil || env.Warrant != "w" || env.Source != enforce.SourceArguments || string(rest) != `{"path":"/data/a"}` {
+		t.Fatalf("%+v %s %v", env, rest, err)
+	}
+	// An escaped key is the same key.
+	if env, _, err := TakeArguments([]byte(`{"\u005ftenuo":{"warrant":"w","signature":"s"}}`)); err != nil || env == nil {
+		t.Fatalf("escaped key: %+v %v", env, err)
+	}
+	in := []byte(`{"path":"/data/_tenuo-notes"}`)
+	if env, rest, err := TakeArguments(in); env != nil || err != nil || string(rest) != string(in) {
+		t.Fatalf("no envelope: %+v %s %v", env, rest, err)
+	}
+	if _, _, err := TakeArguments([]byte(`{"_tenuo":{"warrant":"w"}}`)); err == nil {
+		t.Fatal("an in-band envelope without a signature accepted")
+	}
+	a := &enforce.Envelope{Warrant: "w", Signature: "s"}
+	b := &enforce.Envelope{Warrant: "w", Signature: "t"}
+	if e, err := Pick(a, a); e != a || err != nil {
+		t.Fatal("agreeing envelopes")
+	}
+	if _, err := Pick(a, b); err == nil {
+		t.Fatal("disagreeing envelopes accepted")
+	}
+	if e, _ := Pick(nil, b); e != b {
+		t.Fatal("in-band alone")
+	}
+}
