@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/jsonkeys"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -177,6 +178,13 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		// An unreadable body is a malformed request, decided (and audited)
 		// as one.
 		body, err = nil, fmt.Errorf("the request body could not be read: %v", err)
+	}
+	if err == nil && len(body) > 0 && json.Valid(body) {
+		// The handler may decode the body as encoding/json does, matching
+		// keys in any letter case: keys that differ only so are refused.
+		if kerr := jsonkeys.Check(body); kerr != nil {
+			err = fmt.Errorf("request body: %v", kerr)
+		}
 	}
 	if precheck != nil {
 		err = precheck

@@ -51,6 +51,7 @@ func TestHTTPMiddleware(t *testing.T) {
 		{"no route", "DELETE", "/read", "", h("X-Tenuo-Warrant", w), 404, authz.CodeToolNotAuthorized},
 		{"approval required", "POST", "/deploy", `{"env":"prod"}`, h("X-Tenuo-Warrant", f.Approvals.Base64(), "X-Tenuo-PoP", f.PoP(t, f.Approvals, f.Agent, "deploy", `{"env":"prod"}`)), 409, authz.CodeApprovalRequired},
 		{"body over the cap", "POST", "/write", `{"data":"` + strings.Repeat("x", 100) + `"}`, h("X-Tenuo-Warrant", w), 413, authz.CodeValueTooLarge},
+		{"keys differing only in case", "POST", "/read", `{"path":"/data/a","PATH":"/etc/passwd"}`, h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/a"}`)), 400, authz.CodeInvalidEnvelopeStructure},
 		{"garbage warrant", "POST", "/read", `{"path":"/data/a"}`, h("X-Tenuo-Warrant", "@@@", "X-Tenuo-PoP", "AAAA"), 400, authz.CodeInvalidEnvelopeStructure},
 	}
 	mw := &guard.HTTP{Point: f.Point, MaxBody: 64}
