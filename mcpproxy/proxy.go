@@ -181,6 +181,7 @@ type pending struct {
 	// never written.
 	fwd       sync.Mutex
 	cancelled bool // guarded by fwd
+	sent      bool // guarded by fwd: a checked call was written upstream
 }
 
 // session is the state of one Relay.
@@ -204,6 +205,11 @@ type session struct {
 
 	mu      sync.Mutex // guards pending, idle and version
 	pending map[string]*pending
+	// retired holds the ids of requests the client cancelled after they
+	// were written upstream, until the server answers them: the id is
+	// refused meanwhile, and the late answer dropped, so that it is never
+	// taken for the answer to a new request that reused the id.
+	retired map[string]struct{}
 	idle    chan struct{} // closed when pending empties; nil unless draining
 	version string        // negotiated protocol version, from initialize
 }
@@ -379,7 +385,8 @@ func (s *session) addPending(id json.RawMessage, k kind) (*pending, bool) {
 	e.ctx, e.cancel = context.WithCancel(s.ctx)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.pending[key]; dup {
+	_, dup := s.pending[key]
+	if _, r := s.retired[key]; dup || r {
 		e.cancel()
 		return nil, false
 	}
@@ -396,6 +403,53 @@ func (s *session) take(key string) *pending {
 		s.removeLocked(e)
 	}
 	return e
+}
+
+// maxRetired bounds the cancelled ids awaiting a late answer; past it a
+// cancellation leaves its request pending.
+const maxRetired = 1 << 14
+
+// cancelPending handles the client's cancellation of the request with the
+// given key: the request stops being pending (it is not answered, and a
+// checked call is not forwarded), and when it was written upstream its id is
+// retired until the server answers it.
+func (s *session) cancelPending(key string) {
+	s.mu.Lock()
+	e := s.pending[key]
+	full := len(s.retired) >= maxRetired
+	if e != nil && !full {
+		s.removeLocked(e)
+		if s.retired == nil {
+			s.retired = map[string]struct{}{}
+		}
+		s.retired[key] = struct{}{}
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return
+	}
+	if full {
+		e.cancel()
+		return
+	}
+	s.markCancelled(e)
+	e.fwd.Lock()
+	unsent := e.kind == kindCall && !e.sent // and now never will be
+	e.fwd.Unlock()
+	if unsent {
+		s.mu.Lock()
+		delete(s.retired, key)
+		s.mu.Unlock()
+	}
+}
+
+// takeRetired reports whether key is a retired id, and frees it.
+func (s *session) takeRetired(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, r := s.retired[key]
+	delete(s.retired, key)
+	return r
 }
 
 // claim removes e if it is still pending; the caller that gets true answers it.

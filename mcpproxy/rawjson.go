@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -71,7 +73,16 @@ func replaceValue(obj []byte, m member, v []byte) []byte {
 }
 
 // idKey turns a raw JSON-RPC id into a map key: strings and numbers never
-// collide, and a string id is compared by its decoded value.
+// collide, a string id is compared by its decoded value, and a number by
+// the integer a server could answer it with. Servers echo ids as they
+// decode them: JavaScript reads 1.0, 1e0 and 10e-1 as 1, -0 as 0 and 2^53+1
+// as 2^53; the Go SDK truncates the double to an int64 (1.5 is 1). Two ids
+// the relay told apart by their text could so be answered with the same id,
+// and one request's answer (an unfiltered tools/list) taken for the
+// other's: ids are keyed by the truncated double, which every such pair
+// shares. A number whose magnitude reaches 2^63 (which an int64 does not
+// hold, and a double beyond its range JavaScript answers as null) is no
+// usable id.
 func idKey(id json.RawMessage) (string, bool) {
 	if len(id) == 0 {
 		return "", false
@@ -88,7 +99,11 @@ func idKey(id json.RawMessage) (string, bool) {
 		if sc.number() != nil || sc.off != len(id) {
 			return "", false
 		}
-		return "n:" + string(id), true
+		f, err := strconv.ParseFloat(string(id), 64)
+		if err != nil || !(math.Abs(f) < 1<<63) {
+			return "", false
+		}
+		return "n:" + strconv.FormatInt(int64(f), 10), true // -0 is 0
 	}
 	return "", false
 }

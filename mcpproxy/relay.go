@@ -359,9 +359,7 @@ func (s *session) clientCancelled(m *message) {
 	if !ok {
 		return
 	}
-	if e := s.take(key); e != nil {
-		s.markCancelled(e)
-	}
+	s.cancelPending(key)
 }
 
 // params returns the raw params of m, or nil.
@@ -497,6 +495,7 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 		if e.cancelled {
 			return
 		}
+		e.sent = true
 		s.toUpstream(fwd, e)
 		return
 	}
@@ -663,7 +662,11 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		e = s.take(key)
 	}
 	if e == nil {
-		s.log.Warn("dropped upstream response to no pending request", "id", string(m.id))
+		if ok && s.takeRetired(key) {
+			s.log.Debug("dropped upstream answer to a cancelled request", "id", string(m.id))
+		} else {
+			s.log.Warn("dropped upstream response to no pending request", "id", string(m.id))
+		}
 		return nil
 	}
 	switch {

@@ -1,0 +1,284 @@
+package mcpproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
+)
+
+// jsID is a request id as a JavaScript server echoes it: JSON.parse then
+// JSON.stringify, so 1.0, 1e0 and 10e-1 come back as 1 and -0 as 0. (Go's
+// go-sdk and pydantic's lax int read integral floats the same way.)
+func jsID(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	if f, ok := v.(float64); ok && f == 0 {
+		v = 0.0
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// goSDKID is a request id as the Go SDK echoes it: decoded as a float64 and
+// truncated to an int64 (jsonrpc2.MakeID), so 1.5 comes back as 1.
+func goSDKID(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	if f, ok := v.(float64); ok {
+		v = int64(f)
+	}
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// relayScripted runs a Proxy with p's hooks over the client input in, against
+// an upstream whose answers answer(msg, send) decides. It returns what the
+// upstream received and what the client got back, after the client's EOF has
+// drained.
+func relayScripted(t testing.TB, p *Proxy, in []byte, answer func(msg []byte, send func(string))) (upstream, client [][]byte) {
+	t.Helper()
+	cr, cw := io.Pipe()
+	pr, pw := io.Pipe()
+	ur, uw := io.Pipe()
+	vr, vw := io.Pipe()
+	cliConn := transport.NewStdioConn(cr, pw, 1<<20)
+	upConn := transport.NewStdioConn(vr, uw, 0)
+	if p.DrainTimeout == 0 {
+		p.DrainTimeout = 500 * time.Millisecond
+	}
+	p.ShutdownGrace = time.Second
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		up := transport.NewStdioConn(ur, vw, 0)
+		send := func(s string) { up.Write([]byte(s)) }
+		for {
+			m, err := up.Read()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			upstream = append(upstream, append([]byte(nil), m...))
+			mu.Unlock()
+			answer(m, send)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		c := transport.NewStdioConn(pr, nopWriteCloser{io.Discard}, 0)
+		for {
+			m, err := c.Read()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			client = append(client, append([]byte(nil), m...))
+			mu.Unlock()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() { done <- p.Relay(context.Background(), cliConn, upConn) }()
+	go func() {
+		cw.Write(in)
+		cw.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the proxy did not finish after the client's EOF")
+	}
+	pw.Close()
+	vw.Close()
+	ur.Close()
+	wg.Wait()
+	return upstream, client
+}
+
+type rpcReq struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+}
+
+const fullList = `{"tools":[{"name":"ok"},{"name":"bad"}]}`
+
+// hiddenToolShown fails when any line the client got names the hidden tool.
+func hiddenToolShown(t *testing.T, client [][]byte) {
+	t.Helper()
+	for _, c := range client {
+		if bytes.Contains(c, []byte(`"bad"`)) {
+			t.Fatalf("the client saw the hidden tool: %s", c)
+		}
+	}
+}
+
+// TestAttackIDAliasShowsHiddenTools: a request id is matched by its text, a
+// server by its value. With a ping pending as id 1, a tools/list sent as id
+// 1.0 (or 1e0, or -0 against 0) is answered by a JavaScript server as id 1:
+// the answer must not be taken for the ping's and relayed unfiltered.
+func TestAttackIDAliasShowsHiddenTools(t *testing.T) {
+	tests := []struct {
+		pending, list string
+		echo          func(json.RawMessage) json.RawMessage
+	}{
+		{`1`, `1.0`, jsID}, {`1`, `1e0`, jsID}, {`10`, `1e1`, jsID}, {`0`, `-0`, jsID}, {`1`, `10e-1`, jsID},
+		{`2`, `2.000000000000000000001`, jsID}, {`9007199254740992`, `9007199254740993`, jsID},
+		{`1`, `1.5`, goSDKID}, {`0`, `-0.5`, goSDKID}, {`-3`, `-3.99`, goSDKID},
+	}
+	for _, tc := range tests {
+		pair, echo := [2]string{tc.pending, tc.list}, tc.echo
+		t.Run(pair[1], func(t *testing.T) {
+			p := &Proxy{}
+			approvingOK(p)
+			in := `{"jsonrpc":"2.0","id":` + pair[0] + `,"method":"ping"}` + "\n" +
+				`{"jsonrpc":"2.0","id":` + pair[1] + `,"method":"tools/list"}` + "\n"
+			_, client := relayScripted(t, p, []byte(in), func(m []byte, send func(string)) {
+				var r rpcReq
+				if json.Unmarshal(m, &r) != nil || r.Method != "tools/list" {
+					return // pings are left unanswered
+				}
+				send(`{"jsonrpc":"2.0","id":` + string(echo(r.ID)) + `,"result":` + fullList + `}`)
+			})
+			hiddenToolShown(t, client)
+		})
+	}
+}
+
+// TestAttackIDAliasDistinctIDsStillWork: ids that differ in value are still
+// distinct requests, and a non-integral id is answered as sent.
+func TestAttackIDAliasDistinctIDsStillWork(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	in := `{"jsonrpc":"2.0","id":1,"method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","id":2.5,"method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","id":"1","method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","id":-1,"method":"ping"}` + "\n"
+	_, client := relayScripted(t, p, []byte(in), func(m []byte, send func(string)) {
+		var r rpcReq
+		if json.Unmarshal(m, &r) == nil {
+			send(`{"jsonrpc":"2.0","id":` + string(r.ID) + `,"result":{}}`)
+		}
+	})
+	var ids []string
+	for _, c := range client {
+		var r struct {
+			ID    json.RawMessage
+			Error json.RawMessage
+		}
+		json.Unmarshal(c, &r)
+		if r.Error != nil {
+			t.Fatalf("refused: %s", c)
+		}
+		ids = append(ids, string(r.ID))
+	}
+	if strings.Join(ids, " ") != `1 2.5 "1" -1` {
+		t.Fatalf("answers: %q", client)
+	}
+}
+
+// TestAttackIDAliasRefusedWhilePending: an id equal in value to a pending
+// one is "already in use", whatever its spelling.
+func TestAttackIDAliasRefusedWhilePending(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	in := `{"jsonrpc":"2.0","id":7,"method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","id":7.0,"method":"tools/call","params":{"name":"ok"}}` + "\n"
+	up, client := relayScripted(t, p, []byte(in), func([]byte, func(string)) {})
+	for _, m := range up {
+		if bytes.Contains(m, []byte("tools/call")) {
+			t.Fatalf("forwarded a call whose id aliases a pending one: %s", m)
+		}
+	}
+	if len(client) == 0 || !bytes.Contains(client[0], []byte(`already in use`)) || !bytes.Contains(client[0], []byte(`"id":7.0`)) {
+		t.Fatalf("client got %q", client)
+	}
+}
+
+// TestAttackCancelThenReuseShowsHiddenTools: the client cancels its
+// tools/list and reuses the id at once for a ping. A server may answer a
+// request it was told to cancel (cancellation is advisory); that answer must
+// not be taken for the ping's and relayed unfiltered.
+func TestAttackCancelThenReuseShowsHiddenTools(t *testing.T) {
+	for _, reuse := range []string{`{"jsonrpc":"2.0","id":5,"method":"ping"}`, `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ok"}}`} {
+		p := &Proxy{}
+		approvingOK(p)
+		in := `{"jsonrpc":"2.0","id":5,"method":"tools/list"}` + "\n" +
+			`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}` + "\n" +
+			reuse + "\n"
+		var held json.RawMessage
+		_, client := relayScripted(t, p, []byte(in), func(m []byte, send func(string)) {
+			var r rpcReq
+			if json.Unmarshal(m, &r) != nil {
+				return
+			}
+			switch r.Method {
+			case "tools/list": // answered late, after the next message
+				held = r.ID
+			case "notifications/cancelled":
+				if held != nil {
+					send(`{"jsonrpc":"2.0","id":` + string(held) + `,"result":` + fullList + `}`)
+				}
+			}
+		})
+		hiddenToolShown(t, client)
+	}
+}
+
+// TestAttackCancelledIDNotReused: after a cancellation the id stays refused
+// until the server answers it (MCP ids are never reused in a session); the
+// late answer is dropped and the id is free again.
+func TestAttackCancelledIDNotReused(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	in := `{"jsonrpc":"2.0","id":5,"method":"ping"}` + "\n" +
+		`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}` + "\n" +
+		`{"jsonrpc":"2.0","id":5,"method":"ping"}` + "\n"
+	up, client := relayScripted(t, p, []byte(in), func([]byte, func(string)) {})
+	if len(up) != 2 {
+		t.Fatalf("upstream got %q", up)
+	}
+	if len(client) != 1 || !bytes.Contains(client[0], []byte("already in use")) {
+		t.Fatalf("client got %q", client)
+	}
+}
+
+// TestAttackIDKeyValues: ids are keyed by the integer every server could
+// answer them with; those no int64 holds are refused.
+func TestAttackIDKeyValues(t *testing.T) {
+	same := [][2]string{{`1`, `1.0`}, {`1`, `1.9`}, {`0`, `-0`}, {`0`, `-0.9`}, {`0`, `1e-400`}, {`100`, `1E2`},
+		{`9007199254740992`, `9007199254740993`}, {`"a"`, `"\u0061"`}}
+	for _, p := range same {
+		a, okA := idKey(json.RawMessage(p[0]))
+		b, okB := idKey(json.RawMessage(p[1]))
+		if !okA || !okB || a != b {
+			t.Errorf("idKey(%s) = %q, idKey(%s) = %q: want one key", p[0], a, p[1], b)
+		}
+	}
+	for _, p := range [][2]string{{`1`, `"1"`}, {`1`, `2`}, {`-1`, `1`}, {`9007199254740992`, `9007199254740994`}} {
+		a, _ := idKey(json.RawMessage(p[0]))
+		b, _ := idKey(json.RawMessage(p[1]))
+		if a == b {
+			t.Errorf("idKey(%s) = idKey(%s) = %q", p[0], p[1], a)
+		}
+	}
+	for _, bad := range []string{`1e400`, `-1e400`, `9223372036854775808`, `-9223372036854775808`, `1e19`, `"\ud800"`} {
+		if k, ok := idKey(json.RawMessage(bad)); ok {
+			t.Errorf("idKey(%s) = %q, accepted", bad, k)
+		}
+	}
+	if k, ok := idKey(json.RawMessage(`9223372036854774784`)); !ok || k != "n:9223372036854774784" {
+		t.Errorf("the largest double below 2^63: %q %v", k, ok)
+	}
+}
