@@ -109,9 +109,17 @@ func runDemo(ctx context.Context, e *env) error {
 	d := &demo{e: e, out: e.stdout}
 	d.say("tenuo-mcp demo: a warrant-enforcing MCP proxy in one minute")
 	d.say("")
+	d.say("The sandbox is %s; below, paths are shown relative to it (sandbox/…).", sandbox)
+	// From here on every line shows the sandbox as "sandbox".
+	d.out = &relWriter{w: e.stdout, from: sandbox, to: "sandbox"}
+	d.say("")
 	d.say("1. Keys (throw-away): root %s…, agent %s…, sub-agent %s…", root.Public().Hex()[:12], agent.Public().Hex()[:12], sub.Public().Hex()[:12])
 	d.say("2. The root mints a warrant for the agent: read_file and list_dir, paths inside")
 	d.say("   %s, valid 10 minutes (%d bytes of CBOR, id %s).", sandbox, len(stack.Bytes()), w.ID)
+	d.say("   (The Quick start's warrant names read_text_file and list_directory instead:")
+	d.say("   those are @modelcontextprotocol/server-filesystem's tools. A warrant names the")
+	d.say("   tools of the server it is for, and this demo's built-in example server, which")
+	d.say("   needs no Node.js, calls them read_file and list_dir.)")
 	d.say("3. The agent's MCP client starts the proxy instead of the server:")
 	d.say("   tenuo-mcp proxy --trusted-root %s… --warrant agent.warrant --key agent.key \\", root.Public().Hex()[:12])
 	d.say("     -- fsserver --root %s", sandbox)
@@ -195,6 +203,21 @@ func runDemo(ctx context.Context, e *env) error {
 	d.say("Next: README.md shows the drop-in configuration for Claude Desktop, Claude Code")
 	d.say("and Tenuo's SecureMCPClient, and 'tenuo-mcp --help' lists the commands.")
 	return nil
+}
+
+// relWriter writes what it is given with every occurrence of from replaced
+// by to (the demo's temporary sandbox path by "sandbox"). The demo writes
+// whole lines, so no occurrence is split between writes.
+type relWriter struct {
+	w        io.Writer
+	from, to string
+}
+
+func (r *relWriter) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, strings.ReplaceAll(string(p), r.from, r.to)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // demoSigner is a sub-agent that presents its own warrant and PoP.
