@@ -310,13 +310,13 @@ func (c *rawClient) initialize() {
 }
 
 // heldTestServer starts serve with a held warrant for the test server's
-// echo and sleep, its call log and the audit log in dir.
+// echo, sleep and crash, its call log and the audit log in dir.
 func heldTestServer(t *testing.T, dir string, flags ...string) *server {
 	t.Helper()
 	root, agent := newKey(t), newKey(t)
 	loose := authz.ConstraintSet{AllowUnknown: true}
 	wt, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: 10 * time.Minute,
-		Tools: map[string]authz.ConstraintSet{"echo": loose, "sleep": loose}}, time.Now())
+		Tools: map[string]authz.ConstraintSet{"echo": loose, "sleep": loose, "crash": loose}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -641,4 +641,40 @@ func TestServeE2EUpstreamURL(t *testing.T) {
 			t.Fatalf("initialize with the upstream down: %d %s", resp.StatusCode, b)
 		}
 	})
+}
+
+// TestServeE2EServerDies: a session's server that dies mid-call is reaped,
+// the call is answered with an error, the session is gone (404), and a new
+// session gets a new server.
+func TestServeE2EServerDies(t *testing.T) {
+	t.Parallel()
+	srv := heldTestServer(t, t.TempDir())
+	c := &rawClient{t: t, url: srv.url}
+	c.initialize()
+	first := c.sess
+	if r := answer(c.post(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"crash","arguments":{}}}`, nil)); r.errCode() != rpcInternalError {
+		t.Fatalf("call whose server died: %s", r.Raw)
+	}
+	// The session ends once its relay has answered and reaped the server;
+	// a request racing that end is answered with -32603, one after it 404.
+	for {
+		resp, b := c.post(`{"jsonrpc":"2.0","id":2,"method":"ping"}`, nil)
+		if resp.StatusCode == http.StatusNotFound {
+			break
+		}
+		if r := answer(resp, b); r.errCode() != rpcInternalError {
+			t.Fatalf("request to the dead server's session: %d %s", resp.StatusCode, b)
+		}
+	}
+	c.sess = ""
+	c.initialize()
+	if c.sess == first {
+		t.Fatal("the new session reuses the old id")
+	}
+	if text, _ := answer(c.post(`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":"new server"}}}`, nil)).toolResult(); text != "new server" {
+		t.Fatalf("call in the new session: %q", text)
+	}
+	if !strings.Contains(srv.stderr.String(), "exit status 3") {
+		t.Errorf("serve does not say how the server exited:\n%s", srv.stderr.String())
+	}
 }
