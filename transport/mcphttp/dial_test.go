@@ -9,29 +9,35 @@ import (
 	"time"
 )
 
-// readUntil reads c until a message containing want arrives.
-func readUntil(t *testing.T, c *ClientConn, want string) string {
+// readUntil reads c until a message containing each of wants has arrived,
+// in any order (they may come on different streams).
+func readUntil(t *testing.T, c *ClientConn, wants ...string) {
 	t.Helper()
-	got := make(chan string, 1)
+	done := make(chan string, 1)
 	go func() {
-		for {
+		left := append([]string(nil), wants...)
+		for len(left) > 0 {
 			m, err := c.Read()
 			if err != nil {
-				got <- "read error: " + err.Error()
+				done <- "read error: " + err.Error()
 				return
 			}
-			if strings.Contains(string(m), want) {
-				got <- string(m)
-				return
+			for i, w := range left {
+				if strings.Contains(string(m), w) {
+					left = append(left[:i], left[i+1:]...)
+					break
+				}
 			}
 		}
+		done <- ""
 	}()
 	select {
-	case m := <-got:
-		return m
+	case e := <-done:
+		if e != "" {
+			t.Fatal(e)
+		}
 	case <-time.After(10 * time.Second):
-		t.Fatalf("no message with %s", want)
-		return ""
+		t.Fatalf("not every message of %q arrived", wants)
 	}
 }
 
@@ -69,14 +75,13 @@ func TestDialRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			c.Write([]byte(`{"jsonrpc":"2.0","id":"e","method":"echo","params":{"z":3}}`))
-			readUntil(t, c, "notifications/message")
-			readUntil(t, c, `{"jsonrpc":"2.0","id":"e","result":{"echo":{"z":3}}}`)
+			readUntil(t, c, "notifications/message", `{"jsonrpc":"2.0","id":"e","result":{"echo":{"z":3}}}`)
 			c.Write([]byte(`{"jsonrpc":"2.0","id":"l","method":"later"}`))
-			readUntil(t, c, "notifications/tools/list_changed") // on the GET stream
+			readUntil(t, c, `"id":"l"`, "notifications/tools/list_changed") // the second on the GET stream
 			c.Close()
 			<-f.p.ended
-			if _, err := c.Read(); err != io.EOF {
-				t.Fatalf("Read after Close: %v", err)
+			if m, err := c.Read(); err != io.EOF {
+				t.Fatalf("Read after Close: %s %v", m, err)
 			}
 			c.Wait()
 		})

@@ -18,7 +18,11 @@
 // one; an unknown or made-up id is 404, so a client whose session expired
 // starts a new one. MCP-Protocol-Version, when sent, must be a version this
 // handler speaks and, once the session has negotiated one, that one (else
-// 400). Mcp-Method and Mcp-Name, when sent, must match the body byte for
+// 400). The GET stream's events carry ids (g1, g2, …) and its last
+// messages are kept: a client that reconnects with Last-Event-ID gets what
+// it missed. POST streams carry no ids, so a client does not try to resume
+// them: a client that goes away has its requests cancelled (see Limits).
+// Mcp-Method and Mcp-Name, when sent, must match the body byte for
 // byte (else 400 with -32020): the check is stricter than any normalisation
 // a server could apply, and a body whose method only looks like an
 // intercepted one is refused by the relay above.

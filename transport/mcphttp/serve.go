@@ -204,10 +204,10 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 	tick := time.NewTicker(or(h.KeepAlive, DefaultKeepAlive))
 	defer tick.Stop()
 	for {
-		msgs, over, dead := st.take()
+		msgs, ids, over, dead := st.take()
 		buf = buf[:0]
-		for _, m := range msgs {
-			buf = appendEvent(buf, "message", "", m)
+		for i, m := range msgs {
+			buf = appendEvent(buf, "message", ids[i], m)
 		}
 		if dead {
 			h.logger().Warn("gave up an event stream: its client reads too slowly", "session", s.id)
@@ -247,7 +247,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request, s *Session, st *stream, batch bool) {
 	var got [][]byte
 	for {
-		msgs, over, _ := st.take()
+		msgs, _, over, _ := st.take()
 		got = append(got, msgs...)
 		if over {
 			break
@@ -288,8 +288,16 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := newStream(true, true)
+	lastID := r.Header.Get("Last-Event-ID")
 	s.mu.Lock()
-	if s.get != nil {
+	switch {
+	case s.get != nil && lastID != "":
+		// A client resuming its stream knows the old one broke, even if
+		// this side has not noticed yet: the new one takes over.
+		old := s.get
+		old.kill()
+		s.dropStream(old)
+	case s.get != nil:
 		s.mu.Unlock()
 		h.refuse(w, r, http.StatusConflict, nil, codeInvalidRequest, "Conflict: the session's GET stream is already open")
 		return
@@ -303,10 +311,7 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.get = st
-	for _, m := range s.backlog {
-		st.push(m)
-	}
-	s.backlog, s.backlogBytes = nil, 0
+	s.resume(st, lastID)
 	s.active++
 	s.mu.Unlock()
 	defer s.end()

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,7 +18,18 @@ const (
 	maxBacklog      = 256      // server messages kept until a stream opens
 	maxBacklogBytes = 4 << 20  // and their bytes
 	maxStreamBytes  = 16 << 20 // queued on one stream before it is given up
+	maxReplay       = 256      // GET-stream messages kept for a client resuming with Last-Event-ID
+	maxReplayBytes  = 4 << 20  // and their bytes
 )
+
+// getEvent is a message meant for the GET stream, with its place in it; the
+// SSE event id is "g" and the place in decimal.
+type getEvent struct {
+	seq uint64
+	msg []byte
+}
+
+func (e getEvent) id() string { return "g" + strconv.FormatUint(e.seq, 10) }
 
 // Session is one client session, seen as a transport.Conn: Read returns the
 // messages the client POSTs, in order; Write sends a message to the client on
@@ -41,8 +54,11 @@ type Session struct {
 	waiting      map[string]*stream // request key → the stream its answer goes to
 	posts        []*stream          // open POST event streams, oldest first
 	get          *stream            // the GET stream (legacy: the SSE stream)
-	backlog      [][]byte
+	backlog      []getEvent         // GET-stream messages with no GET stream open
 	backlogBytes int
+	seq          uint64     // the last GET-stream message's place
+	replay       []getEvent // the last GET-stream messages, for Last-Event-ID
+	replayBytes  int
 	active       int       // requests being served
 	idleSince    time.Time // when active last fell to zero
 	version      string    // protocol version the initialize result named
@@ -106,7 +122,7 @@ func (s *Session) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
 		for key, st := range s.waiting {
-			st.push(errorMessage(st.pending[key], codeInternalError, "MCP session closed"))
+			st.push("", errorMessage(st.pending[key], codeInternalError, "MCP session closed"))
 			delete(st.pending, key)
 		}
 		n := len(s.waiting)
@@ -142,7 +158,7 @@ func (s *Session) route(msg []byte) {
 		if st := s.waiting[info.key]; st != nil {
 			delete(s.waiting, info.key)
 			delete(st.pending, info.key)
-			st.push(msg)
+			st.push("", msg)
 			if len(st.pending) == 0 && !st.persistent {
 				st.finish()
 			}
@@ -152,25 +168,63 @@ func (s *Session) route(msg []byte) {
 		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
 		return
 	}
-	var target *stream
 	for i := len(s.posts) - 1; i >= 0; i-- {
 		if st := s.posts[i]; st.sse && len(st.pending) > 0 {
-			target = st
+			if st.push("", msg) {
+				return
+			}
 			break
 		}
 	}
-	if target == nil {
-		target = s.get
+	// The GET stream's messages are numbered and kept a while, so that a
+	// client whose stream broke can resume it (Last-Event-ID); the legacy
+	// transport has no such thing.
+	ev := getEvent{msg: msg}
+	if !s.legacy {
+		s.seq++
+		ev.seq = s.seq
+		s.replay = append(s.replay, ev)
+		s.replayBytes += len(msg)
+		for len(s.replay) > maxReplay || s.replayBytes > maxReplayBytes {
+			s.replayBytes -= len(s.replay[0].msg)
+			s.replay = s.replay[1:]
+		}
 	}
-	if target != nil && target.push(msg) {
+	if s.get != nil && s.get.push(eventID(ev, s.legacy), msg) {
 		return
 	}
 	if len(s.backlog) >= maxBacklog || s.backlogBytes+len(msg) > maxBacklogBytes {
 		s.h.logger().Warn("dropped a server message: no stream open and the backlog is full", "session", s.id)
 		return
 	}
-	s.backlog = append(s.backlog, msg)
+	s.backlog = append(s.backlog, ev)
 	s.backlogBytes += len(msg)
+}
+
+func eventID(ev getEvent, legacy bool) string {
+	if legacy {
+		return ""
+	}
+	return ev.id()
+}
+
+// resume queues on st, a new GET stream, what its client has not seen: the
+// messages after lastID when the client names one still kept, else those
+// that waited for a stream. s.mu is held.
+func (s *Session) resume(st *stream, lastID string) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(lastID, "g"), 10, 64)
+	if strings.HasPrefix(lastID, "g") && err == nil && n <= s.seq && len(s.replay) > 0 && n+1 >= s.replay[0].seq {
+		for _, ev := range s.replay {
+			if ev.seq > n {
+				st.push(ev.id(), ev.msg)
+			}
+		}
+	} else {
+		for _, ev := range s.backlog {
+			st.push(eventID(ev, s.legacy), ev.msg)
+		}
+	}
+	s.backlog, s.backlogBytes = nil, 0
 }
 
 func mustMembers(b []byte) map[string]json.RawMessage {
@@ -253,8 +307,9 @@ type stream struct {
 	// raw id; guarded by Session.mu.
 	pending map[string]json.RawMessage
 
-	mu       sync.Mutex // guards q, qbytes, finished and dead
+	mu       sync.Mutex // guards q, ids, qbytes, finished and dead
 	q        [][]byte
+	ids      []string // each queued message's event id, "" for none
 	qbytes   int
 	finished bool // nothing more comes: end once q is written
 	dead     bool // given up: nothing more is queued
@@ -272,8 +327,9 @@ func (st *stream) signal() {
 	}
 }
 
-// push queues msg; false when the stream takes nothing more.
-func (st *stream) push(msg []byte) bool {
+// push queues msg with the event id id ("" for none); false when the stream
+// takes nothing more.
+func (st *stream) push(id string, msg []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.dead || st.finished {
@@ -285,6 +341,7 @@ func (st *stream) push(msg []byte) bool {
 		return false
 	}
 	st.q = append(st.q, msg)
+	st.ids = append(st.ids, id)
 	st.qbytes += len(msg)
 	st.signal()
 	return true
@@ -306,9 +363,9 @@ func (st *stream) kill() {
 
 // take returns what is queued, and whether the stream is over (finished
 // with nothing left, or dead).
-func (st *stream) take() (msgs [][]byte, over, dead bool) {
+func (st *stream) take() (msgs [][]byte, ids []string, over, dead bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	msgs, st.q, st.qbytes = st.q, nil, 0
-	return msgs, st.finished || st.dead, st.dead
+	msgs, ids, st.q, st.ids, st.qbytes = st.q, st.ids, nil, nil, 0
+	return msgs, ids, st.finished || st.dead, st.dead
 }
