@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
 func init() {
@@ -170,7 +171,7 @@ func writeAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 func newApproveCmd(e *env) *cobra.Command {
-	var keyRef, warrantRef, tool, argsRef, ttlText, externalID string
+	var keyRef, warrantRef, tool, argsRef, ttlText, externalID, configPath string
 	var yes bool
 	c := &cobra.Command{
 		Use:   "approve --key APPROVER_KEY --warrant W --tool T --args JSON [--ttl 5m]",
@@ -182,8 +183,9 @@ confirmation when standard input is a terminal (--yes skips the question).
 It prints the approval (standard base64) on standard output: give it to
 verify --approval, or put it in the call's _meta.tenuo.approvals.
 
-The arguments are those the warrant sees: the call's own, or, behind a
-proxy with a tool map (--config), the fields the map extracts.`,
+The request hash covers what the warrant sees: the call's own arguments, or,
+behind a proxy with a tool map, the warrant tool and the fields the map
+extracts. Give approve the proxy's --config for such a call.`,
 		Example: `  tenuo-mcp approve --key approver.key --warrant agent.warrant --tool write_file \
     --args '{"path":"/data/report.txt","content":"…"}' --ttl 10m`,
 		Args: cobra.NoArgs,
@@ -213,6 +215,18 @@ proxy with a tool map (--config), the fields the map extracts.`,
 					return err
 				}
 			}
+			warrantTool, fields := tool, args
+			if configPath != "" {
+				cfg, err := toolmap.Load(configPath)
+				if err != nil {
+					return badInput("", "--config: %v", err)
+				}
+				m, err := cfg.MapCall(tool, rawArgs)
+				if err != nil {
+					return badInput("the call must map as the proxy maps it", "--config: %v", err)
+				}
+				warrantTool, fields = m.Tool, m.Fields
+			}
 			leaf := s.Leaf()
 			listed := false
 			for _, k := range leaf.RequiredApprovers {
@@ -229,7 +243,7 @@ proxy with a tool map (--config), the fields the map extracts.`,
 				}
 				return badInput(hint, "--key %s is not an approver of warrant %s", key.Public().Hex(), leaf.ID)
 			}
-			hash, err := authz.RequestHash(leaf.ID, tool, args, leaf.Holder)
+			hash, err := authz.RequestHash(leaf.ID, warrantTool, fields, leaf.Holder)
 			if err != nil {
 				return badInput("", "request hash: %v", err)
 			}
@@ -241,10 +255,14 @@ proxy with a tool map (--config), the fields the map extracts.`,
 			fmt.Fprintf(w, "  holder:    %s\n", leaf.Holder.Hex())
 			fmt.Fprintf(w, "  tool:      %s\n", tool)
 			fmt.Fprintf(w, "  arguments: %s\n", pretty)
+			if configPath != "" {
+				mapped, _ := json.MarshalIndent(fields, "    ", "  ")
+				fmt.Fprintf(w, "  checked as warrant tool %s with fields (from %s): %s\n", warrantTool, configPath, mapped)
+			}
 			fmt.Fprintf(w, "  request:   %x\n", hash)
-			if _, granted := leaf.Tools[tool]; !granted && leaf.Type == authz.Execution {
+			if _, granted := leaf.Tools[warrantTool]; !granted && leaf.Type == authz.Execution {
 				if _, any := leaf.Tools[authz.WildcardTool]; !any {
-					fmt.Fprintf(w, "tenuo-mcp: warning: warrant %s does not grant %q: the call will be refused whatever its approvals\n", leaf.ID, tool)
+					fmt.Fprintf(w, "tenuo-mcp: warning: warrant %s does not grant %q: the call will be refused whatever its approvals\n", leaf.ID, warrantTool)
 				}
 			}
 			if !yes && isTerminal(e.stdin) {
@@ -271,6 +289,7 @@ proxy with a tool map (--config), the fields the map extracts.`,
 	f.StringVar(&ttlText, "ttl", "", "how long the approval is valid, with its unit (default 5m)")
 	f.StringVar(&externalID, "external-id", "", "the approver's identity in its own system, for audit")
 	f.BoolVar(&yes, "yes", false, "do not ask for confirmation on a terminal")
+	f.StringVar(&configPath, "config", "", "the proxy's tool map `FILE`, when it maps the call")
 	return c
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"fmt"
 	"os"
 	"os/exec"
@@ -445,4 +446,47 @@ func TestProxyE2EApproveCommand(t *testing.T) {
 	if calls := w.calls(t); len(calls) != 2 {
 		t.Fatalf("calls that reached the server: %+v", calls)
 	}
+}
+
+// TestProxyE2EApproveWithToolMap: behind a tool map the request hash covers
+// the warrant tool and the mapped fields; approve --config computes the same
+// hash as the proxy.
+func TestProxyE2EApproveWithToolMap(t *testing.T) {
+	t.Parallel()
+	w := newFSWorld(t)
+	rn := binRunner
+	must(t, rn.run(t, w.dir, "", "keygen", "--out", "root.key"), 0, "keygen root")
+	rootPub := must(t, rn.run(t, w.dir, "", "pubkey", "root.key"), 0, "pubkey")
+	must(t, rn.run(t, w.dir, "", "keygen", "--out", "approver.key", "--pub-out", "approver.pub"), 0, "keygen approver")
+	cfg := filepath.Join(w.dir, "toolmap.yaml")
+	os.WriteFile(cfg, []byte("version: \"1\"\ntools:\n  read_file:\n    tool: read\n    constraints:\n      file: { path: \"path\", required: true }\n"), 0o644)
+	gated := must(t, rn.run(t, w.dir, "", "mint", "--key", "root.key", "--holder", w.agent.Public().Hex(), "--ttl", "10m",
+		"--tool", "read", "-c", "read.file=subpath:"+w.sandbox, "--approver", "approver.pub", "--approval-gate", "read"), 0, "mint")
+	stack, err := authz.ParsePresented([]byte(gated))
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := []string{binPath, "proxy", "--trusted-root", rootPub, "--config", cfg, "--log-level", "warn", "--"}
+	p := startPeer(t, nil, append(argv, w.serverArgv()...)...)
+	p.initialize()
+	path := w.path("hello.txt")
+	params := func(approvals ...string) map[string]any {
+		sig, err := authz.SignPoP(w.agent, stack.Leaf().ID, "read", map[string]any{"file": path}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]any{"warrant": stack.Base64(), "signature": base64.RawURLEncoding.EncodeToString(sig[:])}
+		if len(approvals) > 0 {
+			env["approvals"] = approvals
+		}
+		return map[string]any{"name": "read_file", "arguments": map[string]any{"path": path}, "_meta": map[string]any{"tenuo": env}}
+	}
+	wantDenied(t, p.request("tools/call", params()), -32002, int(authz.CodeApprovalRequired))
+	args := fmt.Sprintf(`{"path":%q}`, path)
+	plain := must(t, rn.run(t, w.dir, "", "approve", "--key", "approver.key", "--warrant", gated, "--tool", "read_file", "--args", args), 0, "approve without the map")
+	wantDenied(t, p.request("tools/call", params(plain)), -32002, int(authz.CodeInsufficientApprovals))
+	r := rn.run(t, w.dir, "", "approve", "--key", "approver.key", "--warrant", gated, "--tool", "read_file", "--args", args, "--config", cfg)
+	mapped := must(t, r, 0, "approve --config")
+	contains(t, "approve --config summary", r.stderr, "checked as warrant tool read", `"file": "`+path+`"`)
+	wantText(t, p.request("tools/call", params(mapped)), "hello from the sandbox")
 }
