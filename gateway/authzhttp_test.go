@@ -22,36 +22,35 @@ func TestAuthzHTTP(t *testing.T) {
 		EnvoyPartialBody: true, PathPrefix: "/authz"}).AuthzHandler())
 	defer srv.Close()
 	for _, tc := range gatewayCases() {
-		t.Run(tc.name, func(t *testing.T) {
-			r := tc.r
-			r.target = "/authz" + r.target
-			resp, body := do(t, f, srv.URL, r)
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.status, body)
+		t.Run(tc.Name, func(t *testing.T) {
+			tc.Target = "/authz" + tc.Target
+			resp, body := do(t, f, srv.URL, tc)
+			if resp.StatusCode != tc.Status {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.Status, body)
 			}
-			if tc.status == 200 {
+			if tc.Status == 200 {
 				if id := resp.Header.Get(gateway.WarrantIDHeader); id != f.Agents.Leaf().ID.String() {
 					t.Fatalf("warrant id %q", id)
 				}
 				return
 			}
-			if body["authorized"] != false || (tc.code != anyCode && body["error_code"] != float64(tc.code)) {
-				t.Fatalf("body %v, want code %d", body, tc.code)
+			if body["authorized"] != false || (tc.Code != anyCode && body["error_code"] != float64(tc.Code)) {
+				t.Fatalf("body %v, want code %d", body, tc.Code)
 			}
 		})
 	}
 	// A path without the prefix is refused.
-	if resp, _ := do(t, f, srv.URL, req{"GET", "/files?path=/data/a", "", nil, signFor(agent, "read", map[string]any{"path": "/data/a"})}); resp.StatusCode != 400 {
+	if resp, _ := do(t, f, srv.URL, req("GET", "/files?path=/data/a", "", nil, agent, "read", map[string]any{"path": "/data/a"})); resp.StatusCode != 400 {
 		t.Fatalf("no prefix: %d", resp.StatusCode)
 	}
 	// A body Envoy truncated is refused where the route reads the body,
 	// and ignored where it does not.
 	partial := map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", gateway.EnvoyPartialBodyHeader: "true"}
-	resp, body := do(t, f, srv.URL, req{"POST", "/authz/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, partial, signFor(agent, "scale", gwtest.ScaleFields("staging-1", 3))})
+	resp, body := do(t, f, srv.URL, req("POST", "/authz/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, partial, agent, "scale", gwtest.ScaleFields("staging-1", 3)))
 	if resp.StatusCode != 413 || body["error_code"] != float64(authz.CodeValueTooLarge) {
 		t.Fatalf("truncated body: %d %v", resp.StatusCode, body)
 	}
-	resp, _ = do(t, f, srv.URL, req{"PUT", "/authz/upload/x", "partial", map[string]string{gateway.EnvoyPartialBodyHeader: "true"}, signFor(agent, "upload", map[string]any{"name": "x"})})
+	resp, _ = do(t, f, srv.URL, req("PUT", "/authz/upload/x", "partial", map[string]string{gateway.EnvoyPartialBodyHeader: "true"}, agent, "upload", map[string]any{"name": "x"}))
 	if resp.StatusCode != 200 {
 		t.Fatalf("truncated body on a route that does not read it: %d", resp.StatusCode)
 	}
@@ -67,7 +66,7 @@ func TestSidecarIgnoresEnvoyHeader(t *testing.T) {
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 0)
 	h := map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", gateway.EnvoyPartialBodyHeader: "true"}
-	resp, _ := do(t, f, sc.URL, req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, h, signFor(agent, "scale", gwtest.ScaleFields("staging-1", 3))})
+	resp, _ := do(t, f, sc.URL, req("POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, h, agent, "scale", gwtest.ScaleFields("staging-1", 3)))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d", resp.StatusCode)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -272,4 +273,28 @@ func warrantID(res *enforce.Result) string {
 		return ""
 	}
 	return res.Authz.WarrantID
+}
+
+// Refuse decides a request the front end could not read at all (err says
+// why, naming no value): the decision point denies and audits it as
+// malformed, and w gets the denial. Unlike a request that was read, it is
+// denied in audit mode too: there is nothing to let through.
+func (c *Checker) Refuse(ctx context.Context, w http.ResponseWriter, requestID string, err error) {
+	mw := c.middleware()
+	var res *enforce.Result
+	if c.Point == nil {
+		res = &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindInternal}
+	} else {
+		var rid []byte
+		if requestID != "" {
+			rid, _ = json.Marshal(requestID)
+		}
+		res = c.Point.Check(ctx, &enforce.Call{Front: c.front(), RequestID: rid, Malformed: err})
+	}
+	if res.Verdict != enforce.Deny {
+		denied := *res
+		denied.Verdict = enforce.Deny
+		res = &denied
+	}
+	mw.Deny(w, res, requestID)
 }

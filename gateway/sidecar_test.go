@@ -77,40 +77,16 @@ func newSidecar(t *testing.T, p *enforce.Point, up string, maxBody int64) *httpt
 	return s
 }
 
-type req struct {
-	method, target, body string
-	header               map[string]string
-	sign                 func(t *testing.T, f *gwtest.Fixture, h http.Header)
-}
-
-func signFor(stack func(*gwtest.Fixture) authz.Stack, tool string, fields map[string]any) func(*testing.T, *gwtest.Fixture, http.Header) {
-	return func(t *testing.T, f *gwtest.Fixture, h http.Header) { f.Sign(t, h, stack(f), tool, fields) }
+// req is a request of a test, in the shape of the shared table's cases.
+func req(method, target, body string, header map[string]string, stack func(*gwtest.Fixture) authz.Stack, tool string, fields map[string]any) gwtest.Case {
+	return gwtest.Case{Method: method, Target: target, Body: body, Header: header, Stack: stack, Tool: tool, Fields: fields}
 }
 
 func agent(f *gwtest.Fixture) authz.Stack { return f.Agents }
 
-func do(t *testing.T, f *gwtest.Fixture, base string, r req) (*http.Response, map[string]any) {
+func do(t *testing.T, f *gwtest.Fixture, base string, c gwtest.Case) (*http.Response, map[string]any) {
 	t.Helper()
-	var body io.Reader
-	if r.body != "" {
-		body = strings.NewReader(r.body)
-	}
-	hr, err := http.NewRequest(r.method, base+r.target, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The target is sent as written, not as Go would re-escape it.
-	if u, err := url.Parse(base); err == nil {
-		hr.URL.Opaque = "//" + u.Host + strings.SplitN(r.target, "?", 2)[0]
-	}
-	hr.Header.Set("X-Request-Id", "rid-1")
-	for k, v := range r.header {
-		hr.Header.Set(k, v)
-	}
-	if r.sign != nil {
-		r.sign(t, f, hr.Header)
-	}
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := http.DefaultClient.Do(c.Request(t, f, base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,76 +101,11 @@ func do(t *testing.T, f *gwtest.Fixture, base string, r req) (*http.Response, ma
 	return resp, m
 }
 
-// anyCode accepts any Tenuo code with the status (duplicate keys are
-// refused by the strict reader or by the middleware's own key check, each
-// with its code).
-const anyCode authz.Code = 65535
-
 var jsonCT = map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme"}
 
-// gatewayCases are requests and what the one table says of them; the
-// sidecar and both ext_authz modes run them all.
-func gatewayCases() []struct {
-	name   string
-	r      req
-	status int
-	code   authz.Code
-} {
-	read := func(p string) map[string]any { return map[string]any{"path": p} }
-	scale := gwtest.ScaleFields
-	ct := func(kv ...string) map[string]string {
-		m := map[string]string{"X-Tenant-Id": "acme"}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return m
-	}
-	expired := func(f *gwtest.Fixture) authz.Stack { return f.Expired }
-	rogue := func(f *gwtest.Fixture) authz.Stack { return f.RogueW }
-	approval := func(f *gwtest.Fixture) authz.Stack { return f.NeedsApproval }
-	return []struct {
-		name   string
-		r      req
-		status int
-		code   authz.Code
-	}{
-		{"query: allowed", req{"GET", "/files?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 200, 0},
-		{"query: escaped path canonicalised", req{"GET", "/%66iles?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 200, 0},
-		{"HEAD routed as GET", req{"HEAD", "/files?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 200, 0},
-		{"query: constraint", req{"GET", "/files?path=/etc/passwd", "", nil, signFor(agent, "read", read("/etc/passwd"))}, 403, authz.CodeConstraintViolation},
-		{"query: repeated key", req{"GET", "/files?path=/data/a&path=/etc/passwd", "", nil, signFor(agent, "read", read("/data/a"))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"query: semicolon", req{"GET", "/files?path=/data/a;path=/etc", "", nil, signFor(agent, "read", read("/data/a"))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"query: missing", req{"GET", "/files", "", nil, signFor(agent, "read", read("/data/a"))}, 403, authz.CodeConstraintViolation},
-		{"path, header, body, literal: allowed", req{"POST", "/clusters/staging-1/scale", `{"spec": {"replicas": 3}, "note": "x"}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 200, 0},
-		{"body: charset utf-8", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=UTF-8"), signFor(agent, "scale", scale("staging-1", 3))}, 200, 0},
-		{"body: constraint", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":50}}`, jsonCT, signFor(agent, "scale", scale("staging-1", 50))}, 403, authz.CodeConstraintViolation},
-		{"path: constraint", req{"POST", "/clusters/prod/scale", `{"spec":{"replicas":3}}`, jsonCT, signFor(agent, "scale", scale("prod", 3))}, 403, authz.CodeConstraintViolation},
-		{"header: missing", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, map[string]string{"Content-Type": "application/json"}, signFor(agent, "scale", scale("staging-1", 3))}, 403, authz.CodeConstraintViolation},
-		{"PoP over other fields", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":4}}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 401, authz.CodePopSignatureInvalid},
-		{"body: duplicate keys", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3,"replicas":50}}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 400, anyCode},
-		{"body: not JSON", req{"POST", "/clusters/staging-1/scale", `{"spec":`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodePopChallengeInvalid},
-		{"body: a form", req{"POST", "/clusters/staging-1/scale", `spec.replicas=3`, ct("Content-Type", "application/x-www-form-urlencoded"), signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"body: no content type", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct(), signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"body: other charset", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=latin1"), signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"body: content-encoded", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "Content-Encoding", "gzip"), signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"body: over the cap", req{"POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"pad":"` + strings.Repeat("x", 300) + `"}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 413, authz.CodeValueTooLarge},
-		{"streamed body over the cap", req{"PUT", "/upload/x", strings.Repeat("y", 5000), nil, signFor(agent, "upload", map[string]any{"name": "x"})}, 200, 0},
-		{"dot segment", req{"POST", "/clusters/staging-1/./scale", `{"spec":{"replicas":3}}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"escaped dot segment", req{"GET", "/files/%2e%2e/files?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"empty segment", req{"POST", "/clusters//staging-1/scale", `{}`, jsonCT, signFor(agent, "scale", scale("staging-1", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"escaped slash", req{"POST", "/clusters/staging-1%2Fx/scale", `{"spec":{"replicas":3}}`, jsonCT, signFor(agent, "scale", scale("staging-1/x", 3))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"path parameter", req{"GET", "/files;x=1?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"method override header", req{"GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, signFor(agent, "read", read("/data/a"))}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"method override query", req{"PUT", "/upload/x?_method=DELETE", "z", nil, signFor(agent, "upload", map[string]any{"name": "x"})}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"no warrant", req{"GET", "/files?path=/data/a", "", nil, nil}, 401, authz.CodeInvalidEnvelopeStructure},
-		{"expired", req{"GET", "/files?path=/data/a", "", nil, signFor(expired, "read", read("/data/a"))}, 401, authz.CodeWarrantExpired},
-		{"untrusted root", req{"GET", "/files?path=/data/a", "", nil, signFor(rogue, "read", read("/data/a"))}, 403, authz.CodeUntrustedRoot},
-		{"approval required", req{"POST", "/deploy/prod", "", nil, signFor(approval, "deploy", map[string]any{"env": "prod"})}, 403, authz.CodeApprovalRequired},
-		{"garbage warrant", req{"GET", "/files?path=/data/a", "", map[string]string{"X-Tenuo-Warrant": "@@@", "X-Tenuo-PoP": "AAAA"}, nil}, 400, authz.CodeInvalidEnvelopeStructure},
-		{"no route", req{"GET", "/nowhere", "", nil, signFor(agent, "read", read("/data/a"))}, 404, authz.CodeToolNotAuthorized},
-		{"no route for the method", req{"DELETE", "/files?path=/data/a", "", nil, signFor(agent, "read", read("/data/a"))}, 404, authz.CodeToolNotAuthorized},
-	}
-}
+const anyCode = gwtest.AnyCode
+
+func gatewayCases() []gwtest.Case { return gwtest.Cases() }
 
 // TestSidecar: a real upstream behind the sidecar, every case of the
 // table: allowed requests reach it as checked, denied ones never do.
@@ -203,28 +114,29 @@ func TestSidecar(t *testing.T) {
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 256)
 	for _, tc := range gatewayCases() {
-		t.Run(tc.name, func(t *testing.T) {
+		t.Run(tc.Name, func(t *testing.T) {
 			before := up.count()
-			if tc.r.header == nil {
-				tc.r.header = map[string]string{}
+			h := map[string]string{"X-Tenuo-Warrant-Id": "forged"}
+			for k, v := range tc.Header {
+				h[k] = v
 			}
-			tc.r.header["X-Tenuo-Warrant-Id"] = "forged"
-			resp, body := do(t, f, sc.URL, tc.r)
-			if resp.StatusCode != tc.status {
-				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.status, body)
+			tc.Header = h
+			resp, body := do(t, f, sc.URL, tc)
+			if resp.StatusCode != tc.Status {
+				t.Fatalf("status %d, want %d: %v", resp.StatusCode, tc.Status, body)
 			}
-			if tc.status != 200 {
+			if tc.Status != 200 {
 				if up.count() != before {
 					t.Fatal("a denied request reached the upstream")
 				}
-				if body["authorized"] != false || (tc.code != anyCode && body["error_code"] != float64(tc.code)) || body["request_id"] != "rid-1" {
-					t.Fatalf("denial body %v, want code %d", body, tc.code)
+				if body["authorized"] != false || (tc.Code != anyCode && body["error_code"] != float64(tc.Code)) || body["request_id"] != "rid-1" {
+					t.Fatalf("denial body %v, want code %d", body, tc.Code)
 				}
 				return
 			}
 			got := up.last(t)
-			if got.Method != tc.r.method {
-				t.Errorf("upstream saw %s, sent %s", got.Method, tc.r.method)
+			if got.Method != tc.Method {
+				t.Errorf("upstream saw %s, sent %s", got.Method, tc.Method)
 			}
 			if got.Header.Get("X-Tenuo-Warrant") != "" || got.Header.Get("X-Tenuo-PoP") != "" {
 				t.Error("the credentials reached the upstream")
@@ -232,17 +144,17 @@ func TestSidecar(t *testing.T) {
 			if id := got.Header.Values("X-Tenuo-Warrant-Id"); len(id) != 1 || id[0] != f.Agents.Leaf().ID.String() {
 				t.Errorf("upstream X-Tenuo-Warrant-Id %v, want %s", id, f.Agents.Leaf().ID)
 			}
-			wantURI, _ := gateway.CanonicalPath(strings.SplitN(tc.r.target, "?", 2)[0])
-			if q := strings.SplitN(tc.r.target, "?", 2); len(q) == 2 {
+			wantURI, _ := gateway.CanonicalPath(strings.SplitN(tc.Target, "?", 2)[0])
+			if q := strings.SplitN(tc.Target, "?", 2); len(q) == 2 {
 				wantURI += "?" + q[1]
 			}
 			if got.URI != wantURI {
 				t.Errorf("upstream got %s, want %s", got.URI, wantURI)
 			}
-			if tc.r.method != "HEAD" && string(got.Body) != tc.r.body {
-				t.Errorf("upstream body %q, want the bytes sent %q", got.Body, tc.r.body)
+			if tc.Method != "HEAD" && string(got.Body) != tc.Body {
+				t.Errorf("upstream body %q, want the bytes sent %q", got.Body, tc.Body)
 			}
-			if tc.r.method != "HEAD" && resp.Header.Get("X-Upstream") != "yes" {
+			if tc.Method != "HEAD" && resp.Header.Get("X-Upstream") != "yes" {
 				t.Error("the upstream's answer did not come back")
 			}
 		})
@@ -278,7 +190,7 @@ func TestSidecarOptions(t *testing.T) {
 	}
 	s := httptest.NewServer(sc)
 	defer s.Close()
-	resp, _ := do(t, f, s.URL, req{"GET", "/files?path=/data/a", "", nil, signFor(agent, "read", map[string]any{"path": "/data/a"})})
+	resp, _ := do(t, f, s.URL, req("GET", "/files?path=/data/a", "", nil, agent, "read", map[string]any{"path": "/data/a"}))
 	if got := up.last(t); resp.StatusCode != 200 || got.URI != "/base/files?path=/data/a" || got.Header.Get("X-Tenuo-Warrant") == "" {
 		t.Fatalf("%d %s %v", resp.StatusCode, got.URI, got.Header)
 	}
@@ -294,14 +206,14 @@ func TestSidecarOptions(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	l.Close()
 	s2 := newSidecar(t, f.Point, dead, 0)
-	resp, _ = do(t, f, s2.URL, req{"GET", "/files?path=/data/a", "", nil, signFor(agent, "read", map[string]any{"path": "/data/a"})})
+	resp, _ = do(t, f, s2.URL, req("GET", "/files?path=/data/a", "", nil, agent, "read", map[string]any{"path": "/data/a"}))
 	if resp.StatusCode != 502 {
 		t.Fatalf("dead upstream: %d", resp.StatusCode)
 	}
 	// The zero checker denies.
 	s3 := httptest.NewServer(mustSidecar(t, gateway.SidecarConfig{Upstream: mustURL(up.URL)}))
 	defer s3.Close()
-	if resp, _ := do(t, f, s3.URL, req{"GET", "/files?path=/data/a", "", nil, nil}); resp.StatusCode != 403 {
+	if resp, _ := do(t, f, s3.URL, req("GET", "/files?path=/data/a", "", nil, nil, "", nil)); resp.StatusCode != 403 {
 		t.Fatalf("zero checker: %d", resp.StatusCode)
 	}
 	// Every decision is audited as the sidecar's.
@@ -413,8 +325,8 @@ func TestAdmin(t *testing.T) {
 	f.Point.Observe = m.Observe
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 0)
-	do(t, f, sc.URL, req{"GET", "/files?path=/data/a", "", nil, signFor(agent, "read", map[string]any{"path": "/data/a"})})
-	do(t, f, sc.URL, req{"GET", "/files?path=/data/a", "", nil, nil})
+	do(t, f, sc.URL, req("GET", "/files?path=/data/a", "", nil, agent, "read", map[string]any{"path": "/data/a"}))
+	do(t, f, sc.URL, req("GET", "/files?path=/data/a", "", nil, nil, "", nil))
 	notReady := fmt.Errorf("warming up")
 	var readyErr error = notReady
 	adm := httptest.NewServer(gateway.AdminHandler(func() error { return readyErr }, m))

@@ -65,13 +65,19 @@ var rules = []struct {
 	{"guard", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, true},
 	{"guard/mcpgo", []string{"github.com/modelcontextprotocol", "google.golang.org/grpc"}, true},
 	{"guard/gosdk", []string{"github.com/mark3labs/mcp-go", "google.golang.org/grpc"}, true},
-	{"gateway", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, false},
+	// gateway (the sidecar) links no gRPC, even transitively: the gRPC
+	// ext_authz service lives in gateway/extauthz, and Redis in
+	// gateway/redisreplay, so that sidecar users link neither.
+	{"gateway", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc", "github.com/redis"}, true},
+	{"gateway/extauthz", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "github.com/redis"}, true},
+	{"gateway/redisreplay", []string{"github.com/mark3labs/mcp-go", "github.com/modelcontextprotocol", "google.golang.org/grpc"}, true},
 	{"internal/value", []string{"net/http", "os/exec", "github.com/rs/zerolog"}, true},
 }
 
 // except lists, for a rule's dir, the packages below it that its rules do
-// not apply to: the MCP SDK adapters of guard (their own rules above).
-var except = map[string][]string{"guard": {"guard/mcpgo", "guard/gosdk"}}
+// not apply to: the MCP SDK adapters of guard and the gRPC and Redis parts
+// of gateway (their own rules above).
+var except = map[string][]string{"guard": {"guard/mcpgo", "guard/gosdk"}, "gateway": {"gateway/extauthz", "gateway/redisreplay"}}
 
 // layers, lowest first: a package may import ours only from its own layer or
 // below (and never cmd).

@@ -1,0 +1,213 @@
+// Package extauthz is Envoy's external authorization service over gRPC
+// (envoy.service.auth.v3.Authorization/Check) for Tenuo warrants: each
+// CheckRequest's method, path, headers and body become the HTTP request
+// that [gateway.Checker] decides — the same decision, by the same code, as
+// the sidecar and Envoy's HTTP ext_authz mode — and its answer becomes the
+// CheckResponse. It lives apart from package gateway so that sidecar users
+// do not link gRPC.
+//
+// An allowed request is OK with X-Tenuo-Warrant-Id set for the upstream
+// and the credential headers removed (unless forwarded by configuration);
+// a denied one is PERMISSION_DENIED with the status and JSON body of
+// enforce's one table, which Envoy answers the client with. A CheckRequest
+// without the HTTP attributes, or with a path that does not parse, is
+// denied as malformed, never allowed. Health, readiness and metrics are
+// not served on the gRPC port (see gateway.AdminHandler).
+package extauthz
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
+)
+
+// Config configures [New].
+type Config struct {
+	// Checker decides. Its Front defaults to enforce.FrontExtAuthz, and
+	// EnvoyPartialBody is always on (Envoy sets the header).
+	Checker gateway.Checker
+	// ForwardCredentials leaves the warrant, PoP and approval headers on the
+	// upstream request. The zero value has Envoy remove them.
+	ForwardCredentials bool
+}
+
+// Server is the Authorization service. It is safe for concurrent use.
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+	checker *gateway.Checker
+	handler http.Handler
+	remove  []string // headers Envoy removes from an allowed request
+}
+
+var _ authv3.AuthorizationServer = (*Server)(nil)
+
+// New returns the service for cfg.
+func New(cfg Config) *Server {
+	c := cfg.Checker
+	if c.Front == "" {
+		c.Front = enforce.FrontExtAuthz
+	}
+	c.EnvoyPartialBody = true
+	s := &Server{checker: &c, handler: c.AuthzHandler()}
+	if !cfg.ForwardCredentials {
+		var tm *toolmap.Config
+		if c.Point != nil {
+			tm = c.Point.ToolMap
+		}
+		for i, h := range []string{toolmap.DefaultWarrantHeader, toolmap.DefaultPoPHeader, toolmap.DefaultApprovalHeader} {
+			if tm != nil {
+				if set := []string{tm.WarrantHeader, tm.PoPHeader, tm.ApprovalHeader}[i]; set != "" {
+					h = set
+				}
+			}
+			s.remove = append(s.remove, strings.ToLower(h))
+		}
+	}
+	return s
+}
+
+// Register registers the service on g.
+func (s *Server) Register(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, s) }
+
+// Check decides one request. It never returns an error and never panics:
+// anything unexpected is a denial.
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, _ error) {
+	defer func() {
+		if p := recover(); p != nil {
+			resp = denied(http.StatusForbidden, nil, []byte(`{"authorized":false,"error":"internal"}`), "internal error")
+		}
+	}()
+	rec := &recorder{header: http.Header{}}
+	hreq := req.GetAttributes().GetRequest().GetHttp()
+	r, err := httpRequest(ctx, hreq)
+	if err != nil {
+		s.checker.Refuse(ctx, rec, hreq.GetId(), err)
+	} else {
+		s.handler.ServeHTTP(rec, r)
+	}
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	if rec.status != http.StatusOK {
+		return denied(rec.status, rec.header, rec.body.Bytes(), http.StatusText(rec.status)), nil
+	}
+	ok := &authv3.OkHttpResponse{HeadersToRemove: append([]string(nil), s.remove...)}
+	if id := rec.header.Get(gateway.WarrantIDHeader); id != "" {
+		ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
+			Header:       &corev3.HeaderValue{Key: strings.ToLower(gateway.WarrantIDHeader), Value: id},
+			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+		})
+	} else {
+		ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(gateway.WarrantIDHeader))
+	}
+	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.OK)},
+		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok}}, nil
+}
+
+func denied(status int, h http.Header, body []byte, msg string) *authv3.CheckResponse {
+	d := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(status)}, Body: string(body)}
+	for _, k := range []string{"Content-Type", "Cache-Control", "X-Content-Type-Options"} {
+		if v := h.Get(k); v != "" {
+			d.Headers = append(d.Headers, &corev3.HeaderValueOption{
+				Header:       &corev3.HeaderValue{Key: strings.ToLower(k), Value: v},
+				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
+			})
+		}
+	}
+	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: msg},
+		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: d}}
+}
+
+// httpRequest is the request Envoy describes: its method, target (path and
+// query as sent), host, headers — from header_map when Envoy sends it
+// (encode_raw_headers: each value apart, raw bytes preferred), else the
+// headers map, where Envoy has joined repeated headers with "," — and body
+// (raw_body when packed as bytes, else body).
+func httpRequest(ctx context.Context, h *authv3.AttributeContext_HttpRequest) (*http.Request, error) {
+	switch {
+	case h == nil:
+		return nil, errors.New("the check request has no HTTP attributes")
+	case h.GetMethod() == "":
+		return nil, errors.New("the check request has no method")
+	case h.GetPath() == "":
+		return nil, errors.New("the check request has no path")
+	}
+	u, err := url.ParseRequestURI(h.GetPath())
+	if err != nil || u.Scheme != "" || u.Host != "" {
+		return nil, errors.New("the check request's path is not an origin-form request target")
+	}
+	body := h.GetRawBody()
+	if len(body) == 0 && h.GetBody() != "" {
+		body = []byte(h.GetBody())
+	}
+	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), "http://envoy", nil)
+	if err != nil {
+		return nil, fmt.Errorf("the check request's method is not valid")
+	}
+	r.URL = u
+	r.RequestURI = h.GetPath()
+	r.Host = h.GetHost()
+	if len(body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+	}
+	add := func(k string, v string) {
+		if strings.HasPrefix(k, ":") {
+			if k == ":authority" && r.Host == "" {
+				r.Host = v
+			}
+			return // pseudo-headers: method and path are read above
+		}
+		r.Header.Add(k, v)
+	}
+	if hm := h.GetHeaderMap(); hm != nil && len(hm.GetHeaders()) > 0 {
+		for _, hv := range hm.GetHeaders() {
+			v := hv.GetValue()
+			if raw := hv.GetRawValue(); len(raw) > 0 {
+				v = string(raw)
+			}
+			add(hv.GetKey(), v)
+		}
+	} else {
+		for k, v := range h.GetHeaders() {
+			add(k, v)
+		}
+	}
+	return r, nil
+}
+
+// recorder is the response the checker writes, kept for the CheckResponse.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}

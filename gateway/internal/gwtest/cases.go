@@ -1,0 +1,125 @@
+package gwtest
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
+)
+
+// AnyCode, as a Case's Code, accepts any Tenuo code with the status
+// (duplicate keys are refused by the strict reader or by the middleware's
+// own key check, each with its code).
+const AnyCode authz.Code = 65535
+
+// Case is one request of the table every gateway front end runs, and what
+// enforce's one table says of it.
+type Case struct {
+	Name                 string
+	Method, Target, Body string
+	Header               map[string]string
+	// Stack, Tool and Fields sign the request (nil Stack: no credentials
+	// but those Header may carry).
+	Stack  func(*Fixture) authz.Stack
+	Tool   string
+	Fields map[string]any
+	Status int
+	Code   authz.Code
+}
+
+// JSONHeaders are a JSON body's content type and the tenant header the
+// scale route reads.
+func JSONHeaders() map[string]string {
+	return map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme"}
+}
+
+// Headers returns the case's headers, signed, with X-Request-Id rid-1.
+func (c *Case) Headers(t testing.TB, f *Fixture) http.Header {
+	h := http.Header{}
+	h.Set("X-Request-Id", "rid-1")
+	for k, v := range c.Header {
+		h.Set(k, v)
+	}
+	if c.Stack != nil {
+		f.Sign(t, h, c.Stack(f), c.Tool, c.Fields)
+	}
+	return h
+}
+
+// Request returns the case as a client request to base (an http URL),
+// its target sent as written rather than as Go would re-escape it.
+func (c *Case) Request(t testing.TB, f *Fixture, base string) *http.Request {
+	t.Helper()
+	var body io.Reader
+	if c.Body != "" {
+		body = strings.NewReader(c.Body)
+	}
+	r, err := http.NewRequest(c.Method, base+c.Target, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := url.Parse(base); err == nil {
+		r.URL.Opaque = "//" + u.Host + strings.SplitN(c.Target, "?", 2)[0]
+	}
+	r.Header = c.Headers(t, f)
+	return r
+}
+
+// Cases returns the table: allowed, denied, malformed and oversized
+// requests, extraction from every source, canonicalisation and overrides.
+// Bodies over 256 bytes are over the cap the front ends' tests set.
+func Cases() []Case {
+	agent := func(f *Fixture) authz.Stack { return f.Agents }
+	read := func(p string) map[string]any { return map[string]any{"path": p} }
+	scale := ScaleFields
+	ct := func(kv ...string) map[string]string {
+		m := map[string]string{"X-Tenant-Id": "acme"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	expired := func(f *Fixture) authz.Stack { return f.Expired }
+	rogue := func(f *Fixture) authz.Stack { return f.RogueW }
+	approval := func(f *Fixture) authz.Stack { return f.NeedsApproval }
+	return []Case{
+		{"query: allowed", "GET", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 200, 0},
+		{"query: escaped path canonicalised", "GET", "/%66iles?path=/data/a", "", nil, agent, "read", read("/data/a"), 200, 0},
+		{"HEAD routed as GET", "HEAD", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 200, 0},
+		{"query: constraint", "GET", "/files?path=/etc/passwd", "", nil, agent, "read", read("/etc/passwd"), 403, authz.CodeConstraintViolation},
+		{"query: repeated key", "GET", "/files?path=/data/a&path=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: semicolon", "GET", "/files?path=/data/a;path=/etc", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: missing", "GET", "/files", "", nil, agent, "read", read("/data/a"), 403, authz.CodeConstraintViolation},
+		{"path, header, body, literal: allowed", "POST", "/clusters/staging-1/scale", `{"spec": {"replicas": 3}, "note": "x"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 200, 0},
+		{"body: charset utf-8", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=UTF-8"), agent, "scale", scale("staging-1", 3), 200, 0},
+		{"body: constraint", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 50), 403, authz.CodeConstraintViolation},
+		{"path: constraint", "POST", "/clusters/prod/scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("prod", 3), 403, authz.CodeConstraintViolation},
+		{"header: missing", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, map[string]string{"Content-Type": "application/json"}, agent, "scale", scale("staging-1", 3), 403, authz.CodeConstraintViolation},
+		{"PoP over other fields", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":4}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 401, authz.CodePopSignatureInvalid},
+		{"body: duplicate keys", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3,"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, AnyCode},
+		{"body: not JSON", "POST", "/clusters/staging-1/scale", `{"spec":`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodePopChallengeInvalid},
+		{"body: a form", "POST", "/clusters/staging-1/scale", `spec.replicas=3`, ct("Content-Type", "application/x-www-form-urlencoded"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"body: no content type", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"body: other charset", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=latin1"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"body: content-encoded", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "Content-Encoding", "gzip"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"body: over the cap", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"pad":"` + strings.Repeat("x", 300) + `"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 413, authz.CodeValueTooLarge},
+		{"streamed body over the cap", "PUT", "/upload/x", strings.Repeat("y", 5000), nil, agent, "upload", map[string]any{"name": "x"}, 200, 0},
+		{"dot segment", "POST", "/clusters/staging-1/./scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"escaped dot segment", "GET", "/files/%2e%2e/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"empty segment", "POST", "/clusters//staging-1/scale", `{}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"escaped slash", "POST", "/clusters/staging-1%2Fx/scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1/x", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"path parameter", "GET", "/files;x=1?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"method override header", "GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
+		{"no warrant", "GET", "/files?path=/data/a", "", nil, nil, "", nil, 401, authz.CodeInvalidEnvelopeStructure},
+		{"expired", "GET", "/files?path=/data/a", "", nil, expired, "read", read("/data/a"), 401, authz.CodeWarrantExpired},
+		{"untrusted root", "GET", "/files?path=/data/a", "", nil, rogue, "read", read("/data/a"), 403, authz.CodeUntrustedRoot},
+		{"approval required", "POST", "/deploy/prod", "", nil, approval, "deploy", map[string]any{"env": "prod"}, 403, authz.CodeApprovalRequired},
+		{"garbage warrant", "GET", "/files?path=/data/a", "", map[string]string{"X-Tenuo-Warrant": "@@@", "X-Tenuo-PoP": "AAAA"}, nil, "", nil, 400, authz.CodeInvalidEnvelopeStructure},
+		{"no route", "GET", "/nowhere", "", nil, agent, "read", read("/data/a"), 404, authz.CodeToolNotAuthorized},
+		{"no route for the method", "DELETE", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 404, authz.CodeToolNotAuthorized},
+	}
+}
