@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
@@ -218,4 +220,51 @@ func (o *onceReader) Read(p []byte) (int, error) {
 		o.done = true
 	}
 	return n, err
+}
+
+// TestHTTPConcurrentWarrants: requests carrying different warrants, served
+// concurrently by one middleware over a real listener, each get their own
+// decision (run with -race).
+func TestHTTPConcurrentWarrants(t *testing.T) {
+	f := guardtest.New(t)
+	srv := httptest.NewServer((&guard.HTTP{Point: f.Point}).Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})))
+	defer srv.Close()
+	args := `{"path":"/data/payroll"}`
+	creds := []struct {
+		warrant, pop string
+		want         int
+	}{
+		{f.AgentStack.Base64(), f.PoP(t, f.AgentStack, f.Agent, "read", args), 200},
+		{f.SubStack.Base64(), f.PoP(t, f.SubStack, f.Sub, "read", args), 403},
+	}
+	errs := make(chan error, 32)
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := creds[i%2]
+			req, err := http.NewRequest("POST", srv.URL+"/read", strings.NewReader(args))
+			if err != nil {
+				errs <- err
+				return
+			}
+			req.Header.Set("X-Tenuo-Warrant", c.warrant)
+			req.Header.Set("X-Tenuo-PoP", c.pop)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.want {
+				errs <- fmt.Errorf("request %d: %d, want %d", i, resp.StatusCode, c.want)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
