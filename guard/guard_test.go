@@ -284,3 +284,21 @@ func TestConcurrentScopes(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestNarrowLoneDelegated: a further delegation of a delegated warrant held
+// alone opens no scope (a longer stack must start at a root); with its
+// chain in scope it does.
+func TestNarrowLoneDelegated(t *testing.T) {
+	f := guardtest.New(t)
+	lone := creds(t, authz.Stack{f.SubStack.Leaf()}, f.Sub)
+	subsub, err := authz.Attenuate(f.SubStack, f.Sub, authz.Grant{Holder: f.Rogue.Public()}, f.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := guard.WithWarrant(lone, authz.Stack{subsub.Leaf()}); !errors.Is(err, guard.ErrWiden) {
+		t.Fatalf("narrowing a lone delegated warrant: %v", err)
+	}
+	if _, err := guard.WithWarrant(creds(t, f.SubStack, f.Sub), authz.Stack{subsub.Leaf()}); err != nil {
+		t.Fatalf("narrowing with the chain in scope: %v", err)
+	}
+}

@@ -42,7 +42,9 @@ func fromContext(ctx context.Context) *scope {
 // link is verified now (issuer, parent hash, signature, and that the child
 // narrows its parent); a stack that does not narrow the outer one is refused
 // with [ErrWiden] and no scope opens. Time, trust and revocation are decided
-// at each call, by the guard's authorizer.
+// at each call, by the guard's authorizer. A delegated warrant held alone
+// (its chain not in scope) cannot be narrowed further: a stack of two or
+// more must start at a root, so open the outer scope with its whole chain.
 //
 // A key already in scope is kept when it holds the new leaf and dropped
 // otherwise: a delegated warrant is usually held by another key, given with
