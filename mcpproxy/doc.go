@@ -19,6 +19,15 @@
 // ping, progress, cancellation, server-to-client requests (sampling,
 // elicitation, roots) and unknown methods pass both ways in order.
 //
+// # Pinned tool definitions
+//
+// [PinTools] wraps a session's upstream connection so that the relay sees a
+// server whose listings leave out every tool whose definition differs from
+// a lock (package toolpin), and which refuses calls of such tools itself. It
+// asks the server for tools/list on its own, before the first call and after
+// each list_changed, and keeps every request answered exactly once; the
+// relay itself is unchanged (`tenuo-mcp proxy --pin`).
+//
 // # Concurrency and lifecycle
 //
 // Each tools/call is checked in its own goroutine (at most

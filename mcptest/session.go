@@ -35,6 +35,10 @@ type Config struct {
 	// Proxy, when set, is the relay to use (its hooks are replaced by
 	// Point's); nil uses a zero Proxy. Set DenyAsResult or Pin on it.
 	Proxy *mcpproxy.Proxy
+	// Pin, when set, pins the server's tool definitions (mcpproxy.PinTools)
+	// as `tenuo-mcp proxy --pin` does; its refusals are audited by Point
+	// unless it has an OnRefused of its own.
+	Pin *mcpproxy.PinConfig
 	// Log receives the relay's log; nil discards it.
 	Log *slog.Logger
 	// StartTimeout bounds the server's start and the initialize exchange
@@ -110,7 +114,20 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	if p.Log == nil {
 		p.Log = cfg.Log
 	}
-	(&mcpproxy.Hooks{Point: cfg.Point, Front: enforce.FrontStdio}).Install(p)
+	hooks := &mcpproxy.Hooks{Point: cfg.Point, Front: enforce.FrontStdio}
+	hooks.Install(p)
+	var upstream transport.Conn = up
+	if cfg.Pin != nil {
+		pc := *cfg.Pin
+		if pc.OnRefused == nil {
+			pc.OnRefused = hooks.Refused
+		}
+		if pc.Log == nil {
+			pc.Log = p.Log
+		}
+		pc.DenyAsResult = pc.DenyAsResult || p.DenyAsResult
+		upstream = mcpproxy.PinTools(up, pc)
+	}
 
 	// Two pipes make the client's connection: what the test writes the relay
 	// reads, and the other way round.
@@ -120,7 +137,7 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 		cancel: cancel, waiting: map[string]chan *Response{}, noteCh: make(chan struct{})}
 	proxySide := transport.NewStdioConn(c2pR, p2cW, 0)
 	go func() {
-		err := p.Relay(rctx, proxySide, up)
+		err := p.Relay(rctx, proxySide, upstream)
 		proxySide.Close()
 		s.relay <- err
 	}()

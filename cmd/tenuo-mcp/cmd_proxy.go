@@ -158,9 +158,15 @@ func runProxy(ctx context.Context, drain <-chan struct{}, e *env, f *proxyFlags,
 		stdout = nopWriteCloser{e.stdout}
 	}
 	p := &mcpproxy.Proxy{DenyAsResult: en.DenyAsResult, Log: en.Log, Drain: drain}
-	(&mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontStdio}).Install(p)
-	en.Log.Info("proxy started", "server", argv, "held_warrant", en.Point.Held != nil)
-	err = p.Relay(ctx, transport.NewStdioConn(transport.PollableStdin(e.stdin), stdout, f.maxLine), up)
+	hooks := &mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontStdio}
+	hooks.Install(p)
+	var upstream transport.Conn = up
+	if en.Pin != nil {
+		upstream = mcpproxy.PinTools(up, mcpproxy.PinConfig{Lock: en.Pin, WarnOnly: en.PinWarnOnly,
+			DenyAsResult: en.DenyAsResult, Log: en.Log, OnRefused: hooks.Refused})
+	}
+	en.Log.Info("proxy started", "server", argv, "held_warrant", en.Point.Held != nil, "pinned_tools", en.Pin != nil)
+	err = p.Relay(ctx, transport.NewStdioConn(transport.PollableStdin(e.stdin), stdout, f.maxLine), upstream)
 	if err != nil {
 		if errors.Is(err, mcpproxy.ErrUpstreamExited) {
 			return &exitError{code: 3, msg: err.Error()}

@@ -357,6 +357,10 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 			up = proc
 			en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", proc.Pid())
 		}
+		if en.Pin != nil { // each session's server is checked against the lock
+			up = mcpproxy.PinTools(up, mcpproxy.PinConfig{Lock: en.Pin, WarnOnly: en.PinWarnOnly,
+				DenyAsResult: en.DenyAsResult, Log: en.Log, OnRefused: p.OnRefused})
+		}
 		metrics.upstream.WithLabelValues("started").Inc()
 		err := p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
 		if errors.Is(err, mcpproxy.ErrUpstreamExited) {

@@ -21,6 +21,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/revocation"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
+	"github.com/tenuo-mcp/tenuo-mcp/toolpin"
 )
 
 // Loader reads what the flags name. Its errors are returned as they are.
@@ -69,6 +70,7 @@ type Flags struct {
 	StrictSession  bool
 	ClockTolerance time.Duration
 	LogLevel       string
+	Pin, PinMode   string
 }
 
 // Register adds the flags to fl.
@@ -90,6 +92,8 @@ func (f *Flags) Register(fl *pflag.FlagSet) {
 	fl.BoolVar(&f.StrictSession, "strict-session", false, "require one session id across a warrant chain")
 	fl.DurationVar(&f.ClockTolerance, "clock-tolerance", authz.DefaultClockTolerance, "tolerated clock skew for warrant times")
 	fl.StringVar(&f.LogLevel, "log-level", "info", "log level on standard error: debug, info, warn, error")
+	fl.StringVar(&f.Pin, "pin", "", "pin tool definitions to the lock `FILE` (tenuo-mcp test --snapshot writes it): a tool that differs or is not in it is hidden and its calls refused")
+	fl.StringVar(&f.PinMode, "pin-mode", "enforce", "with --pin: enforce, or warn (log a tool that differs, hide and refuse nothing)")
 }
 
 // Enforcement is what the flags built.
@@ -105,6 +109,10 @@ type Enforcement struct {
 	watched []watched
 	held    *heldFile  // the held warrant's file, when it is one
 	audit   *auditFile // the --audit-log file, when there is one
+
+	// Pin is the --pin lock, nil without one; PinWarnOnly is --pin-mode warn.
+	Pin         *toolpin.Lock
+	PinWarnOnly bool
 }
 
 // ReopenAudit reopens the audit file (after log rotation moved it: SIGHUP).
@@ -190,6 +198,21 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 		auditMode = true
 	default:
 		return nil, usage("", "--mode must be enforce or audit, got %q", f.Mode)
+	}
+
+	switch f.PinMode {
+	case "enforce", "":
+	case "warn":
+		en.PinWarnOnly = true
+	default:
+		return nil, usage("", "--pin-mode must be enforce or warn, got %q", f.PinMode)
+	}
+	if f.Pin != "" {
+		if en.Pin, err = toolpin.Load(f.Pin); err != nil {
+			return nil, usage("write the lock with tenuo-mcp test SPEC --snapshot FILE", "--pin: %v", err)
+		}
+	} else if f.PinMode != "enforce" && f.PinMode != "" {
+		return nil, usage("", "--pin-mode goes with --pin")
 	}
 
 	var tm *toolmap.Config
