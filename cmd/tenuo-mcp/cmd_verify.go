@@ -212,12 +212,10 @@ every check, the PoP window included.`,
 			if r, _ := ex.Result(authz.StepDecode); r.Denial != nil {
 				return warrantProblem("--warrant", warrantRef, r.Denial)
 			}
-			if d := ex.Decision.Denial; !ex.Decision.Allowed && d != nil && strings.Contains(d.Message, "does not allow unknown arguments") {
-				tool := tool
-				if d.Tool != "" {
-					tool = d.Tool
+			if d := ex.Decision.Denial; !ex.Decision.Allowed && d != nil {
+				if h := denialHint(d, tool); h != "" {
+					fmt.Fprintf(e.stderr, "hint: %s\n", h)
 				}
-				fmt.Fprintf(e.stderr, "hint: the warrant names the arguments %s may take; to let it take others, mint it with -c %s.ARG=SPEC or --allow-unknown %s. Behind the proxy, a tool map (--config) can map a server's optional arguments instead.\n", tool, tool, tool)
 			}
 			if rep.Decision != "allow" {
 				return &exitError{code: exitDenied}
@@ -239,6 +237,38 @@ every check, the PoP window included.`,
 	f.StringVar(&srlPath, "revocation-list", "", "signed revocation list `FILE`")
 	f.StringVar(&srlKey, "revocation-key", "", "public key that signs the revocation list (required with --revocation-list)")
 	return c
+}
+
+// denialHint says what to do about a denial, one hint per kind of failure.
+func denialHint(d *authz.Denial, tool string) string {
+	if d.Tool != "" {
+		tool = d.Tool
+	}
+	switch {
+	case strings.Contains(d.Message, "does not allow unknown arguments"):
+		return fmt.Sprintf("the warrant names the arguments %s may take; to let it take others, mint it with -c %s.ARG=SPEC or --allow-unknown %s. Behind the proxy, a tool map (--config) can map a server's optional arguments instead.", tool, tool, tool)
+	}
+	switch d.Code {
+	case authz.CodeToolNotAuthorized:
+		return "the warrant does not grant this tool: 'tenuo-mcp inspect' lists the tools it grants"
+	case authz.CodeConstraintViolation:
+		return "the arguments are outside the warrant's constraints: 'tenuo-mcp inspect' shows them"
+	case authz.CodeWarrantExpired:
+		return "the warrant has expired: mint (or ask for) a fresh one; 'tenuo-mcp inspect' shows its expiry"
+	case authz.CodeWarrantNotYetValid, authz.CodeIssuedInFuture:
+		return "the warrant is not valid yet: check the clocks of the issuer and the verifier (--clock-tolerance)"
+	case authz.CodeUntrustedRoot:
+		return "--trusted-root must be the public key of the key that minted the root warrant ('tenuo-mcp pubkey root.key')"
+	case authz.CodePopSignatureInvalid, authz.CodePopExpired:
+		return "sign with the holder's key, for exactly this tool and these arguments, within the last minute ('tenuo-mcp sign')"
+	case authz.CodeWarrantRevoked:
+		return "the warrant is on the revocation list: 'tenuo-mcp revoke --remove ID' takes it off, or mint a new one"
+	case authz.CodeApprovalRequired:
+		return "an approver signs this exact call with 'tenuo-mcp approve --key APPROVER_KEY --warrant W --tool T --args JSON'; pass it with --approval"
+	case authz.CodeInsufficientApprovals:
+		return "each approval must come from a distinct listed approver, for exactly this call, and be unexpired ('tenuo-mcp approve')"
+	}
+	return ""
 }
 
 func decodeSignature(s string) ([]byte, error) {

@@ -490,3 +490,41 @@ func TestProxyE2EApproveWithToolMap(t *testing.T) {
 	contains(t, "approve --config summary", r.stderr, "checked as warrant tool read", `"file": "`+path+`"`)
 	wantText(t, p.request("tools/call", params(mapped)), "hello from the sandbox")
 }
+
+// TestVerifyHints: each kind of denial gets its own hint on stderr, not one
+// generic line.
+func TestVerifyHints(t *testing.T) {
+	rn := binRunner
+	w := newWorld(t, rn)
+	args := `{"path":"/data/x"}`
+	sig := w.sign(t, rn, "agent.key", "agent.warrant", "read_file", args)
+	verify := func(tool, args, sig string, extra ...string) cliResult {
+		return rn.run(t, w.dir, "", append([]string{"verify", "--warrant", "agent.warrant", "--tool", tool, "--args", args,
+			"--signature", sig, "--trusted-root", w.rootPub}, extra...)...)
+	}
+	must(t, rn.run(t, w.dir, "", "keygen", "--out", "rev.key", "--pub-out", "rev.pub"), 0, "keygen")
+	must(t, rn.run(t, w.dir, "", "revoke", "--key", "rev.key", "--list", "r.srl", "agent.warrant"), 0, "revoke")
+	cases := []struct {
+		name string
+		r    cliResult
+		want string
+	}{
+		{"tool", verify("delete_file", args, w.sign(t, rn, "agent.key", "agent.warrant", "delete_file", args)), "does not grant this tool"},
+		{"constraint", verify("read_file", `{"path":"/etc/passwd"}`, w.sign(t, rn, "agent.key", "agent.warrant", "read_file", `{"path":"/etc/passwd"}`)), "outside the warrant's constraints"},
+		{"expired", verify("read_file", args, sig, "--at", itoa(time.Now().Add(2*time.Hour).Unix())), "has expired"},
+		{"untrusted root", rn.run(t, w.dir, "", "verify", "--warrant", "agent.warrant", "--tool", "read_file", "--args", args, "--signature", sig, "--trusted-root", w.subPub), "--trusted-root must be the public key"},
+		{"pop", verify("read_file", `{"path":"/data/y"}`, sig), "sign with the holder's key"},
+		{"revoked", verify("read_file", args, sig, "--revocation-list", "r.srl", "--revocation-key", "rev.pub"), "revocation list"},
+	}
+	seen := map[string]string{}
+	for _, c := range cases {
+		if c.r.code != 1 {
+			t.Fatalf("%s: exit %d\n%s%s", c.name, c.r.code, c.r.stdout, c.r.stderr)
+		}
+		contains(t, c.name+" hint", c.r.stderr, "hint: ", c.want)
+		if other, dup := seen[c.r.stderr]; dup {
+			t.Fatalf("%s and %s get the same hint: %s", c.name, other, c.r.stderr)
+		}
+		seen[c.r.stderr] = c.name
+	}
+}
