@@ -282,3 +282,41 @@ func TestAttackIDKeyValues(t *testing.T) {
 		t.Errorf("the largest double below 2^63: %q %v", k, ok)
 	}
 }
+
+// TestAttackDelimiterInsensitiveMembers: Go's encoding/json/v2, asked to
+// match names case-insensitively, also ignores '_' and '-': "meth_od" is
+// its "method", "na-me" its "name", "meta" its "_meta". A member so spelled
+// is refused like one differing in case, and never relayed.
+func TestAttackDelimiterInsensitiveMembers(t *testing.T) {
+	for _, line := range []string{
+		`{"jsonrpc":"2.0","id":1,"result":{},"meth_od":"tools/call","params":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","id":2,"method":"ping","Meth-Od":"tools/call","params":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized","_id":3,"meth_od":"tools/call","params":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"ok","na_me":"bad"}}`,
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ok"},"par-ams":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"ok","meta":{"tenuo":{"warrant":"w","signature":"s"}}}}`,
+	} {
+		p := &Proxy{QuickHooks: true}
+		approved := approvingOK(p)
+		up, client := relayLines(t, p, []byte(initLine0618+line+"\n"))
+		checkOnlyApproved(t, []byte(line), up, *approved)
+		for _, m := range up {
+			if !bytes.Contains(m, []byte(`"initialize"`)) {
+				t.Fatalf("%s: relayed %s", line, m)
+			}
+		}
+		_ = client
+	}
+}
+
+// TestAttackDelimiterNamesStillRelayed: members that only contain '_' or
+// '-' and imitate no JSON-RPC member are relayed as ever.
+func TestAttackDelimiterNamesStillRelayed(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	line := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ok","arguments":{"file_path":"a"},"_meta":{"progress_token":1}},"x_trace":"t"}`
+	up, _ := relayLines(t, p, []byte(initLine0618+line+"\n"))
+	if len(up) != 2 || !bytes.Contains(up[1], []byte(`"file_path"`)) {
+		t.Fatalf("upstream got %q", up)
+	}
+}

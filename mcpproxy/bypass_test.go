@@ -73,7 +73,68 @@ func lenientReadings(msg []byte) []reading {
 	if json.Unmarshal(msg, &gs) == nil {
 		out = append(out, reading{how: "encoding/json struct", method: foldMethod(gs.Method), name: gs.Params.Name, hasID: gs.ID != nil})
 	}
+	// Go's encoding/json/v2 with MatchCaseInsensitiveNames matches a key to
+	// a field ignoring letter case, '_' and '-' ("meth_od" is "method");
+	// the last of several wins.
+	if top, ok := orderedMembers(msg); ok {
+		r := reading{how: "encoding/json/v2 case-insensitive"}
+		var params json.RawMessage
+		for _, m := range top {
+			switch v2Fold(m.key) {
+			case "ID":
+				r.hasID = true
+			case "METHOD":
+				r.method = ""
+				json.Unmarshal(m.val, &r.method)
+			case "PARAMS":
+				params = m.val
+			}
+		}
+		if ps, ok := orderedMembers(params); ok {
+			for _, m := range ps {
+				if v2Fold(m.key) == "NAME" {
+					r.name = ""
+					json.Unmarshal(m.val, &r.name)
+				}
+			}
+		}
+		r.method = foldMethod(r.method)
+		out = append(out, r)
+	}
 	return out
+}
+
+type orderedMember struct {
+	key string
+	val json.RawMessage
+}
+
+// orderedMembers returns the members of the JSON object msg in order,
+// duplicates kept.
+func orderedMembers(msg []byte) ([]orderedMember, bool) {
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	var out []orderedMember
+	for dec.More() {
+		t, err := dec.Token()
+		k, ok := t.(string)
+		if err != nil || !ok {
+			return nil, false
+		}
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return nil, false
+		}
+		out = append(out, orderedMember{k, v})
+	}
+	return out, true
+}
+
+// v2Fold is a key as encoding/json/v2 compares it case-insensitively.
+func v2Fold(k string) string {
+	return foldKey(strings.NewReplacer("_", "", "-", "").Replace(k))
 }
 
 func splitLines(msg []byte) [][]byte {
@@ -494,6 +555,8 @@ func FuzzOnlyApprovedCallsReachUpstream(f *testing.F) {
 		`{"jsonrpc":"2.0","id":1,"method":"tools\/call","params":{"name":"ok"}}`,
 		`{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"bad"}}`,
 		`{"jsonrpc":"2.0","method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":1,"result":{},"meth_od":"tools/call","params":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"ok","na-me":"bad"}}`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(initLine + s + "\n"))

@@ -106,15 +106,25 @@ var jsonrpcMembers = []string{"jsonrpc", "id", "method", "params", "result", "er
 
 // misspelledMember returns a key of ms that is none of names but that a
 // case-insensitive decoder would take for one of them ("Method", "ID",
-// "paramſ"), with the name it imitates. The relay reads exact names and the
+// "paramſ"; "meth_od", "na-me" or "meta" for "_meta" to Go's
+// encoding/json/v2, whose case-insensitive matching also ignores '_' and
+// '-'), with the name it imitates. The relay reads exact names and the
 // server could read the other, so such a message is refused, never relayed.
 func misspelledMember(ms []member, names []string) (key, want string, bad bool) {
 	for _, m := range ms {
 		for _, n := range names {
-			if m.key != n && strings.EqualFold(m.key, n) {
+			if m.key != n && (strings.EqualFold(m.key, n) || strings.EqualFold(withoutDelims(m.key), withoutDelims(n))) {
 				return m.key, n, true
 			}
 		}
 	}
 	return "", "", false
+}
+
+// withoutDelims is s without '_' and '-'.
+func withoutDelims(s string) string {
+	if !strings.ContainsAny(s, "_-") {
+		return s
+	}
+	return strings.NewReplacer("_", "", "-", "").Replace(s)
 }
