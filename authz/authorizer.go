@@ -83,6 +83,11 @@ func NewAuthorizer(cfg Config) (*Authorizer, error) {
 // TrustedRoots returns a copy of the trusted root keys.
 func (a *Authorizer) TrustedRoots() []PublicKey { return append([]PublicKey(nil), a.roots...) }
 
+// ReplayGuard returns the replay guard the authorizer was configured with
+// (Config.Replay), nil without one: a command sets its shared store
+// ([ReplayGuard.SetStore]) before serving.
+func (a *Authorizer) ReplayGuard() *ReplayGuard { return a.replay }
+
 // InvalidateCache forgets every verified chain, e.g. after a revocation list
 // changed.
 func (a *Authorizer) InvalidateCache() {

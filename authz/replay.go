@@ -1,7 +1,9 @@
 package authz
 
 import (
+	"encoding/base64"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +20,39 @@ type ReplayGuard struct {
 
 	mu   sync.Mutex
 	seen map[replayKey]time.Time // guarded by mu; value: when the entry expires
+
+	store atomic.Pointer[storeRef] // when set, PoPs are recorded there instead of in seen
+}
+
+// ReplayStore records proofs of possession where every replica of an
+// enforcement point sees them (Redis, for one), so that a PoP used at one
+// replica is refused at the others. The in-memory guard is the default for
+// one replica.
+type ReplayStore interface {
+	// Claim records key for ttl, atomically, and reports whether it was
+	// not recorded already (false: a replay). An error, such as the store
+	// being unreachable, refuses the call (fail closed); a store that is
+	// to fail open must say so itself and answer true.
+	Claim(key string, ttl time.Duration) (fresh bool, err error)
+}
+
+type storeRef struct{ s ReplayStore }
+
+// SetStore makes the guard record PoPs in s instead of in memory (nil: back
+// to memory). Set it before the guard's first check. With a store, Explain
+// does not foresee a replay (it would need to record to know).
+func (g *ReplayGuard) SetStore(s ReplayStore) {
+	if s == nil {
+		g.store.Store(nil)
+		return
+	}
+	g.store.Store(&storeRef{s})
+}
+
+// storeKey is the shared store's key of a PoP: the warrant id and the
+// signature (deterministic for one warrant, tool, arguments and window).
+func storeKey(id WarrantID, sig []byte) string {
+	return id.String() + ":" + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 type replayKey struct {
@@ -47,7 +82,7 @@ func NewReplayGuard(max int, ttl time.Duration, idempotentTools []string) *Repla
 // seenBefore denies the PoP when it was seen before, as check would, without
 // recording it (for Explain; a full guard's refusal is not foreseen).
 func (g *ReplayGuard) seenBefore(id WarrantID, tool string, sig []byte, now time.Time) error {
-	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize {
+	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize || g.store.Load() != nil {
 		return nil
 	}
 	var k replayKey
@@ -68,6 +103,16 @@ func replayed(tool string) *Denial {
 // check records the PoP and denies it when it was seen before.
 func (g *ReplayGuard) check(id WarrantID, tool string, sig []byte, now time.Time) error {
 	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize {
+		return nil
+	}
+	if ref := g.store.Load(); ref != nil {
+		fresh, err := ref.s.Claim(storeKey(id, sig), g.ttl)
+		switch {
+		case err != nil:
+			return deny(CodeInvalidEnvelopeStructure, ErrInternal, "replay store unavailable: call refused (%v)", err)
+		case !fresh:
+			return replayed(tool)
+		}
 		return nil
 	}
 	var k replayKey
