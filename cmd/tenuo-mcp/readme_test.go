@@ -147,10 +147,16 @@ func TestReadmeInspector(t *testing.T) {
 	for _, b := range fenced(sec, "shell") {
 		if strings.Contains(b, "inspector --cli") {
 			line := strings.ReplaceAll(strings.ReplaceAll(b, "\\\n", " "), `"$PWD/data"`, filepath.Join(dir, "data"))
+			// inspector --cli COMMAND [inspector options] -- ARGS…: the
+			// Inspector runs COMMAND ARGS… (without the --).
 			words := strings.Fields(line)
+			command := ""
 			for i, w := range words {
-				if w == "--" {
-					cli = words[i+1:]
+				if w == "--cli" && i+1 < len(words) {
+					command = words[i+1]
+				}
+				if w == "--" && command != "" {
+					cli = append([]string{command}, words[i+1:]...)
 					break
 				}
 			}
