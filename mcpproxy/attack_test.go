@@ -320,3 +320,114 @@ func TestAttackDelimiterNamesStillRelayed(t *testing.T) {
 		t.Fatalf("upstream got %q", up)
 	}
 }
+
+// TestAttackShapesNeverRelayed: shapes of a tools/call that some server
+// could read as one the hook did not approve are refused, and nothing but
+// the initialize reaches the upstream: params as an array (by-position
+// params), a nested batch, a BOM before the message, NaN and Infinity
+// (Python's json reads them), a raw NUL, overlong UTF-8, a lone surrogate
+// in the name, duplicate keys spelled with escapes, a "__proto__" key
+// beside its own duplicate, a misspelled jsonrpc member on a reply.
+func TestAttackShapesNeverRelayed(t *testing.T) {
+	for _, line := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["bad",{"path":"/etc"}]}`,
+		`[[{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"bad"}}]]`,
+		"\ufeff" + `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"bad"}}`,
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"ok","arguments":{"n":NaN}}}`,
+		`{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"ok","arguments":{"n":-Infinity}}}`,
+		"{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{\"name\":\"ok\x00bad\"}}",
+		"{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"\xc0\xafbad\"}}",
+		`{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"ok\ud800"}}`,
+		`{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"ok","n\u0061me":"bad"}}`,
+		`{"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"ok","arguments":{"__proto__":{"a":1},"__proto__":{"a":2}}}}`,
+		`{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"ok","arguments":{"a":{"b":1,"\u0062":2}}}}`,
+		`{"jsonrpc":"2.0","id":12,"result":{},"Jsonrpc":"2.0","method2":"x"}`,
+		`{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"ok","arguments":null}}`,
+		`{"jsonrpc":"2.0","id":14,"method":"tools/call","params":{"name":"ok","arguments":"{\"path\":\"/etc\"}"}}`,
+		`{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{"name":"ok","_meta":"x"}}`,
+		`{"jsonrpc":"2.0","id":1e400,"method":"tools/call","params":{"name":"ok"}}`,
+		`{"jsonrpc":"2.0","id":16,"method":"tools/call","params":{"name":"ok","arguments":{"_tenuo":{"warrant":"w","signature":"s"}},"_meta":{"tenuo":{"warrant":"v","signature":"s"}}}}`,
+	} {
+		p := &Proxy{QuickHooks: len(line)%2 == 0}
+		approved := approvingOK(p)
+		up, client := relayLines(t, p, []byte(initLine0618+line+"\n"))
+		checkOnlyApproved(t, []byte(line), up, *approved)
+		for _, m := range up {
+			if !bytes.Contains(m, []byte(`"initialize"`)) {
+				t.Fatalf("%q: relayed %s", line, m)
+			}
+		}
+		if *approved != 0 {
+			t.Fatalf("%q: the hook approved it", line)
+		}
+		for _, c := range client {
+			if bytes.Contains(c, []byte("/etc")) {
+				t.Fatalf("%q: an answer holds an argument value: %s", line, c)
+			}
+		}
+	}
+}
+
+// TestAttackUpstreamUnknownIDs: answers to ids the client never used (or
+// spelled as another request's id would be in a string) are dropped; the
+// listing reaches the client filtered, once.
+func TestAttackUpstreamUnknownIDs(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	in := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}` + "\n"
+	_, client := relayScripted(t, p, []byte(in), func(m []byte, send func(string)) {
+		var r rpcReq
+		if json.Unmarshal(m, &r) != nil || r.Method != "tools/list" {
+			return
+		}
+		for _, id := range []string{`"1"`, `2`, `null`, `{"a":1}`, `1`, `1`} {
+			send(`{"jsonrpc":"2.0","id":` + id + `,"result":` + fullList + `}`)
+		}
+	})
+	hiddenToolShown(t, client)
+	if len(client) != 1 || !bytes.Contains(client[0], []byte(`"ok"`)) {
+		t.Fatalf("client got %q", client)
+	}
+}
+
+// TestAttackListHiddenToolSpellings: a listing whose tool objects name a
+// hidden tool beside a visible one (a duplicate name key, one differing in
+// case, an escaped duplicate) never shows the hidden one; a hidden tool
+// whose name differs from a visible one only in case or width stays hidden.
+func TestAttackListHiddenToolSpellings(t *testing.T) {
+	list := `{"tools":[{"name":"ok","name":"bad"},{"name":"ok","Name":"bad"},{"n\u0061me":"bad","name":"ok"},` +
+		`{"name":"OK","x":"bad"},{"name":"ｏｋ","x":"bad"},{"name":"ok\ud800","x":"bad"},{"name":["ok"],"x":"bad"},"bad",{"name":"ok"}]}`
+	p := &Proxy{}
+	approvingOK(p)
+	in := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}` + "\n"
+	_, client := relayScripted(t, p, []byte(in), func(m []byte, send func(string)) {
+		var r rpcReq
+		if json.Unmarshal(m, &r) == nil && r.Method == "tools/list" {
+			send(`{"jsonrpc":"2.0","id":1,"result":` + list + `}`)
+		}
+	})
+	hiddenToolShown(t, client)
+	if len(client) != 1 || string(client[0]) != `{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"ok"}]}}` {
+		t.Fatalf("client got %q", client)
+	}
+}
+
+// TestAttackWhileClosingAnswerShaped: after Drain, a message shaped as an
+// answer to the server (an id, no method) still goes through the full
+// reading: one that also carries a misspelled or duplicated method is
+// refused, not relayed.
+func TestAttackWhileClosingAnswerShaped(t *testing.T) {
+	drain := make(chan struct{})
+	close(drain)
+	p := &Proxy{Drain: drain}
+	approved := approvingOK(p)
+	lines := `{"jsonrpc":"2.0","id":1,"result":{},"METHOD":"tools/call","params":{"name":"bad"}}` + "\n" +
+		`{"jsonrpc":"2.0","id":2,"method":"tools/call","method":"tools/call","params":{"name":"bad"}}` + "\n" +
+		`{"jsonrpc":"2.0","id":3,"result":{},"meth_od":"tools/call","params":{"name":"bad"}}` + "\n" +
+		`{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"bad"}}` + "\n"
+	up, _ := relayScripted(t, p, []byte(lines), func([]byte, func(string)) {})
+	checkOnlyApproved(t, []byte(lines), up, *approved)
+	if len(up) != 0 {
+		t.Fatalf("relayed while closing: %q", up)
+	}
+}
