@@ -94,6 +94,9 @@ func stackJSON(s authz.Stack, now time.Time) []any {
 		if w.MinApprovals != nil {
 			m["min_approvals"] = *w.MinApprovals
 		}
+		if lines, err := authz.ApprovalGateText(&w.Payload); err == nil && lines != nil {
+			m["approval_gates"] = lines
+		}
 		if len(w.Extensions) > 0 {
 			ext := map[string]string{}
 			for k, v := range w.Extensions {

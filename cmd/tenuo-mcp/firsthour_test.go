@@ -367,6 +367,8 @@ func TestApproveThroughVerify(t *testing.T) {
 			os.WriteFile(filepath.Join(w.dir, "gated.warrant"), []byte(gated+"\n"), 0o644)
 			contains(t, "inspect", must(t, rn.run(t, w.dir, "", "inspect", "gated.warrant"), 0, "inspect"),
 				"approval gates", `read_file: path matching Pattern("/data/secret/*")`, "approvals: 1 of 1 approvers")
+			contains(t, "inspect --json", must(t, rn.run(t, w.dir, "", "inspect", "gated.warrant", "--json"), 0, "inspect --json"),
+				`"approval_gates": [`, `"read_file: path matching Pattern(\"/data/secret/*\")"`, `"required_approvers": [`)
 			verify := func(args string, extra ...string) cliResult {
 				sig := w.sign(t, rn, "agent.key", "gated.warrant", "read_file", args)
 				a := append([]string{"verify", "--warrant", "gated.warrant", "--tool", "read_file", "--args", args,
