@@ -70,10 +70,26 @@ type ClientConn struct {
 
 var _ transport.Conn = (*ClientConn)(nil)
 
+var (
+	clientOnce sync.Once
+	client     *http.Client
+)
+
+// sharedClient is the client of every ClientConn without one of its own:
+// one pool of connections for all sessions.
+func sharedClient() *http.Client {
+	clientOnce.Do(func() { client = defaultClient() })
+	return client
+}
+
 func defaultClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSHandshakeTimeout = 10 * time.Second
 	t.ResponseHeaderTimeout = 0 // a JSON answer comes when the call is done
+	// Every session POSTs to the same upstream: keep a connection per call
+	// in flight, or each call past the second opens (and leaves in
+	// TIME_WAIT) a connection of its own.
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
 	return &http.Client{Transport: t}
 }
 
@@ -86,7 +102,7 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, err
 	}
 	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64)}
 	if c.client == nil {
-		c.client = defaultClient()
+		c.client = sharedClient()
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	return c, nil

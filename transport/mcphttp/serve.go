@@ -178,6 +178,10 @@ func (s *Session) unregister(st *stream, msgs []msgInfo) {
 	s.h.inflightDone(n)
 }
 
+// headerDelay is how long a POST's event stream may wait for its first
+// message before its headers are sent alone.
+const headerDelay = 200 * time.Millisecond
+
 func (h *Handler) writeDeadline(rc *http.ResponseController) {
 	rc.SetWriteDeadline(h.now().Add(or(h.WriteTimeout, DefaultWriteTimeout)))
 }
@@ -193,13 +197,19 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	var buf []byte
-	if first != "" {
+	// A stream that may stay quiet is opened at once; a POST's headers go
+	// out with its first message (one write fewer per call), or after
+	// headerDelay when the answer takes longer.
+	headers := time.NewTimer(headerDelay)
+	defer headers.Stop()
+	if first != "" || st.persistent {
+		headers.Stop()
 		buf = append(buf, first...)
-	}
-	h.writeDeadline(rc)
-	if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
-		s.abandon(st)
-		return
+		h.writeDeadline(rc)
+		if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+			s.abandon(st)
+			return
+		}
 	}
 	tick := time.NewTicker(or(h.KeepAlive, DefaultKeepAlive))
 	defer tick.Stop()
@@ -232,6 +242,11 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 		case <-r.Context().Done():
 			s.abandon(st)
 			return
+		case <-headers.C:
+			if rc.Flush() != nil {
+				s.abandon(st)
+				return
+			}
 		case <-tick.C:
 			h.writeDeadline(rc)
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
+)
+
+// startEchoHTTP starts the example echo server in its streamable HTTP mode
+// on a port it picks, and returns its /mcp URL.
+func startEchoHTTP(b *testing.B) string {
+	b.Helper()
+	cmd := exec.Command(helperBinary(b, "echoserver"), "-http", "127.0.0.1:0")
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	line, err := bufio.NewReader(pipe).ReadString('\n')
+	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+	if err != nil || !ok {
+		b.Fatalf("echoserver: %q %v", line, err)
+	}
+	go io.Copy(io.Discard, pipe)
+	return addr + "/mcp"
+}
+
+// httpSession is one client session driven by hand: initialize, then calls.
+type httpSession struct {
+	client *http.Client
+	url    string
+	sess   string
+}
+
+func (s *httpSession) post(body string) ([]byte, error) {
+	req, err := http.NewRequest("POST", s.url, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	if s.sess != "" {
+		req.Header.Set("Mcp-Session-Id", s.sess)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if s.sess == "" {
+		s.sess = resp.Header.Get("Mcp-Session-Id")
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("HTTP %d: %s", resp.StatusCode, out)
+	}
+	return out, err
+}
+
+func openHTTPSession(client *http.Client, url string) (*httpSession, error) {
+	s := &httpSession{client: client, url: url}
+	if _, err := s.post(`{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}`); err != nil {
+		return nil, err
+	}
+	if s.sess == "" {
+		return nil, fmt.Errorf("no session id")
+	}
+	_, err := s.post(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return s, err
+}
+
+// rssKB is a process's resident memory (VmRSS) in KiB.
+func rssKB(b *testing.B, pid int) int {
+	b.Helper()
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(st), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	b.Fatal("no VmRSS")
+	return 0
+}
+
+// BenchmarkServeHTTP measures, in one run, warrant-checked tools/call over
+// streamable HTTP with 32 concurrent client sessions: the echo server's HTTP
+// mode spoken to directly, and through serve --upstream-url with a held
+// warrant and with a warrant each call presents. Then the resident memory of
+// serve with 100 open sessions (stdio children excluded: the upstream is
+// the HTTP server).
+//
+//	go test ./cmd/tenuo-mcp -run '^$' -bench ServeHTTP -benchtime 1x
+func BenchmarkServeHTTP(b *testing.B) {
+	const clients, callsPerClient = 32, 150
+	upstream := startEchoHTTP(b)
+	root, agent := newKey(b), newKey(b)
+	wt, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: time.Hour,
+		Tools: map[string]authz.ConstraintSet{"echo": {AllowUnknown: true}}}, time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	wf, kf := filepath.Join(dir, "w"), filepath.Join(dir, "k")
+	os.WriteFile(wf, []byte(authz.Stack{wt}.Base64()), 0o644)
+	os.WriteFile(kf, []byte(agent.SeedHex()), 0o600)
+	common := []string{"--trusted-root", root.Public().Hex(), "--log-level", "error", "--audit-log", os.DevNull,
+		"--upstream-url", upstream, "--max-sessions", "200", "--max-sessions-per-client", "200"}
+	held := startServe(b, nil, append(slices.Clone(common), "--warrant", wf, "--key", kf))
+	presented := startServe(b, nil, common)
+	signer := e2eSigner{authz.Stack{wt}, agent}
+	args := `{"text":"hello"}`
+	callBody := func(withMeta bool) string {
+		if !withMeta {
+			return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":` + args + `}}`
+		}
+		meta, _ := json.Marshal(map[string]any{"tenuo": signer.envelope(b, "echo", args)})
+		return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":` + args + `,"_meta":` + string(meta) + `}}`
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 2 * clients}}
+	type result struct {
+		perSec, p50us, cpuUs float64
+	}
+	run := func(b *testing.B, url string, body string, pid int) result {
+		sessions := make([]*httpSession, clients)
+		for i := range sessions {
+			s, err := openHTTPSession(client, url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sessions[i] = s
+		}
+		lat := make([][]time.Duration, clients)
+		var wg sync.WaitGroup
+		errs := make(chan error, clients)
+		cpu0 := int64(0)
+		if pid > 0 {
+			cpu0 = cpuNanos(b, pid)
+		}
+		start := time.Now()
+		for i, s := range sessions {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range callsPerClient {
+					t0 := time.Now()
+					out, err := s.post(body)
+					if err != nil || !bytes.Contains(out, []byte(`"text":"hello"`)) {
+						errs <- fmt.Errorf("call: %v %s", err, out)
+						return
+					}
+					lat[i] = append(lat[i], time.Since(t0))
+				}
+			}()
+		}
+		wg.Wait()
+		elapsed := time.Since(start)
+		close(errs)
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+		var all []time.Duration
+		for _, l := range lat {
+			all = append(all, l...)
+		}
+		slices.Sort(all)
+		r := result{perSec: float64(len(all)) / elapsed.Seconds(), p50us: float64(all[len(all)/2].Microseconds())}
+		if pid > 0 {
+			r.cpuUs = float64(cpuNanos(b, pid)-cpu0) / 1e3 / float64(len(all))
+		}
+		return r
+	}
+	var direct result
+	b.Run("direct", func(b *testing.B) {
+		direct = run(b, upstream, callBody(false), 0)
+		b.ReportMetric(direct.perSec, "calls/s")
+		b.ReportMetric(direct.p50us, "p50-us")
+	})
+	for _, v := range []struct {
+		name string
+		srv  *server
+		meta bool
+	}{{"held", held, false}, {"presented", presented, true}} {
+		b.Run(v.name, func(b *testing.B) {
+			r := run(b, v.srv.url+"/mcp", callBody(v.meta), v.srv.cmd.Process.Pid)
+			b.ReportMetric(r.perSec, "calls/s")
+			b.ReportMetric(r.perSec/direct.perSec, "of-direct")
+			b.ReportMetric(r.p50us, "p50-us")
+			b.ReportMetric(r.p50us-direct.p50us, "added-p50-us")
+			b.ReportMetric(r.cpuUs, "cpu-us/call")
+		})
+	}
+	b.Run("sessions100", func(b *testing.B) {
+		before := rssKB(b, held.cmd.Process.Pid)
+		for range 100 {
+			if _, err := openHTTPSession(client, held.url+"/mcp"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(rssKB(b, held.cmd.Process.Pid))/1024, "rss-MiB")
+		b.ReportMetric(float64(before)/1024, "rss-before-MiB")
+	})
+}
