@@ -212,3 +212,38 @@ func TestMapCallHostile(t *testing.T) {
 		}
 	}
 }
+
+// TestMapCallLookalikeKeys: a key that is not the configured path but that a
+// case-insensitive server would read as it (Go's encoding/json; v2 also
+// ignores '_' and '-') is refused as ambiguous, present field or not: the
+// check would see the default, or the exact key, and the server the other.
+func TestMapCallLookalikeKeys(t *testing.T) {
+	cfg, err := Parse([]byte(`version: "1"
+tools:
+  read:
+    constraints:
+      max_size: {path: maxSize, default: 1024}
+      mode: {path: opts.mode, allowed_values: ["r"], default: "r"}
+`), "lookalike.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range []string{
+		`{"MaxSize":99999999999}`,
+		`{"max_size":5}`,
+		`{"max-size":5}`,
+		`{"maxSize":5,"MAXSIZE":99999}`,
+		`{"opts":{"MODE":"rw"}}`,
+		`{"opts":{"mode":"r","Mode":"rw"}}`,
+		`{"Opts":{"mode":"rw"}}`,
+	} {
+		if _, err := cfg.MapCall("read", []byte(args)); !errors.Is(err, ErrArguments) {
+			t.Errorf("MapCall(%s) = %v, want ErrArguments", args, err)
+		}
+	}
+	for _, args := range []string{`{"maxSize":5}`, `{"opts":{"mode":"r"}}`, `{}`, `{"other":1,"Other2":2}`} {
+		if _, err := cfg.MapCall("read", []byte(args)); err != nil {
+			t.Errorf("MapCall(%s) = %v, want it mapped", args, err)
+		}
+	}
+}

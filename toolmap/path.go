@@ -90,6 +90,9 @@ func extract(v any, segs []segment) (any, bool, error) {
 			if !ok {
 				return nil, false, nil
 			}
+			if k, found := lookalikeKey(m, s.name); found {
+				return nil, false, &lookalikeKeyError{key: k, name: s.name}
+			}
 			if v, ok = m[s.name]; !ok {
 				return nil, false, nil
 			}
@@ -119,4 +122,36 @@ func extract(v any, segs []segment) (any, bool, error) {
 		}
 	}
 	return v, true, nil
+}
+
+// lookalikeKeyError is an object key that is not the configured one but
+// that a server could read as it: Go's encoding/json matches names case
+// insensitively, and encoding/json/v2's case-insensitive matching also
+// ignores '_' and '-'. Without this, {"MaxSize": 99999} would leave the
+// field maxSize to its default (or missing) for the check while such a
+// server acted on 99999.
+type lookalikeKeyError struct{ key, name string }
+
+func (e *lookalikeKeyError) Error() string {
+	return fmt.Sprintf("key %q is not %q but a case-insensitive server would read it as that", e.key, e.name)
+}
+
+// lookalikeKey returns a key of m other than name that a lenient decoder
+// would match to it: equal under Unicode case folding once '_' and '-' are
+// removed.
+func lookalikeKey(m map[string]any, name string) (string, bool) {
+	want := stripDelims(name)
+	for k := range m {
+		if k != name && strings.EqualFold(stripDelims(k), want) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func stripDelims(name string) string {
+	if !strings.ContainsAny(name, "_-") {
+		return name
+	}
+	return strings.NewReplacer("_", "", "-", "").Replace(name)
 }

@@ -1,6 +1,7 @@
 package toolmap
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -239,6 +240,10 @@ func applyRules(tool string, rules []*rule, in *input) (map[string]any, error) {
 	fields := make(map[string]any, len(rules))
 	for _, r := range rules {
 		v, found, err := r.lookup(in)
+		var look *lookalikeKeyError
+		if errors.As(err, &look) { // the arguments are ambiguous, not the field wrong
+			return nil, fmt.Errorf("%w: tool %q field %q (%s): %v", ErrArguments, tool, r.field, r.where(), err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: tool %q field %q (%s): %v", ErrField, tool, r.field, r.where(), err)
 		}
