@@ -9,7 +9,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway/internal/gwtest"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
 )
 
 // TestAuthzHTTP: Envoy's HTTP ext_authz mode — the request Envoy sends the
@@ -17,7 +17,7 @@ import (
 // as the sidecar decides it; allowed is a 200 carrying the warrant id,
 // denied the table's status and body.
 func TestAuthzHTTP(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	srv := httptest.NewServer((&gateway.Checker{Point: f.Point, Front: enforce.FrontExtAuthz, MaxBody: 256,
 		EnvoyPartialBody: true, PathPrefix: "/authz"}).AuthzHandler())
 	defer srv.Close()
@@ -46,7 +46,7 @@ func TestAuthzHTTP(t *testing.T) {
 	// A body Envoy truncated is refused where the route reads the body,
 	// and ignored where it does not.
 	partial := map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", gateway.EnvoyPartialBodyHeader: "true"}
-	resp, body := do(t, f, srv.URL, req("POST", "/authz/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, partial, agent, "scale", gwtest.ScaleFields("staging-1", 3)))
+	resp, body := do(t, f, srv.URL, req("POST", "/authz/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, partial, agent, "scale", gatewaytest.ScaleFields("staging-1", 3)))
 	if resp.StatusCode != 413 || body["error_code"] != float64(authz.CodeValueTooLarge) {
 		t.Fatalf("truncated body: %d %v", resp.StatusCode, body)
 	}
@@ -62,11 +62,11 @@ func TestAuthzHTTP(t *testing.T) {
 // TestSidecarIgnoresEnvoyHeader: without Envoy in front, a client-sent
 // partial-body header changes nothing.
 func TestSidecarIgnoresEnvoyHeader(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 0)
 	h := map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", gateway.EnvoyPartialBodyHeader: "true"}
-	resp, _ := do(t, f, sc.URL, req("POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, h, agent, "scale", gwtest.ScaleFields("staging-1", 3)))
+	resp, _ := do(t, f, sc.URL, req("POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, h, agent, "scale", gatewaytest.ScaleFields("staging-1", 3)))
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("%d", resp.StatusCode)
 	}

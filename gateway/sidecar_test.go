@@ -19,7 +19,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway/internal/gwtest"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
 )
 
 // seen is what the upstream received.
@@ -78,13 +78,13 @@ func newSidecar(t *testing.T, p *enforce.Point, up string, maxBody int64) *httpt
 }
 
 // req is a request of a test, in the shape of the shared table's cases.
-func req(method, target, body string, header map[string]string, stack func(*gwtest.Fixture) authz.Stack, tool string, fields map[string]any) gwtest.Case {
-	return gwtest.Case{Method: method, Target: target, Body: body, Header: header, Stack: stack, Tool: tool, Fields: fields}
+func req(method, target, body string, header map[string]string, stack func(*gatewaytest.Fixture) authz.Stack, tool string, fields map[string]any) gatewaytest.Case {
+	return gatewaytest.Case{Method: method, Target: target, Body: body, Header: header, Stack: stack, Tool: tool, Fields: fields}
 }
 
-func agent(f *gwtest.Fixture) authz.Stack { return f.Agents }
+func agent(f *gatewaytest.Fixture) authz.Stack { return f.Agents }
 
-func do(t *testing.T, f *gwtest.Fixture, base string, c gwtest.Case) (*http.Response, map[string]any) {
+func do(t *testing.T, f *gatewaytest.Fixture, base string, c gatewaytest.Case) (*http.Response, map[string]any) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(c.Request(t, f, base))
 	if err != nil {
@@ -103,14 +103,14 @@ func do(t *testing.T, f *gwtest.Fixture, base string, c gwtest.Case) (*http.Resp
 
 var jsonCT = map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme"}
 
-const anyCode = gwtest.AnyCode
+const anyCode = gatewaytest.AnyCode
 
-func gatewayCases() []gwtest.Case { return gwtest.Cases() }
+func gatewayCases() []gatewaytest.Case { return gatewaytest.Cases() }
 
 // TestSidecar: a real upstream behind the sidecar, every case of the
 // table: allowed requests reach it as checked, denied ones never do.
 func TestSidecar(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 256)
 	for _, tc := range gatewayCases() {
@@ -180,7 +180,7 @@ func TestSidecarDenialTable(t *testing.T) {
 }
 
 func TestSidecarOptions(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	up := newUpstream(t)
 	// Credentials forwarded when asked; an upstream base path is put first.
 	u, _ := url.Parse(up.URL + "/base")
@@ -234,7 +234,7 @@ func mustSidecar(t *testing.T, cfg gateway.SidecarConfig) *gateway.Sidecar {
 
 // TestSidecarConcurrent: allowed and denied requests at once, under -race.
 func TestSidecarConcurrent(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	up := newUpstream(t)
 	sc := newSidecar(t, f.Point, up.URL, 0)
 	var wg sync.WaitGroup
@@ -251,7 +251,7 @@ func TestSidecarConcurrent(t *testing.T) {
 			hr, _ := http.NewRequest("POST", sc.URL+"/clusters/staging-1/scale", strings.NewReader(body))
 			hr.Header.Set("Content-Type", "application/json")
 			hr.Header.Set("X-Tenant-Id", "acme")
-			f.Sign(t, hr.Header, f.Agents, "scale", gwtest.ScaleFields("staging-1", n))
+			f.Sign(t, hr.Header, f.Agents, "scale", gatewaytest.ScaleFields("staging-1", n))
 			resp, err := http.DefaultClient.Do(hr)
 			if err != nil {
 				errs <- err
@@ -272,7 +272,7 @@ func TestSidecarConcurrent(t *testing.T) {
 
 // TestSidecarUnixSocket: the same-pod listener, owner and group only.
 func TestSidecarUnixSocket(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	up := newUpstream(t)
 	path := filepath.Join(t.TempDir(), "tenuo.sock")
 	os.WriteFile(path, nil, 0o600)
@@ -320,7 +320,7 @@ func TestSidecarUnixSocket(t *testing.T) {
 }
 
 func TestAdmin(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	m := &gateway.Metrics{}
 	f.Point.Observe = m.Observe
 	up := newUpstream(t)
@@ -371,7 +371,7 @@ func FuzzChecker(f *testing.F) {
 	f.Add("GET", "/files?path=/data/a", "", "", "")
 	f.Add("POST", "/clusters/staging-1/scale", "application/json", "{\"spec\":{\"replicas\":3}}", "")
 	f.Add("HEAD", "/%2e%2e/x", "text/plain", "", "DELETE")
-	fx := gwtest.New(f)
+	fx := gatewaytest.New(f)
 	c := &gateway.Checker{Point: fx.Point, MaxBody: 128, EnvoyPartialBody: true}
 	h := c.Wrap(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("reached without a warrant") }))
 	f.Fuzz(func(t *testing.T, method, target, ct, body, override string) {

@@ -20,7 +20,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway/internal/gwtest"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
 	"github.com/tenuo-mcp/tenuo-mcp/guard"
 )
 
@@ -48,7 +48,7 @@ func serve(t testing.TB, s *Server) authv3.AuthorizationClient {
 // header names with the pseudo-headers, and either the headers map with a
 // string body, or header_map (encode_raw_headers) with raw_body
 // (pack_as_bytes).
-func envoyRequest(t testing.TB, f *gwtest.Fixture, c gwtest.Case, raw bool) *authv3.CheckRequest {
+func envoyRequest(t testing.TB, f *gatewaytest.Fixture, c gatewaytest.Case, raw bool) *authv3.CheckRequest {
 	h := c.Headers(t, f)
 	hr := &authv3.AttributeContext_HttpRequest{Id: "rid-1", Method: c.Method, Path: c.Target, Host: "api.example",
 		Scheme: "http", Protocol: "HTTP/1.1"}
@@ -81,17 +81,17 @@ func envoyRequest(t testing.TB, f *gwtest.Fixture, c gwtest.Case, raw bool) *aut
 	return &authv3.CheckRequest{Attributes: &authv3.AttributeContext{Request: &authv3.AttributeContext_Request{Http: hr}}}
 }
 
-func newServer(f *gwtest.Fixture) *Server {
+func newServer(f *gatewaytest.Fixture) *Server {
 	return New(Config{Checker: gateway.Checker{Point: f.Point, MaxBody: 256}})
 }
 
 // TestCheck: a real gRPC client calls Check with Envoy-shaped requests for
 // every case of the gateways' table, in both of Envoy's encodings.
 func TestCheck(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	client := serve(t, newServer(f))
 	for _, raw := range []bool{false, true} {
-		for _, tc := range gwtest.Cases() {
+		for _, tc := range gatewaytest.Cases() {
 			t.Run(fmt.Sprintf("%s/raw=%v", tc.Name, raw), func(t *testing.T) {
 				resp, err := client.Check(t.Context(), envoyRequest(t, f, tc, raw))
 				if err != nil {
@@ -106,7 +106,7 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func checkResponse(t *testing.T, f *gwtest.Fixture, resp *authv3.CheckResponse, status int, code authz.Code) {
+func checkResponse(t *testing.T, f *gatewaytest.Fixture, resp *authv3.CheckResponse, status int, code authz.Code) {
 	t.Helper()
 	if status == 200 {
 		ok := resp.GetOkResponse()
@@ -133,7 +133,7 @@ func checkResponse(t *testing.T, f *gwtest.Fixture, resp *authv3.CheckResponse, 
 	if err := json.Unmarshal([]byte(d.Body), &body); err != nil {
 		t.Fatalf("body %q: %v", d.Body, err)
 	}
-	if body["authorized"] != false || (code != gwtest.AnyCode && body["error_code"] != float64(code)) {
+	if body["authorized"] != false || (code != gatewaytest.AnyCode && body["error_code"] != float64(code)) {
 		t.Fatalf("body %v, want code %d", body, code)
 	}
 	if len(d.Headers) == 0 || d.Headers[0].Header.Key != "content-type" || d.Headers[0].Header.Value != "application/json" {
@@ -144,7 +144,7 @@ func checkResponse(t *testing.T, f *gwtest.Fixture, resp *authv3.CheckResponse, 
 // TestCheckMalformed: a CheckRequest that does not describe an HTTP
 // request is denied as malformed, never allowed.
 func TestCheckMalformed(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	f.Point.AuditMode = true // even in audit mode
 	client := serve(t, newServer(f))
 	hr := func(method, path string) *authv3.CheckRequest {
@@ -175,12 +175,12 @@ func TestCheckMalformed(t *testing.T) {
 // denied on a route that extracts from the body, and passes on one that
 // does not.
 func TestCheckPartialBody(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	client := serve(t, newServer(f))
 	for _, raw := range []bool{false, true} {
-		c := gwtest.Case{Method: "POST", Target: "/clusters/staging-1/scale", Body: `{"spec":{"replicas":3}}`,
+		c := gatewaytest.Case{Method: "POST", Target: "/clusters/staging-1/scale", Body: `{"spec":{"replicas":3}}`,
 			Header: map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", "X-Envoy-Auth-Partial-Body": "true"},
-			Stack:  func(f *gwtest.Fixture) authz.Stack { return f.Agents }, Tool: "scale", Fields: gwtest.ScaleFields("staging-1", 3)}
+			Stack:  func(f *gatewaytest.Fixture) authz.Stack { return f.Agents }, Tool: "scale", Fields: gatewaytest.ScaleFields("staging-1", 3)}
 		resp, err := client.Check(t.Context(), envoyRequest(t, f, c, raw))
 		if err != nil {
 			t.Fatal(err)
@@ -189,7 +189,7 @@ func TestCheckPartialBody(t *testing.T) {
 		c.Header["X-Envoy-Auth-Partial-Body"] = "false"
 		resp, _ = client.Check(t.Context(), envoyRequest(t, f, c, raw))
 		checkResponse(t, f, resp, 200, 0)
-		up := gwtest.Case{Method: "PUT", Target: "/upload/x", Body: "cut short", Header: map[string]string{"X-Envoy-Auth-Partial-Body": "true"},
+		up := gatewaytest.Case{Method: "PUT", Target: "/upload/x", Body: "cut short", Header: map[string]string{"X-Envoy-Auth-Partial-Body": "true"},
 			Stack: c.Stack, Tool: "upload", Fields: map[string]any{"name": "x"}}
 		resp, _ = client.Check(t.Context(), envoyRequest(t, f, up, raw))
 		checkResponse(t, f, resp, 200, 0)
@@ -218,9 +218,9 @@ func TestCheckDenialTable(t *testing.T) {
 // TestCheckForwardCredentials: configured to, Envoy leaves the credentials
 // on the upstream request.
 func TestCheckForwardCredentials(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	s := New(Config{Checker: gateway.Checker{Point: f.Point}, ForwardCredentials: true})
-	c := gwtest.Cases()[0]
+	c := gatewaytest.Cases()[0]
 	resp, err := s.Check(t.Context(), envoyRequest(t, f, c, true))
 	if err != nil || resp.GetOkResponse() == nil || len(resp.GetOkResponse().HeadersToRemove) != 0 {
 		t.Fatalf("%v %v", resp, err)
@@ -229,9 +229,9 @@ func TestCheckForwardCredentials(t *testing.T) {
 
 // TestCheckConcurrent: 16 in flight at once, allowed and denied, -race.
 func TestCheckConcurrent(t *testing.T) {
-	f := gwtest.New(t)
+	f := gatewaytest.New(t)
 	client := serve(t, newServer(f))
-	cases := gwtest.Cases()
+	cases := gatewaytest.Cases()
 	var wg sync.WaitGroup
 	errs := make(chan string, 16*len(cases))
 	for w := range 16 {
@@ -268,7 +268,7 @@ func FuzzCheck(f *testing.F) {
 	f.Add("GET", "/files?path=/data/a", "x-tenuo-warrant", "AAAA", "")
 	f.Add("POST", "/clusters/a/scale", "content-type", "application/json", `{"spec":{"replicas":1}}`)
 	f.Add("HEAD", "/%2e%2e/", ":authority", "h", "")
-	fx := gwtest.New(f)
+	fx := gatewaytest.New(f)
 	s := newServer(fx)
 	f.Fuzz(func(t *testing.T, method, path, hk, hv, body string) {
 		for _, raw := range []bool{false, true} {

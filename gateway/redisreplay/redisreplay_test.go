@@ -13,13 +13,12 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway/internal/gwtest"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway/internal/redistest"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway/redisreplay"
 )
 
 func TestClaim(t *testing.T) {
-	srv := redistest.Start(t)
+	srv := gatewaytest.StartRedis(t)
 	s, err := redisreplay.Open(srv.URL, redisreplay.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +78,8 @@ func TestClaim(t *testing.T) {
 // guard over one Redis, in front of one upstream: a PoP used at the first
 // is refused at the second; with Redis down, both fail closed.
 func TestTwoReplicas(t *testing.T) {
-	srv := redistest.Start(t)
-	f := gwtest.New(t)
+	srv := gatewaytest.StartRedis(t)
+	f := gatewaytest.New(t)
 	var hits int
 	var mu sync.Mutex
 	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { mu.Lock(); hits++; mu.Unlock() }))
@@ -103,7 +102,7 @@ func TestTwoReplicas(t *testing.T) {
 		return s
 	}
 	a, b := replica(), replica()
-	c := gwtest.Cases()[0] // GET /files?path=/data/a, allowed
+	c := gatewaytest.Cases()[0] // GET /files?path=/data/a, allowed
 	h := c.Headers(t, f)
 	send := func(s *httptest.Server) int {
 		r, _ := http.NewRequest("GET", s.URL+c.Target, nil)
@@ -128,7 +127,7 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatalf("the upstream saw %d requests", hits)
 	}
 	srv.Stop()
-	c = gwtest.Case{Method: "GET", Target: "/files?path=/data/never-seen", Stack: c.Stack, Tool: "read",
+	c = gatewaytest.Case{Method: "GET", Target: "/files?path=/data/never-seen", Stack: c.Stack, Tool: "read",
 		Fields: map[string]any{"path": "/data/never-seen"}}
 	h = c.Headers(t, f)
 	if code := send(b); code != 403 {

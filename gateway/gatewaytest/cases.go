@@ -1,4 +1,4 @@
-package gwtest
+package gatewaytest
 
 import (
 	"io"

@@ -1,7 +1,4 @@
-// Package redistest starts a real redis-server for tests, on 127.0.0.1 at
-// a free port, with persistence off. scripts/test installs the Debian
-// package redis-server when it is missing.
-package redistest
+package gatewaytest
 
 import (
 	"bufio"
@@ -14,16 +11,18 @@ import (
 	"time"
 )
 
-// Server is a running redis-server.
-type Server struct {
+// Redis is a running redis-server.
+type Redis struct {
 	URL  string
 	Addr string
 	cmd  *exec.Cmd
 }
 
-// Start starts a redis-server and returns once it accepts connections
-// (it says so on its standard output); the test's cleanup stops it.
-func Start(t testing.TB) *Server {
+// StartRedis starts a real redis-server on 127.0.0.1 at a free port, with
+// persistence off, and returns once it accepts connections (it says so on
+// its standard output); the test's cleanup stops it. scripts/test installs
+// the Debian package redis-server when it is missing.
+func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -45,7 +44,7 @@ func Start(t testing.TB) *Server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
+	s := &Redis{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd}
 	t.Cleanup(s.Stop)
 	ready := make(chan error, 1)
 	go func() {
@@ -74,7 +73,7 @@ func Start(t testing.TB) *Server {
 }
 
 // Stop stops the server (Redis unreachable from then on) and waits for it.
-func (s *Server) Stop() {
+func (s *Redis) Stop() {
 	if s.cmd.Process != nil && s.cmd.ProcessState == nil {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()

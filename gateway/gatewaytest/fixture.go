@@ -1,8 +1,9 @@
-// Package gwtest is the test fixture of the gateway front ends (sidecar,
-// ext_authz HTTP and gRPC, and tenuo-authorizer): keys, warrants, a
-// gateway.yaml whose routes extract from every source, a decision point,
-// and signed requests.
-package gwtest
+// Package gatewaytest holds the test fixture of the gateway front ends
+// (sidecar, ext_authz HTTP and gRPC, and tenuo-authorizer): keys, warrants,
+// a gateway.yaml whose routes extract from every source, a decision point,
+// signed requests, the table of requests every front end runs, and a real
+// redis-server to start (StartRedis). For tests only.
+package gatewaytest
 
 import (
 	"bytes"
