@@ -224,7 +224,11 @@ func TestSidecarOptions(t *testing.T) {
 
 func mustURL(s string) *url.URL { u, _ := url.Parse(s); return u }
 
-func mustSidecar(t *testing.T, cfg gateway.SidecarConfig) *gateway.Sidecar {
+func mustSidecarFor(t testing.TB, f *gatewaytest.Fixture, up string) *gateway.Sidecar {
+	return mustSidecar(t, gateway.SidecarConfig{Checker: gateway.Checker{Point: f.Point}, Upstream: mustURL(up)})
+}
+
+func mustSidecar(t testing.TB, cfg gateway.SidecarConfig) *gateway.Sidecar {
 	s, err := gateway.NewSidecar(cfg)
 	if err != nil {
 		t.Fatal(err)
