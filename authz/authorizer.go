@@ -605,7 +605,8 @@ func checkConstraintSet(tool string, set ConstraintSet, fields map[string]any, e
 		if len(extra) > 0 {
 			sort.Strings(extra)
 			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Tool: tool, Arg: extra[0],
-				Message: fmt.Sprintf("%s is not allowed: the warrant constrains %q and does not allow unknown arguments", subject(extra[0]), names)}
+				Message: fmt.Sprintf("%s is not allowed: the warrant constrains %q and does not allow unknown arguments "+
+					"(a warrant can allow them for the tool, or a tool map can name which arguments the warrant constrains)", subject(extra[0]), names)}
 		}
 	}
 	return nil

@@ -184,3 +184,16 @@ func TestProxyE2EDenyAsResultCarriesCode(t *testing.T) {
 		t.Fatalf("the denial repeats the argument's value: %s", r.Raw)
 	}
 }
+
+// TestProxyE2EUnknownArgumentHint: a call refused for an argument the warrant
+// does not name says how to allow it (issue 12).
+func TestProxyE2EUnknownArgumentHint(t *testing.T) {
+	t.Parallel()
+	w := newFSWorld(t)
+	p := w.proxy(t, "--warrant", w.warrantFile, "--key", w.keyFile)
+	r := p.request("tools/call", map[string]any{"name": "read_file", "arguments": map[string]any{"path": w.path("hello.txt"), "head": 3}})
+	wantDenied(t, r, rpcAccessDenied, int(authz.CodeConstraintViolation))
+	if !strings.Contains(r.Raw, `\"head\"`) || !strings.Contains(r.Raw, "tool map") || !strings.Contains(r.Raw, "allow them") {
+		t.Fatalf("the denial does not say how to allow the argument: %s", r.Raw)
+	}
+}

@@ -129,7 +129,8 @@ func (h *heldFile) checkLifetime(now time.Time) {
 	leaf := cur.Stack.Leaf()
 	id := leaf.ID.String()
 	issued, expires := time.Unix(int64(leaf.IssuedAt), 0), time.Unix(int64(leaf.ExpiresAt), 0)
-	left := expires.Add(h.tolerance).Sub(now) // until calls are refused
+	// authz refuses once now's Unix second is past expiry plus tolerance.
+	left := expires.Add(h.tolerance + time.Second).Sub(now)
 	soon := min(expires.Sub(issued)/10, 10*time.Minute)
 	switch {
 	case left <= 0 && h.expired != id:
