@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/mcpproxy"
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
+	"github.com/tenuo-mcp/tenuo-mcp/transport/mcphttp"
 )
 
 // ProtocolVersion is the MCP version the client asks for.
@@ -21,8 +23,16 @@ const ProtocolVersion = "2025-06-18"
 
 // Config describes one proxied server.
 type Config struct {
-	// Command is the stdio MCP server's command line. Required.
+	// Command is the stdio MCP server's command line. Exactly one of Command
+	// and URL is required.
 	Command []string
+	// URL is an MCP server's HTTP endpoint (streamable HTTP, or legacy SSE
+	// with SSE), reached as `tenuo-mcp serve --upstream-url` reaches it.
+	URL string
+	// SSE says URL is a legacy SSE endpoint.
+	SSE bool
+	// Header is sent on every request to URL.
+	Header http.Header
 	// Env is the server's whole environment; nil gives it the proxy's
 	// minimal one (PATH, HOME, LANG, TMPDIR and the like).
 	Env []string
@@ -94,15 +104,11 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 	if cfg.Point == nil {
 		return nil, errors.New("mcptest: Config.Point is required")
 	}
-	env := cfg.Env
-	if env == nil {
-		var err error
-		if env, err = transport.MinimalEnv(nil, nil); err != nil {
-			return nil, err
-		}
+	if (len(cfg.Command) > 0) == (cfg.URL != "") {
+		return nil, errors.New("mcptest: give Config.Command or Config.URL, exactly one")
 	}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	up, err := transport.SpawnStdio(rctx, cfg.Command, transport.SpawnOptions{Env: env, Dir: cfg.Dir, Stderr: cfg.Stderr})
+	up, err := dialUpstream(rctx, cfg)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -164,6 +170,32 @@ func Start(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dialUpstream starts the stdio server, or connects to the HTTP one; rctx
+// bounds the connection's life.
+func dialUpstream(rctx context.Context, cfg Config) (transport.Conn, error) {
+	if cfg.URL != "" {
+		dial := mcphttp.Dial
+		if cfg.SSE {
+			dial = mcphttp.DialSSE
+		}
+		// The connection lasts as long as rctx (DialSSE bounds its own wait
+		// for the endpoint event).
+		c, err := dial(rctx, cfg.URL, mcphttp.DialOptions{Header: cfg.Header})
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	env := cfg.Env
+	if env == nil {
+		var err error
+		if env, err = transport.MinimalEnv(nil, nil); err != nil {
+			return nil, err
+		}
+	}
+	return transport.SpawnStdio(rctx, cfg.Command, transport.SpawnOptions{Env: env, Dir: cfg.Dir, Stderr: cfg.Stderr})
 }
 
 // Point returns the session's enforcement point.

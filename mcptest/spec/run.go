@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"regexp"
 	"sort"
@@ -145,8 +146,15 @@ func Run(ctx context.Context, s *Spec, opt Options) (*Report, error) {
 	if startTimeout <= 0 {
 		startTimeout = 60 * time.Second
 	}
-	sess, err := mcptest.Start(ctx, mcptest.Config{Command: cmd, Env: env, Dir: s.Server.Dir, Stderr: opt.Stderr,
-		Point: point, StartTimeout: startTimeout})
+	cfg := mcptest.Config{Command: cmd, Env: env, Dir: s.Server.Dir, Stderr: opt.Stderr, Point: point, StartTimeout: startTimeout}
+	if s.Server.URL != "" && len(opt.Command) == 0 {
+		cfg.Command, cfg.URL, cfg.SSE = nil, s.Server.URL, s.Server.SSE
+		cfg.Header = http.Header{}
+		for k, v := range s.Server.Headers {
+			cfg.Header.Set(k, v)
+		}
+	}
+	sess, err := mcptest.Start(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

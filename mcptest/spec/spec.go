@@ -11,6 +11,7 @@
 //	server:
 //	  command: [npx, -y, "@modelcontextprotocol/server-filesystem", /data]
 //	  env: {LOG_LEVEL: warn}        # added to the proxy's minimal environment
+//	  # or url: https://mcp.example.com/mcp, transport: sse, headers: {…}
 //	keys: [root, agent]             # generated per run; or name: {file: PATH} / {env: VAR}
 //	trusted_roots: [root]           # default: the issuers of minted warrants
 //	tool_map: mcp-config.yaml       # optional, relative to the spec
@@ -98,6 +99,11 @@ type Server struct {
 	Env     map[string]string
 	PassEnv []string
 	Dir     string // resolved against the spec's directory
+	// URL is an HTTP server's MCP endpoint, instead of Command; SSE says it
+	// is a legacy SSE one; Headers go with every request to it.
+	URL     string
+	SSE     bool
+	Headers map[string]string
 	Line    int
 }
 
@@ -390,11 +396,53 @@ func (p *parser) boolean(n *yaml.Node, what string) (bool, error) {
 }
 
 func (p *parser) server(n *yaml.Node, s *Spec) error {
-	m, err := p.mapping(n, "server", []string{"command"}, "command", "env", "pass_env", "dir")
+	m, err := p.mapping(n, "server", nil, "command", "env", "pass_env", "dir", "url", "transport", "headers")
 	if err != nil {
 		return err
 	}
 	s.Server.Line = n.Line
+	if (m["command"] == nil) == (m["url"] == nil) {
+		return p.errf(n, "server: give command (a stdio server) or url (an HTTP one), exactly one")
+	}
+	if u := m["url"]; u != nil {
+		if s.Server.URL, err = p.nonEmpty(u, "server.url"); err != nil {
+			return err
+		}
+		if !strings.HasPrefix(s.Server.URL, "http://") && !strings.HasPrefix(s.Server.URL, "https://") {
+			return p.errf(u, "server.url must be an http:// or https:// URL")
+		}
+		for _, k := range []string{"env", "pass_env", "dir"} {
+			if m[k] != nil {
+				return p.errf(m[k], "server.%s goes with command, not url", k)
+			}
+		}
+		if t := m["transport"]; t != nil {
+			v, err := p.str(t, "server.transport")
+			if err != nil || (v != "streamable" && v != "sse") {
+				return p.errf(t, "server.transport must be streamable or sse")
+			}
+			s.Server.SSE = v == "sse"
+		}
+		if h := m["headers"]; h != nil {
+			if h.Kind != yaml.MappingNode {
+				return p.errf(h, "server.headers must be a mapping of header names to values")
+			}
+			s.Server.Headers = map[string]string{}
+			for i := 0; i+1 < len(h.Content); i += 2 {
+				v, err := p.str(h.Content[i+1], "server.headers."+h.Content[i].Value)
+				if err != nil {
+					return err
+				}
+				s.Server.Headers[h.Content[i].Value] = v
+			}
+		}
+		return nil
+	}
+	for _, k := range []string{"transport", "headers"} {
+		if m[k] != nil {
+			return p.errf(m[k], "server.%s goes with url, not command", k)
+		}
+	}
 	if s.Server.Command, err = p.strings(m["command"], "server.command"); err != nil {
 		return err
 	}
