@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/mcptest"
 )
 
 var (
@@ -128,4 +131,49 @@ func mintFile(t *testing.T, w *fsWorld, dir string) string {
 	}
 	os.WriteFile(path, []byte(out), 0o644)
 	return path
+}
+
+// TestPinServeE2E: serve --pin checks each session's server against the
+// lock: a server that starts with echo changed has echo refused on the
+// first call (before any tools/list) and hidden from its listing, while
+// flip, unchanged, works. The client is mcptest's, over streamable HTTP.
+func TestPinServeE2E(t *testing.T) {
+	t.Parallel()
+	srv := flipServerBin(t)
+	dir := t.TempDir()
+	lock := filepath.Join(dir, "tools.lock")
+	specFile := filepath.Join(dir, "spec.yaml")
+	os.WriteFile(specFile, []byte(fmt.Sprintf(`server: {command: [%q]}
+keys: [root, agent]
+warrants:
+  w: {issuer: root, holder: agent, tools: {flip: {}}}
+cases:
+  - {name: flip, call: flip, warrant: w, expect: allow}
+`, srv)), 0o644)
+	if out, errOut, code := runBin(t, dir, "test", specFile, "--snapshot", lock); code != 0 {
+		t.Fatalf("writing the lock: exit %d\n%s\n%s", code, out, errOut)
+	}
+	root, agent := newKey(t), newKey(t)
+	w := mcptest.Mint(t, root, agent, map[string]authz.ConstraintSet{"echo": {AllowUnknown: true}, "flip": {}})
+	wf := filepath.Join(dir, "agent.warrant")
+	os.WriteFile(wf, []byte(w.Stack.Base64()), 0o644)
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TENUO_HOLDER_KEY=" + agent.SeedHex()}
+	s := startServe(t, env, []string{"--trusted-root", root.Public().Hex(), "--warrant", wf, "--pin", lock, "--log-level", "warn"}, srv, "-flipped")
+
+	// The client's own relay holds the same warrant, so that it only relays.
+	pt := mcptest.NewPoint(t, root.Public())
+	h, err := w.Held()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt.SetHeld(h)
+	sess := mcptest.Serve(t, mcptest.Config{URL: s.url + "/mcp", Point: pt})
+	r := sess.Call(t, nil, "echo", map[string]any{"text": "x"})
+	if r.Error == nil || !strings.Contains(r.Error.Message, `tool "echo" is pinned (--pin) and its definition differs`) {
+		t.Fatalf("echo through serve --pin: %+v", r)
+	}
+	mcptest.WantAllowed(t, sess.Call(t, nil, "flip", nil))
+	if got := sess.Tools(t, nil); !slices.Equal(got, []string{"flip"}) {
+		t.Fatalf("tools/list through serve --pin: %v", got)
+	}
 }
