@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,6 +219,8 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 		switch {
 		case errors.Is(err, errNoRoute):
 			return fail(KindNoRoute, authz.CodeToolNotAuthorized, authz.ErrToolNotAuthorized, "%v", err)
+		case errors.Is(err, errAmbiguousPath):
+			return fail(KindMalformed, authz.CodeInvalidEnvelopeStructure, authz.ErrMalformed, "%v", err)
 		case errors.Is(err, toolmap.ErrUnknownTool):
 			return fail(KindForbidden, authz.CodeToolNotAuthorized, authz.ErrToolNotAuthorized, "tool %q is not in the tool configuration", c.Tool)
 		case errors.Is(err, toolmap.ErrField):
@@ -284,7 +287,10 @@ func envWhere(e *Envelope) string {
 	return "envelope"
 }
 
-var errNoRoute = errors.New("no route")
+var (
+	errNoRoute       = errors.New("no route")
+	errAmbiguousPath = errors.New("ambiguous path")
+)
 
 // mapCall returns the warrant tool and, with a tool map, the fields.
 func (p *Point) mapCall(c *Call) (string, map[string]any, error) {
@@ -294,6 +300,12 @@ func (p *Point) mapCall(c *Call) (string, map[string]any, error) {
 		}
 		if c.HTTP.URL == nil {
 			return "", nil, fmt.Errorf("%w: the request has no URL", errNoRoute)
+		}
+		if esc := strings.ToLower(c.HTTP.URL.EscapedPath()); strings.Contains(esc, "%2f") || strings.Contains(esc, "%5c") {
+			// Routes match the decoded path; a router matching the escaped
+			// one (Go's ServeMux does) would see other segments than the
+			// check did.
+			return "", nil, fmt.Errorf("%w: the path holds an encoded '/' or '\\', which routers read differently", errAmbiguousPath)
 		}
 		m, err := p.ToolMap.MapHTTP(c.HTTP.Method, c.HTTP.URL.Path, c.HTTP.URL.Query(), c.HTTP.Header, c.Body)
 		if errors.Is(err, toolmap.ErrNoRoute) {

@@ -283,6 +283,14 @@ routes:
 	if r.WarrantTool != "read" {
 		t.Fatalf("routed to %q: %v", r.WarrantTool, r.Denial)
 	}
+	// An encoded slash: a router matching escaped segments would see one
+	// segment where the check saw two.
+	for _, path := range []string{"/files/a%2Fb", "/files/a%2fb", "/files/a%5Cb"} {
+		r := f.p.Check(context.Background(), &Call{Front: FrontSidecar, HTTP: httptest.NewRequest("GET", path, nil)})
+		if r.Verdict != Deny || r.Kind != KindMalformed {
+			t.Fatalf("%s: %v kind %d %v", path, r.Verdict, r.Kind, r.Denial)
+		}
+	}
 	r = f.p.Check(context.Background(), &Call{Front: FrontSidecar, HTTP: httptest.NewRequest("POST", "/nowhere", nil)})
 	if r.Kind != KindNoRoute || r.HTTPStatus(StyleAuthorizer) != 404 {
 		t.Fatalf("no route: kind %d %v", r.Kind, r.Denial)
