@@ -23,6 +23,13 @@ var (
 	// fit, nesting or size beyond the limits, or not a JSON object.
 	ErrArguments = errors.New("toolmap: malformed arguments")
 
+	// ErrAmbiguousKey (with ErrArguments) means the arguments hold a key
+	// that is not a configured path but that a case-insensitive server
+	// would read as it ("MaxSize" for "maxSize"). The reading of the
+	// arguments is fine; what the server would act on is not what the
+	// check would see.
+	ErrAmbiguousKey = errors.New("toolmap: ambiguous argument key")
+
 	// ErrField means a constraint field could not be extracted as the
 	// configuration demands: a required field is missing, a value has the
 	// wrong type or is not among the allowed values, or a value is ambiguous.

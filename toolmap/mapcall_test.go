@@ -237,7 +237,7 @@ tools:
 		`{"opts":{"mode":"r","Mode":"rw"}}`,
 		`{"Opts":{"mode":"rw"}}`,
 	} {
-		if _, err := cfg.MapCall("read", []byte(args)); !errors.Is(err, ErrArguments) {
+		if _, err := cfg.MapCall("read", []byte(args)); !errors.Is(err, ErrArguments) || !errors.Is(err, ErrAmbiguousKey) {
 			t.Errorf("MapCall(%s) = %v, want ErrArguments", args, err)
 		}
 	}

@@ -242,7 +242,7 @@ func applyRules(tool string, rules []*rule, in *input) (map[string]any, error) {
 		v, found, err := r.lookup(in)
 		var look *lookalikeKeyError
 		if errors.As(err, &look) { // the arguments are ambiguous, not the field wrong
-			return nil, fmt.Errorf("%w: tool %q field %q (%s): %v", ErrArguments, tool, r.field, r.where(), err)
+			return nil, fmt.Errorf("%w: tool %q field %q (%s): %w: %v", ErrArguments, tool, r.field, r.where(), ErrAmbiguousKey, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: tool %q field %q (%s): %v", ErrField, tool, r.field, r.where(), err)

@@ -149,6 +149,11 @@ func TestOneReaderOfArguments(t *testing.T) {
 func bothPaths(cfg *toolmap.Config, doc []byte) (fields, canon map[string]any, msg string) {
 	m, tmErr := cfg.MapCall("t", doc)
 	canon, azErr := authz.CanonicalArgs(doc)
+	if errors.Is(tmErr, toolmap.ErrAmbiguousKey) && azErr == nil {
+		// Read alike; the tool map then refuses a key that a lenient
+		// server would take for a mapped path (TestMapCallLookalikeKeys).
+		return nil, nil, ""
+	}
 	switch {
 	case (tmErr == nil) != (azErr == nil):
 		return nil, nil, fmt.Sprintf("the paths disagree on %.100q: tool map: %v; authz: %v", doc, tmErr, azErr)
@@ -185,6 +190,7 @@ func FuzzOneReaderOfArguments(f *testing.F) {
 			f.Add([]byte(tc.doc))
 		}
 	}
+	f.Add([]byte(`{"u":1,"A":2}`)) // a key a lenient server reads as the mapped "a": found by this target
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		if len(bytes.TrimSpace(doc)) == 0 {
 			return // no arguments: both front ends read the empty object
