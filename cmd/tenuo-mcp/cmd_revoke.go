@@ -190,24 +190,9 @@ extracts. Give approve the proxy's --config for such a call.`,
     --args '{"path":"/data/report.txt","content":"…"}' --ttl 10m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := e.loadSigningKey("key", keyRef)
+			key, s, rawArgs, args, err := e.loadSignedCall(keyRef, warrantRef, tool, argsRef)
 			if err != nil {
 				return err
-			}
-			s, err := e.loadStack("--warrant", warrantRef)
-			if err != nil {
-				return err
-			}
-			if tool == "" {
-				return badInput("", "--tool is required")
-			}
-			rawArgs, err := readArgs(argsRef)
-			if err != nil {
-				return err
-			}
-			args, err := authz.CanonicalArgs(rawArgs)
-			if err != nil {
-				return badInput("arguments are one JSON object, e.g. '{\"path\":\"/data/x\"}'", "--args: %v", err)
 			}
 			ttl := 5 * time.Minute
 			if ttlText != "" {

@@ -29,24 +29,9 @@ standard base64; --json prints it in base64 and hex with its window, and
   tenuo-mcp sign --key env:AGENT_KEY --warrant - --tool search --args @args.json --envelope`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			key, err := e.loadSigningKey("key", keyRef)
+			key, s, _, args, err := e.loadSignedCall(keyRef, warrantRef, tool, argsRef)
 			if err != nil {
 				return err
-			}
-			s, err := e.loadStack("--warrant", warrantRef)
-			if err != nil {
-				return err
-			}
-			if tool == "" {
-				return badInput("", "--tool is required")
-			}
-			rawArgs, err := readArgs(argsRef)
-			if err != nil {
-				return err
-			}
-			args, err := authz.CanonicalArgs(rawArgs)
-			if err != nil {
-				return badInput("arguments are one JSON object, e.g. '{\"path\":\"/data/x\"}'", "--args: %v", err)
 			}
 			now, err := parseAt(at)
 			if err != nil {

@@ -290,3 +290,29 @@ func parseAt(s string) (time.Time, error) {
 	return time.Time{}, badInput("--at takes Unix seconds (1704067200) or RFC 3339 (2024-01-01T00:00:00Z)",
 		"--at: %q is neither Unix seconds nor an RFC 3339 time", s)
 }
+
+// loadSignedCall reads what sign and approve both start from: the signer's
+// key, the warrant stack, the tool, and the call's arguments as given and in
+// canonical form.
+func (e *env) loadSignedCall(keyRef, warrantRef, tool, argsRef string) (*authz.SigningKey, authz.Stack, []byte, map[string]any, error) {
+	key, err := e.loadSigningKey("key", keyRef)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	s, err := e.loadStack("--warrant", warrantRef)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if tool == "" {
+		return nil, nil, nil, nil, badInput("", "--tool is required")
+	}
+	rawArgs, err := readArgs(argsRef)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	args, err := authz.CanonicalArgs(rawArgs)
+	if err != nil {
+		return nil, nil, nil, nil, badInput("arguments are one JSON object, e.g. '{\"path\":\"/data/x\"}'", "--args: %v", err)
+	}
+	return key, s, rawArgs, args, nil
+}
