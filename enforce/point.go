@@ -348,6 +348,10 @@ func (p *Point) Visible(ctx context.Context, l *ListCall) func(name string) bool
 	if p.ListPolicy == ListAll {
 		return func(string) bool { return true }
 	}
+	// Until a warrant verifies, the listing shows nothing and is not to be
+	// cached; once one does, it may be cached while the warrant lives.
+	f := followupOf(ctx)
+	f.boundList(0)
 	var presented []byte
 	held := l.Held
 	if held == nil {
@@ -366,11 +370,13 @@ func (p *Point) Visible(ctx context.Context, l *ListCall) func(name string) bool
 	}
 	// The applicable warrant is verified now (from the chain cache when it
 	// can be): an expired or revoked warrant lists nothing.
-	vc, err := p.Authorizer.VerifyStack(presented, p.now())
+	now := p.now()
+	vc, err := p.Authorizer.VerifyStack(presented, now)
 	if err != nil {
 		p.recordList(l, authz.AsDenial(err))
 		return hideAll
 	}
+	f.boundList(time.Unix(int64(vc.ValidUntil), 0).Sub(now))
 	leaf := vc.Leaf()
 	return func(name string) bool {
 		tool, ok := p.ToolMap.WarrantTool(name)

@@ -19,6 +19,21 @@
 // ping, progress, cancellation, server-to-client requests (sampling,
 // elicitation, roots) and unknown methods pass both ways in order.
 //
+// # 2026-07-28
+//
+// That version has no initialize: each request names its version in
+// params._meta["io.modelcontextprotocol/protocolVersion"], and the relay
+// reads the era from there, per request. For a 2026-07-28 (or later)
+// request, results the relay makes say resultType "complete" (a denial
+// given as a tool result), and a filtered tools/list answer also says
+// resultType ("complete" when the server gave none), cacheScope "private"
+// (the list depends on the caller) and a ttlMs that does not outlive the
+// warrant that filtered it: the server's ttlMs cut to the time left before
+// that warrant expires, never negative, added when the server sent none; 0
+// when no warrant verified. Every other key stays byte for byte. Requests of
+// older eras are relayed exactly as before. server/discover is relayed
+// untouched both ways.
+//
 // # Pinned tool definitions
 //
 // [PinTools] wraps a session's upstream connection so that the relay sees a

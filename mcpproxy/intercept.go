@@ -27,7 +27,7 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 		// Go's encoding/json would read it as params.want.
 		return nil, nil, fmt.Errorf("params has %q, which is not %q (member names are exact)", key, want)
 	}
-	call := &Call{ID: id, Params: params}
+	call := &Call{ID: id, Params: params, stateless: requestIsStateless(params, ms)}
 	ni := find(ms, "name")
 	if ni < 0 {
 		return nil, nil, errors.New("params.name is missing")
@@ -149,9 +149,15 @@ func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmp
 
 // filterToolsList rewrites a tools/list response: the tools array keeps only
 // the tools keep accepts, each kept tool's bytes untouched; a cacheScope
-// (2026-07-28) becomes "private", since the list now depends on the caller;
-// every other byte stays. A tool without a string name is dropped.
-func filterToolsList(msg []byte, resultM member, keep func(string) bool) ([]byte, error) {
+// becomes "private", since the list now depends on the caller; every other
+// byte stays. A tool without a string name is dropped.
+//
+// When the request was a 2026-07-28 one (cache is not nil), the result also
+// carries what that version requires of a result the proxy made:
+// resultType ("complete" when the server gave none), cacheScope "private"
+// (added when absent) and a ttlMs that does not outlive the warrant that
+// filtered it (cache.ttlFor).
+func filterToolsList(msg []byte, resultM member, keep func(string) bool, cache *listCache) ([]byte, error) {
 	result := value(msg, resultM)
 	if !isObject(result) {
 		return nil, errors.New("result is not an object")
@@ -194,11 +200,45 @@ func filterToolsList(msg []byte, resultM member, keep func(string) bool) ([]byte
 		arr := append(append([]byte{'['}, bytes.Join(kept, []byte{','})...), ']')
 		edits = append(edits, edit{i: ti, v: arr})
 	}
-	if ci := find(rms, "cacheScope"); ci >= 0 {
-		edits = append(edits, edit{i: ci, v: []byte(`"private"`)})
+	const private = `"private"`
+	ci := find(rms, "cacheScope")
+	if ci >= 0 && string(value(result, rms[ci])) != private {
+		edits = append(edits, edit{i: ci, v: []byte(private)})
 	}
-	if len(edits) == 0 {
+	var adds [][2]string // members to add, in order
+	if cache != nil {
+		if find(rms, "resultType") < 0 {
+			adds = append(adds, [2]string{"resultType", `"complete"`})
+		}
+		if ci < 0 {
+			adds = append(adds, [2]string{"cacheScope", private})
+		}
+		var upTTL []byte
+		tti := find(rms, "ttlMs")
+		if tti >= 0 {
+			upTTL = value(result, rms[tti])
+		}
+		switch ttl, same := cache.ttlFor(upTTL); {
+		case tti < 0:
+			adds = append(adds, [2]string{"ttlMs", string(ttl)})
+		case !same:
+			edits = append(edits, edit{i: tti, v: ttl})
+		}
+	}
+	if len(edits) == 0 && len(adds) == 0 {
 		return msg, nil
 	}
-	return replaceValue(msg, resultM, applyEdits(result, rms, edits...)), nil
+	out := applyEdits(result, rms, edits...)
+	if len(adds) > 0 {
+		if rms, err = objectMembers(out); err != nil {
+			return nil, err
+		}
+		for _, a := range adds {
+			out = addMember(out, rms, a[0], []byte(a[1]))
+			if rms, err = objectMembers(out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return replaceValue(msg, resultM, out), nil
 }

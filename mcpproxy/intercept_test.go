@@ -125,7 +125,7 @@ func TestFilterToolsList(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := filterToolsList([]byte(tc.in), ms[find(ms, "result")], keep)
+			got, err := filterToolsList([]byte(tc.in), ms[find(ms, "result")], keep, nil)
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("no error; got %s", got)

@@ -268,7 +268,7 @@ func (c *pinConn) filterList(raw []byte, ms []member) []byte {
 	if len(hide) == 0 || c.cfg.WarnOnly {
 		return raw
 	}
-	out, err := filterToolsList(raw, ms[ri], func(name string) bool { return !hide[name] })
+	out, err := filterToolsList(raw, ms[ri], func(name string) bool { return !hide[name] }, nil)
 	if err != nil {
 		return raw
 	}

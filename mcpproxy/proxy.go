@@ -52,6 +52,8 @@ type Call struct {
 	Tenuo *enforce.Envelope
 	// Params is the original params object, read-only.
 	Params json.RawMessage
+
+	stateless bool // a 2026-07-28 (or later) request
 }
 
 // Verdict is the authorization hook's answer for one call.
@@ -175,6 +177,14 @@ type pending struct {
 	// keep is set before keepReady is closed (kindList).
 	keep      func(string) bool
 	keepReady chan struct{}
+
+	// stateless says the request named 2026-07-28 or later in
+	// _meta["io.modelcontextprotocol/protocolVersion"]: results the proxy
+	// makes or rewrites for it follow that version.
+	stateless bool
+	// follow is what the enforcement point left for after the answer
+	// (kindList, kindCall); nil when the hooks are not an enforce.Point's.
+	follow *enforce.Followup
 
 	// fwd orders forwarding a checked call against its cancellation: either
 	// the call is written upstream before the cancellation is handled, or it is

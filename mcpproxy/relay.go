@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
 )
 
@@ -521,11 +522,17 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 		if t := tenuoData(v.Data); t != nil {
 			meta = map[string]json.RawMessage{"tenuo": t}
 		}
+		// A 2026-07-28 result says what it is: a complete one.
+		var rt string
+		if call.stateless {
+			rt = "complete"
+		}
 		s.replyResult(e.id, struct {
-			Content []content                  `json:"content"`
-			IsError bool                       `json:"isError"`
-			Meta    map[string]json.RawMessage `json:"_meta,omitempty"`
-		}{[]content{{"text", msg}}, true, meta})
+			ResultType string                     `json:"resultType,omitempty"`
+			Content    []content                  `json:"content"`
+			IsError    bool                       `json:"isError"`
+			Meta       map[string]json.RawMessage `json:"_meta,omitempty"`
+		}{rt, []content{{"text", msg}}, true, meta})
 		return
 	}
 	s.replyError(e.id, code, msg, v.Data)
@@ -542,6 +549,12 @@ func (s *session) startList(m *message) {
 	params := m.paramsRaw()
 	req := &ListRequest{Params: params}
 	fwdParams := params
+	if e.stateless = paramsAreStateless(params); e.stateless {
+		// The enforcement point says how long the warrant it filters by
+		// lives, which bounds the listing's ttlMs.
+		e.follow = &enforce.Followup{}
+		e.ctx = enforce.WithFollowup(e.ctx, e.follow)
+	}
 	if params != nil {
 		var err error
 		req.Tenuo, fwdParams, err = stripListEnvelope(params)
@@ -676,7 +689,12 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		s.recordVersion(value(m.raw, m.ms[m.result]))
 	case e.kind == kindList:
 		<-e.keepReady
-		out, err := filterToolsList(m.raw, m.ms[m.result], e.keep)
+		var cache *listCache
+		if e.stateless {
+			cache = &listCache{}
+			cache.left, cache.bounded = e.follow.ListTTL()
+		}
+		out, err := filterToolsList(m.raw, m.ms[m.result], e.keep, cache)
 		if err != nil {
 			s.log.Error("malformed tools/list result from upstream", "err", err)
 			s.replyError(e.id, CodeInternalError, "upstream returned a malformed tools/list result", nil)
