@@ -58,7 +58,7 @@ func RequestHash(id WarrantID, tool string, args map[string]any, holder PublicKe
 	if args == nil {
 		args = map[string]any{}
 	}
-	argsCBOR, err := cbor.AppendValue(nil, args)
+	argsCBOR, err := cbor.AppendMap(nil, args)
 	if err != nil {
 		return [32]byte{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -152,6 +153,8 @@ type Decision struct {
 	ChainVerified bool
 	Session       string  // the leaf's tenuo.session_id, if any
 	Denial        *Denial // why not, when !Allowed
+
+	ec evalContext // the constraints' context, allocated with the decision
 }
 
 // Err returns the denial as an error, or nil when allowed.
@@ -336,7 +339,11 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 	var leaf *Warrant
 	if stack != nil {
 		leaf = stack.Leaf()
-		dec.WarrantID = leaf.ID.String()
+		if vc != nil && vc.leafID != "" {
+			dec.WarrantID = vc.leafID
+		} else {
+			dec.WarrantID = leaf.ID.String()
+		}
 		dec.Depth = int(leaf.Depth)
 		dec.Session, _ = leaf.SessionID()
 	}
@@ -371,19 +378,25 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 	} else {
 		t.skip(afterWarrant, StepTool)
 	}
+	// The arguments are parsed into a map of this frame's own: it does not
+	// outlive the decision (a denial keeps a value, never the map).
 	fields := req.Fields
 	if fields == nil {
-		args, err := canonicalCallArgs(req.Args)
+		local := make(map[string]any, 8)
+		err := parseCallArgs(local, req.Args)
 		if !t.step(StepArguments, err) {
 			return dec
 		}
-		fields = args
+		if err == nil {
+			fields = local
+		}
 	} else {
 		t.step(StepArguments, nil)
 	}
 	switch {
 	case toolOK && fields != nil:
-		if !t.step(StepConstraints, checkConstraintSet(req.Tool, set, fields, &evalContext{now: now})) {
+		dec.ec.now = now
+		if !t.step(StepConstraints, checkConstraintSet(req.Tool, set, fields, &dec.ec)) {
 			return dec
 		}
 	case leaf == nil:
@@ -409,6 +422,7 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 		}
 		if err == nil {
 			if a.cache != nil {
+				v.leafID = dec.WarrantID
 				a.cache.put(key, v)
 			}
 			if t.ok() {
@@ -573,11 +587,12 @@ func checkConstraintSet(tool string, set ConstraintSet, fields map[string]any, e
 	if len(set.Constraints) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(set.Constraints))
+	var buf [16]string // most sets name fewer arguments: no allocation
+	names := buf[:0]
 	for name := range set.Constraints {
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	subject := func(name string) string {
 		if tool == "" {
 			return fmt.Sprintf("argument %q", name)
@@ -606,7 +621,7 @@ func checkConstraintSet(tool string, set ConstraintSet, fields map[string]any, e
 			sort.Strings(extra)
 			return &Denial{Code: CodeConstraintViolation, Err: ErrConstraint, Tool: tool, Arg: extra[0],
 				Message: fmt.Sprintf("%s is not allowed: the warrant constrains %q and does not allow unknown arguments "+
-					"(a warrant can allow them for the tool, or a tool map can name which arguments the warrant constrains)", subject(extra[0]), names)}
+					"(a warrant can allow them for the tool, or a tool map can name which arguments the warrant constrains)", subject(extra[0]), slices.Clone(names))}
 		}
 	}
 	return nil
@@ -681,8 +696,17 @@ func (c *chainCache) clear() {
 // canonicalCallArgs is CanonicalArgs for a call's arguments, where none at
 // all (an MCP tools/call without "arguments") means the empty object.
 func canonicalCallArgs(jsonText []byte) (map[string]any, error) {
-	if len(bytes.TrimSpace(jsonText)) == 0 {
-		return map[string]any{}, nil
+	m := map[string]any{}
+	if err := parseCallArgs(m, jsonText); err != nil {
+		return nil, err
 	}
-	return CanonicalArgs(jsonText)
+	return m, nil
+}
+
+// parseCallArgs is canonicalCallArgs into m, which must be empty.
+func parseCallArgs(m map[string]any, jsonText []byte) error {
+	if len(bytes.TrimSpace(jsonText)) == 0 {
+		return nil
+	}
+	return parseArgsInto(m, jsonText)
 }

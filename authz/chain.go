@@ -36,6 +36,8 @@ type VerifiedChain struct {
 	// ValidUntil is the leaf's expiry; NotBefore the latest issue time of the
 	// chain. Both are Unix seconds, before clock tolerance.
 	ValidUntil, NotBefore uint64
+
+	leafID string // the leaf's id as text, set before the chain is cached
 }
 
 // Leaf returns the warrant that authorizes calls.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -59,9 +61,19 @@ const maxArgDepth = 64
 // message says what is wrong and where (byte offset and key path), and Arg
 // names the top-level argument at fault when there is one.
 func CanonicalArgs(jsonText []byte) (map[string]any, error) {
-	args, err := value.Parse(jsonText, value.DefaultLimits)
+	m := make(map[string]any)
+	if err := parseArgsInto(m, jsonText); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseArgsInto is CanonicalArgs into m, which must be empty; on error m is
+// not to be used.
+func parseArgsInto(m map[string]any, jsonText []byte) error {
+	err := value.ParseInto(m, jsonText, value.DefaultLimits)
 	if err == nil {
-		return args, nil
+		return nil
 	}
 	d := &Denial{
 		Code:    CodePopChallengeInvalid,
@@ -75,7 +87,7 @@ func CanonicalArgs(jsonText []byte) (map[string]any, error) {
 	if errors.As(err, &pe) {
 		d.Arg = pe.Key
 	}
-	return nil, d
+	return d
 }
 
 // PoPWindow returns the start of the 30-second window holding t, in Unix
@@ -111,6 +123,18 @@ func PoPMessage(id WarrantID, tool string, args map[string]any, window int64) ([
 // room for the window's encoding (at most 9 bytes) so appending it does not
 // reallocate.
 func popPrefix(id WarrantID, tool string, args map[string]any) ([]byte, error) {
+	return appendPoPPrefix(make([]byte, 0, 160), id, tool, args)
+}
+
+// popBufs holds buffers for the PoP messages verifyPoP builds and drops.
+var popBufs = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+// maxPooledPoP bounds the buffers popBufs keeps: a call with large
+// arguments does not pin its buffer.
+const maxPooledPoP = 16 << 10
+
+// appendPoPPrefix is popPrefix appending to b.
+func appendPoPPrefix(b []byte, id WarrantID, tool string, args map[string]any) ([]byte, error) {
 	if !utf8.ValidString(tool) {
 		return nil, badArgs("", "tool name is not valid UTF-8")
 	}
@@ -122,7 +146,6 @@ func popPrefix(id WarrantID, tool string, args map[string]any) ([]byte, error) {
 			return nil, badArgs(k, "argument %q: %v", k, err)
 		}
 	}
-	b := make([]byte, 0, 160)
 	b = append(b, domainWarrant...)
 	b = append(b, domainPoP...)
 	b = cbor.AppendArrayHeader(b, 4)
@@ -130,7 +153,13 @@ func popPrefix(id WarrantID, tool string, args map[string]any) ([]byte, error) {
 	b = cbor.AppendText(b, tool)
 	b = cbor.AppendArrayHeader(b, len(args))
 	var err error
-	for _, k := range cbor.SortedKeys(args) {
+	var kb [16]string // most calls have fewer arguments: no allocation
+	keys := kb[:0]
+	for k := range args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // bytewise, as cbor.SortedKeys
+	for _, k := range keys {
 		b = cbor.AppendArrayHeader(b, 2)
 		b = cbor.AppendText(b, k)
 		if b, err = cbor.AppendValue(b, args[k]); err != nil {
@@ -217,7 +246,14 @@ func verifyPoP(holder PublicKey, id WarrantID, tool string, args map[string]any,
 	if len(sig) != SignatureSize {
 		return popDenial(id, tool, "PoP signature must be %d bytes, got %d", SignatureSize, len(sig))
 	}
-	prefix, err := popPrefix(id, tool, args)
+	bp := popBufs.Get().(*[]byte)
+	prefix, err := appendPoPPrefix((*bp)[:0], id, tool, args)
+	defer func() {
+		if cap(prefix) <= maxPooledPoP {
+			*bp = prefix[:0]
+			popBufs.Put(bp)
+		}
+	}()
 	if err != nil {
 		d := AsDenial(err)
 		d.WarrantID, d.Tool = id.String(), tool

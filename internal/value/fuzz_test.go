@@ -32,6 +32,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		sameFailure(t, data)
 		got, err := Parse(data, DefaultLimits)
 		if err != nil {
 			var e *Error
@@ -177,4 +178,43 @@ func typeOf(v any) string {
 		return "object"
 	}
 	return "other"
+}
+
+// sameFailure checks the fast path against the tracking parse: Parse keeps
+// no path while it parses and, on failure, parses again with tracking to
+// name where (retrace). Both must fail on the same inputs, at the same
+// offset, of the same kind, with the same message, and ParseAny must fail
+// where Parse does on objects (its messages say "value" for "object").
+func sameFailure(t *testing.T, data []byte) {
+	t.Helper()
+	lim := DefaultLimits.normalized()
+	fast := parser{data: data, lim: lim}
+	_, e1 := fast.document(true, map[string]any{})
+	slow := parser{data: data, lim: lim, track: true}
+	_, e2 := slow.document(true, nil)
+	if (e1 == nil) != (e2 == nil) {
+		t.Fatalf("%q: fast parse error %v, tracking parse error %v", data, e1, e2)
+	}
+	if e1 != nil {
+		f, s := e1.(*Error), e2.(*Error)
+		if f.Offset != s.Offset || f.Err != s.Err || f.Msg != s.Msg {
+			t.Fatalf("%q: fast parse failed with %v at %d, tracking parse with %v at %d", data, f, f.Offset, s, s.Offset)
+		}
+		if err := ParseInto(map[string]any{}, data, DefaultLimits); err.Error() != s.Error() {
+			t.Fatalf("%q: ParseInto says %v, the tracking parse %v", data, err, s)
+		}
+	}
+	if rest := bytes.TrimLeft(data, " \t\r\n"); len(rest) > 0 && rest[0] == '{' {
+		_, ea := ParseAny(data, DefaultLimits)
+		_, eo := Parse(data, DefaultLimits)
+		if (ea == nil) != (eo == nil) {
+			t.Fatalf("%q: ParseAny says %v, Parse %v", data, ea, eo)
+		}
+		if ea != nil {
+			a, o := ea.(*Error), eo.(*Error)
+			if a.Offset != o.Offset || a.Err != o.Err || a.Path != o.Path {
+				t.Fatalf("%q: ParseAny says %v, Parse %v", data, ea, eo)
+			}
+		}
+	}
 }

@@ -54,10 +54,10 @@ func FirstInexactNumber(doc []byte) (Inexact, bool) {
 		return Inexact{}, false
 	}
 	n := len(doc) + 1
-	p := &parser{data: doc, findInexact: true, lim: Limits{
+	p := &parser{data: doc, findInexact: true, track: true, lim: Limits{
 		MaxBytes: n, MaxDepth: hardMaxDepth, MaxNodes: n, MaxStringBytes: n, MaxTotalStringBytes: n, MaxItems: n,
 	}}
-	if _, err := p.document(false); err == errFound {
+	if _, err := p.document(false, nil); err == errFound {
 		return p.inexact, true
 	}
 	return Inexact{}, false

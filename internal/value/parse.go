@@ -142,25 +142,56 @@ func (l Limits) normalized() Limits {
 // optional whitespace), into a map of the shared value model. It never
 // panics; recursion is bounded by lim.MaxDepth before each descent.
 func Parse(data []byte, lim Limits) (map[string]any, error) {
-	p := &parser{data: data, lim: lim.normalized()}
-	v, err := p.document(true)
-	if err != nil {
+	m := make(map[string]any)
+	if err := ParseInto(m, data, lim); err != nil {
 		return nil, err
 	}
-	return v.(map[string]any), nil
+	return m, nil
+}
+
+// ParseInto is [Parse] into m, which must be empty: a caller whose map does
+// not outlive the call may keep it off the heap. On error m holds whatever
+// members were read before it and must not be used.
+func ParseInto(m map[string]any, data []byte, lim Limits) error {
+	p := parser{data: data, lim: lim.normalized()}
+	if _, err := p.document(true, m); err != nil {
+		return p.retrace(err, true)
+	}
+	return nil
 }
 
 // ParseAny is [Parse] for a document whose top level may be any one JSON
 // value (an HTTP request body): the same rules and the same limits, the
 // top-level value being at depth 0.
 func ParseAny(data []byte, lim Limits) (any, error) {
-	p := &parser{data: data, lim: lim.normalized()}
-	return p.document(false)
+	p := parser{data: data, lim: lim.normalized()}
+	v, err := p.document(false, nil)
+	if err != nil {
+		return nil, p.retrace(err, false)
+	}
+	return v, nil
+}
+
+// retrace returns the error of a parse that did not track where it was
+// (the fast path, which keeps no path): it parses the same input again,
+// tracking, and returns that parse's error, which is the same failure with
+// its path and key. Parsing is deterministic, so the second parse fails at
+// the same place; if it somehow did not, the first error stands.
+func (p *parser) retrace(err error, object bool) error {
+	if p.track {
+		return err
+	}
+	q := parser{data: p.data, lim: p.lim, track: true}
+	if _, err2 := q.document(object, nil); err2 != nil {
+		return err2
+	}
+	return err
 }
 
 // document parses the whole input: one value (one object when object is
-// set) surrounded by optional whitespace.
-func (p *parser) document(object bool) (any, error) {
+// set) surrounded by optional whitespace. With into set (and object), the
+// top-level object's members go into it.
+func (p *parser) document(object bool, into map[string]any) (any, error) {
 	data := p.data
 	if len(data) > p.lim.MaxBytes {
 		return nil, p.fail(ErrLimit, p.lim.MaxBytes, "input is %d bytes, over the limit of %d", len(data), p.lim.MaxBytes)
@@ -175,7 +206,16 @@ func (p *parser) document(object bool) (any, error) {
 	if c := data[p.pos]; object && c != '{' {
 		return nil, p.fail(ErrNotObject, p.pos, "arguments must be a JSON object, found %s", describe(c))
 	}
-	v, err := p.value(0)
+	var v any
+	var err error
+	if into != nil && object {
+		// value(0)'s charges for the top-level object, which no limit can
+		// refuse (depth 0, the first node), then its members.
+		p.nodes++
+		err = p.members(into, 0)
+	} else {
+		v, err = p.value(0)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -226,11 +266,32 @@ type parser struct {
 	path     []segment
 	scratch  []byte
 
+	// doc is data as one string, made at the first string that needs no
+	// unescaping: such strings and keys are substrings of it, so a document
+	// costs one copy of its text rather than one allocation per string.
+	doc string
+	// track makes the parse keep path, for error messages. The fast path
+	// does not; a failed parse is retraced with it (see retrace).
+	track bool
+
 	// findInexact makes number stop the parse with errFound at the first
 	// integer a double-reading parser would read as another value, after
 	// recording where it is in inexact.
 	findInexact bool
 	inexact     Inexact
+}
+
+// push and pop keep path, when the parse tracks it.
+func (p *parser) push(s segment) {
+	if p.track {
+		p.path = append(p.path, s)
+	}
+}
+
+func (p *parser) pop() {
+	if p.track {
+		p.path = p.path[:len(p.path)-1]
+	}
 }
 
 func (p *parser) fail(kind error, offset int, format string, args ...any) *Error {
@@ -342,58 +403,66 @@ func (p *parser) literal(word string) error {
 }
 
 func (p *parser) object(depth int) (any, error) {
-	p.pos++ // '{'
 	m := make(map[string]any)
+	if err := p.members(m, depth); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// members parses the object at p.pos, at the given depth, into m.
+func (p *parser) members(m map[string]any, depth int) error {
+	p.pos++ // '{'
 	p.skipSpace()
 	if p.pos < len(p.data) && p.data[p.pos] == '}' {
 		p.pos++
-		return m, nil
+		return nil
 	}
 	for {
 		p.skipSpace()
 		if p.pos >= len(p.data) {
-			return nil, p.fail(ErrSyntax, p.pos, "expected an object key, found the end of input")
+			return p.fail(ErrSyntax, p.pos, "expected an object key, found the end of input")
 		}
 		if p.data[p.pos] != '"' {
-			return nil, p.fail(ErrSyntax, p.pos, "expected an object key, found %s", describe(p.data[p.pos]))
+			return p.fail(ErrSyntax, p.pos, "expected an object key, found %s", describe(p.data[p.pos]))
 		}
 		keyAt := p.pos
 		key, err := p.str()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(m) >= p.lim.MaxItems {
-			return nil, p.fail(ErrLimit, keyAt, "object has more than %d members", p.lim.MaxItems)
+			return p.fail(ErrLimit, keyAt, "object has more than %d members", p.lim.MaxItems)
 		}
 		if _, dup := m[key]; dup {
-			p.path = append(p.path, segment{key: key, isKey: true})
-			return nil, p.fail(ErrDuplicateKey, keyAt, "duplicate key %s", strconv.Quote(truncate(key, 64)))
+			p.push(segment{key: key, isKey: true})
+			return p.fail(ErrDuplicateKey, keyAt, "duplicate key %s", strconv.Quote(truncate(key, 64)))
 		}
 		p.skipSpace()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return nil, p.failExpected("':' after an object key")
+			return p.failExpected("':' after an object key")
 		}
 		p.pos++
 		p.skipSpace()
-		p.path = append(p.path, segment{key: key, isKey: true})
+		p.push(segment{key: key, isKey: true})
 		v, err := p.value(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		p.path = p.path[:len(p.path)-1]
+		p.pop()
 		m[key] = v
 		p.skipSpace()
 		if p.pos >= len(p.data) {
-			return nil, p.failExpected("',' or '}' in an object")
+			return p.failExpected("',' or '}' in an object")
 		}
 		switch p.data[p.pos] {
 		case ',':
 			p.pos++
 		case '}':
 			p.pos++
-			return m, nil
+			return nil
 		default:
-			return nil, p.failExpected("',' or '}' in an object")
+			return p.failExpected("',' or '}' in an object")
 		}
 	}
 }
@@ -411,12 +480,12 @@ func (p *parser) array(depth int) (any, error) {
 		if len(items) >= p.lim.MaxItems {
 			return nil, p.fail(ErrLimit, p.pos, "array has more than %d elements", p.lim.MaxItems)
 		}
-		p.path = append(p.path, segment{index: len(items)})
+		p.push(segment{index: len(items)})
 		v, err := p.value(depth + 1)
 		if err != nil {
 			return nil, err
 		}
-		p.path = p.path[:len(p.path)-1]
+		p.pop()
 		items = append(items, v)
 		p.skipSpace()
 		if p.pos >= len(p.data) {
@@ -462,7 +531,10 @@ func (p *parser) str() (string, error) {
 				p.scratch = append(p.scratch, data[runStart:p.pos]...)
 				s = string(p.scratch)
 			} else {
-				s = string(data[runStart:p.pos])
+				if len(p.doc) != len(data) {
+					p.doc = string(data)
+				}
+				s = p.doc[runStart:p.pos]
 			}
 			p.pos++
 			return s, p.chargeString(start, s)

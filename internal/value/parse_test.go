@@ -425,3 +425,25 @@ func TestErrorsDoNotQuoteValues(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsNameTheirPath: the fast path keeps no path, so a failure is
+// parsed again to name it; the path and key are those of the failing value,
+// at any depth, in objects and arrays alike.
+func TestErrorsNameTheirPath(t *testing.T) {
+	for _, tc := range []struct{ doc, path, key string }{
+		{`{"a":{"b":[1,{"c":tru}]}}`, `$.a.b[1].c`, "a"},
+		{`{"x":1,"x":2}`, `$.x`, "x"},
+		{`{"q":"ok","n":{"deep":[[["\u00zz"]]]}}`, `$.n.deep[0][0][0]`, "n"},
+		{`{"s":"` + "\x01" + `"}`, `$.s`, "s"},
+	} {
+		_, err := Parse([]byte(tc.doc), DefaultLimits)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("%s: error %v is not *Error", tc.doc, err)
+		}
+		if e.Path != tc.path || e.Key != tc.key {
+			t.Errorf("%s: path %q key %q, want %q %q (%v)", tc.doc, e.Path, e.Key, tc.path, tc.key, err)
+		}
+		sameFailure(t, []byte(tc.doc))
+	}
+}

@@ -7,7 +7,7 @@ package cbor
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/x448/float16"
 )
@@ -114,7 +114,7 @@ func SortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys) // Go compares strings bytewise
+	slices.Sort(keys) // Go compares strings bytewise
 	return keys
 }
 
@@ -143,15 +143,21 @@ func AppendValue(b []byte, v any) ([]byte, error) {
 		}
 		return b, nil
 	case map[string]any:
-		b = AppendMapHeader(b, len(x))
-		var err error
-		for _, k := range SortedKeys(x) {
-			b = AppendText(b, k)
-			if b, err = AppendValue(b, x[k]); err != nil {
-				return nil, err
-			}
-		}
-		return b, nil
+		return AppendMap(b, x)
 	}
 	return nil, fmt.Errorf("cbor: cannot encode value of type %T", v)
+}
+
+// AppendMap is AppendValue for a map, which it does not retain (a caller's
+// map may stay off the heap).
+func AppendMap(b []byte, m map[string]any) ([]byte, error) {
+	b = AppendMapHeader(b, len(m))
+	var err error
+	for _, k := range SortedKeys(m) {
+		b = AppendText(b, k)
+		if b, err = AppendValue(b, m[k]); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
 }
