@@ -11,12 +11,30 @@ import (
 
 // The methods the relay intercepts. Every other method is relayed untouched.
 const (
-	methodCall = "tools/call"
-	methodList = "tools/list"
+	methodCall   = "tools/call"
+	methodList   = "tools/list"
+	methodListen = "subscriptions/listen" // checked when it names task ids
 )
 
+// taskMethods name a task (params.taskId): the 2026-07-28 tasks extension's
+// tasks/get, tasks/update and tasks/cancel, and 2025-11-25's tasks/result.
+// The relay lets them through only for a task that a call it let through
+// created.
+var taskMethods = [...]string{"tasks/get", "tasks/update", "tasks/cancel", "tasks/result"}
+
+func isTaskMethod(method string) bool {
+	for _, m := range taskMethods {
+		if method == m {
+			return true
+		}
+	}
+	return false
+}
+
 // intercepted reports whether method is byte for byte one the relay checks.
-func intercepted(method string) bool { return method == methodCall || method == methodList }
+func intercepted(method string) bool {
+	return method == methodCall || method == methodList || method == methodListen || isTaskMethod(method)
+}
 
 // lookalike returns the intercepted method that method is not, but that a
 // lenient server could take it for: equal once both are normalised by
@@ -28,11 +46,9 @@ func lookalike(method string) (string, bool) {
 	if intercepted(method) {
 		return "", false
 	}
-	switch foldMethod(method) {
-	case methodCall:
-		return methodCall, true
-	case methodList:
-		return methodList, true
+	switch f := foldMethod(method); {
+	case f == methodCall, f == methodList, f == methodListen, isTaskMethod(f):
+		return f, true
 	}
 	return "", false
 }

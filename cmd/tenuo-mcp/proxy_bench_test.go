@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,6 +84,11 @@ func startBenchUpstream(b *testing.B, via string, n int) (*benchUpstream, *e2eSi
 			os.WriteFile(kf, []byte(agent.SeedHex()), 0o600)
 			argv = append(argv, "--warrant", wf, "--key", kf)
 			signer = nil
+		}
+		if dir := os.Getenv("TENUO_BENCH_PROFILE_DIR"); dir != "" {
+			// A CPU profile of the proxy process, for the before/after
+			// summaries the relay-cost work reports.
+			argv = append(argv, "--cpu-profile", filepath.Join(dir, via+".prof"))
 		}
 		argv = append(argv, "--", echo)
 	}
@@ -427,6 +433,9 @@ func cpuNanos(b *testing.B, pid int) int64 {
 // the relay-cost issue's targets:
 //
 //	go test ./cmd/tenuo-mcp -run '^$' -bench RelayCost -benchtime 1x
+//
+// With TENUO_BENCH_PROFILE_DIR set, the proxy processes write CPU profiles
+// there (proxied.prof, held.prof).
 func BenchmarkRelayCost(b *testing.B) {
 	const rounds, calls = 5, 1500
 	vias := []string{viaDirect, viaFloor, viaRelay, viaProxy, viaHeld}
