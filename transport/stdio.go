@@ -89,7 +89,10 @@ func (c *stdioConn) readLine() ([]byte, error) {
 		chunk, err := c.r.ReadSlice('\n')
 		if prefix == nil {
 			c.buf = append(c.buf, bytes.TrimSuffix(chunk, []byte{'\n'})...)
-			if len(c.buf) > c.maxLine+1 || (err == nil && len(c.buf) == c.maxLine+1 && c.buf[c.maxLine] != '\r') {
+			// maxLine bytes, and one more only for the CR of a CRLF ending
+			// (trimmed below): the same limit whether the line ends with a
+			// newline, at EOF, or runs on past the buffer.
+			if len(c.buf) > c.maxLine+1 || (len(c.buf) == c.maxLine+1 && c.buf[c.maxLine] != '\r') {
 				prefix = bytes.Clone(c.buf[:min(linePrefixLen, len(c.buf))])
 				c.buf = c.buf[:0]
 			}

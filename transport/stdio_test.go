@@ -57,6 +57,8 @@ func TestStdioConnFraming(t *testing.T) {
 		{"cap plus CR", "0123456789\r\n", 10, []string{"msg:0123456789"}},
 		{"one over the cap", "0123456789A\n{}\n", 10, []string{"long:0123456789A", `msg:{}`}},
 		{"oversized last line", "{}\n" + long, 10, []string{`msg:{}`, "long:" + long}},
+		{"last line one over the cap", "{}\n0123456789A", 10, []string{`msg:{}`, "long:0123456789A"}},
+		{"last line at the cap plus CR", "0123456789\r", 10, []string{"msg:0123456789"}},
 		{"invalid JSON is still a message", "not json\n", 0, []string{"msg:not json"}},
 	}
 	for _, tc := range tests {
@@ -199,7 +201,7 @@ func FuzzStdioConn(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(msg) == 0 || len(msg) > maxLine+1 || bytes.ContainsAny(msg, "\n") {
+			if len(msg) == 0 || len(msg) > maxLine || bytes.ContainsAny(msg, "\n") {
 				t.Fatalf("bad message %q (cap %d)", msg, maxLine)
 			}
 		}
