@@ -37,6 +37,11 @@ var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", 
 type Checker struct {
 	// Point decides. Nil denies everything (403).
 	Point *enforce.Point
+	// Current, when set, gives the decision point in force instead of
+	// Point (a command that reloads its configuration swaps it whole). It
+	// is read once per request: the request is decided, and forwarded, by
+	// the point it started with, whatever is swapped in meanwhile.
+	Current func() *enforce.Point
 	// Front names the front end in audit records; empty means
 	// enforce.FrontSidecar.
 	Front string
@@ -58,9 +63,10 @@ type Checker struct {
 
 // prepared is what the checker made of a request, kept in its context.
 type prepared struct {
-	method string // as sent (HEAD stays HEAD when forwarded)
-	canon  string // the canonical escaped path, routed and forwarded
-	err    error  // why the request is refused before any warrant check
+	point  *enforce.Point // decides the request (nil: none, denied)
+	method string         // as sent (HEAD stays HEAD when forwarded)
+	canon  string         // the canonical escaped path, routed and forwarded
+	err    error          // why the request is refused before any warrant check
 }
 
 type preparedKey struct{}
@@ -77,37 +83,70 @@ func (c *Checker) front() string {
 	return enforce.FrontSidecar
 }
 
-func (c *Checker) config() *toolmap.Config {
-	if c.Point == nil {
-		return nil
+// point returns the decision point in force.
+func (c *Checker) point() *enforce.Point {
+	if c.Current != nil {
+		return c.Current()
 	}
-	return c.Point.ToolMap
+	return c.Point
 }
 
-// middleware is the guard middleware the checker runs requests through.
-func (c *Checker) middleware() *guard.HTTP {
-	return &guard.HTTP{
-		Point: c.Point, AuthorizerStyle: true, MaxBody: c.MaxBody, Debug: c.Debug,
-		Front: c.front(), StreamBodies: true,
-		Precheck: func(r *http.Request) error {
-			if p := preparedFrom(r.Context()); p != nil {
-				return p.err
-			}
-			return errors.New("the request was not prepared by the gateway")
-		},
+func configOf(p *enforce.Point) *toolmap.Config {
+	if p == nil {
+		return nil
 	}
+	return p.ToolMap
+}
+
+// middleware is the guard middleware that decides by p.
+func (c *Checker) middleware(p *enforce.Point) *guard.HTTP {
+	return &guard.HTTP{
+		Point: p, AuthorizerStyle: true, MaxBody: c.MaxBody, Debug: c.Debug,
+		Front: c.front(), StreamBodies: true, Precheck: precheck,
+	}
+}
+
+func precheck(r *http.Request) error {
+	if p := preparedFrom(r.Context()); p != nil {
+		return p.err
+	}
+	return errors.New("the request was not prepared by the gateway")
 }
 
 // Wrap returns next behind the checker: next serves only requests that go
 // on (allowed, or audit mode), with the canonical path, HEAD routed as GET
 // (ForwardMethod gives the method to forward) and, on a route that extracts
 // from the body, exactly the bytes decided as the body. guard.ResultFrom
-// gives the decision.
+// gives the decision. Each request is decided by the point in force when it
+// arrived ([Checker.Current]).
 func (c *Checker) Wrap(next http.Handler) http.Handler {
-	h := c.middleware().Wrap(next)
+	if c.Current == nil {
+		mw := c.middleware(c.Point)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mw.Serve(w, c.prepare(r, c.Point), next)
+		})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(w, c.prepare(r))
+		p := c.Current()
+		c.middleware(p).Serve(w, c.prepare(r, p), next)
 	})
+}
+
+// AllowedWarrantID returns the id of the warrant that allowed r, a request
+// served behind Wrap, or "" (audit mode letting a denied request on).
+func AllowedWarrantID(r *http.Request) string {
+	return warrantID(guard.ResultFrom(r.Context()))
+}
+
+// CredentialHeaders returns the headers that carry credentials (warrant,
+// PoP, approvals) under the configuration that decided r, a request served
+// behind Wrap; Tenuo's defaults outside one.
+func CredentialHeaders(r *http.Request) [3]string {
+	var tm *toolmap.Config
+	if p := preparedFrom(r.Context()); p != nil {
+		tm = configOf(p.point)
+	}
+	return credentialHeaders(tm)
 }
 
 // ForwardMethod returns the method a request served behind Wrap is to be
@@ -121,8 +160,8 @@ func ForwardMethod(r *http.Request) string {
 
 // prepare returns the request to decide: a shallow copy with the canonical
 // path and the routing method, whose context says what was found.
-func (c *Checker) prepare(r *http.Request) *http.Request {
-	p := &prepared{method: r.Method}
+func (c *Checker) prepare(r *http.Request, point *enforce.Point) *http.Request {
+	p := &prepared{point: point, method: r.Method}
 	r2 := r.WithContext(context.WithValue(r.Context(), preparedKey{}, p))
 	if r.URL == nil {
 		p.err = errors.New("the request has no URL")
@@ -174,7 +213,7 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		return errors.New("method override in the query (_method)")
 	}
 
-	reads, err := c.config().RouteReads(r.Method, plain)
+	reads, err := configOf(p.point).RouteReads(r.Method, plain)
 	if err != nil {
 		return nil // the decision point denies it (no route, or a path it refuses)
 	}
@@ -255,8 +294,8 @@ func (truncatedBody) Close() error { return nil }
 
 // credentialHeaders are the headers that carry credentials: the tool map's
 // settings or Tenuo's defaults.
-func credentialHeaders(c *toolmap.Config) []string {
-	hs := []string{toolmap.DefaultWarrantHeader, toolmap.DefaultPoPHeader, toolmap.DefaultApprovalHeader}
+func credentialHeaders(c *toolmap.Config) [3]string {
+	hs := [3]string{toolmap.DefaultWarrantHeader, toolmap.DefaultPoPHeader, toolmap.DefaultApprovalHeader}
 	if c != nil {
 		for i, h := range []string{c.WarrantHeader, c.PoPHeader, c.ApprovalHeader} {
 			if h != "" {
@@ -280,16 +319,17 @@ func warrantID(res *enforce.Result) string {
 // malformed, and w gets the denial. Unlike a request that was read, it is
 // denied in audit mode too: there is nothing to let through.
 func (c *Checker) Refuse(ctx context.Context, w http.ResponseWriter, requestID string, err error) {
-	mw := c.middleware()
+	point := c.point()
+	mw := c.middleware(point)
 	var res *enforce.Result
-	if c.Point == nil {
+	if point == nil {
 		res = &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindInternal}
 	} else {
 		var rid []byte
 		if requestID != "" {
 			rid, _ = json.Marshal(requestID)
 		}
-		res = c.Point.Check(ctx, &enforce.Call{Front: c.front(), RequestID: rid, Malformed: err})
+		res = point.Check(ctx, &enforce.Call{Front: c.front(), RequestID: rid, Malformed: err})
 	}
 	if res.Verdict != enforce.Deny {
 		denied := *res

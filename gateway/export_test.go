@@ -9,5 +9,5 @@ import (
 // RenderDenial is the checker's rendering of a denial, for the denial-table
 // test.
 func RenderDenial(c *Checker, w http.ResponseWriter, res *enforce.Result, requestID string) {
-	c.middleware().Deny(w, res, requestID)
+	c.middleware(c.point()).Deny(w, res, requestID)
 }

@@ -61,7 +61,6 @@ func NewSidecar(cfg SidecarConfig) (*Sidecar, error) {
 		}
 	}
 	s := &Sidecar{checker: &cfg.Checker, upstream: u, forwardCredentials: cfg.ForwardCredentials}
-	creds := credentialHeaders(cfg.Checker.config())
 	log := cfg.Log
 	target := &url.URL{Scheme: u.Scheme, Host: u.Host}
 	rp := &httputil.ReverseProxy{
@@ -76,7 +75,8 @@ func NewSidecar(cfg SidecarConfig) (*Sidecar, error) {
 			pr.Out.Method = p.method
 			h := pr.Out.Header
 			if !s.forwardCredentials {
-				for _, k := range creds {
+				// The headers of the configuration that decided it.
+				for _, k := range credentialHeaders(configOf(p.point)) {
 					h.Del(k)
 				}
 			}

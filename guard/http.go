@@ -109,6 +109,13 @@ func (m *HTTP) Wrap(next http.Handler) http.Handler {
 	})
 }
 
+// Serve decides r and, when it goes on, serves it with next: what the
+// handler Wrap returns does, for a caller that picks the middleware per
+// request (a gateway whose configuration is reloaded).
+func (m *HTTP) Serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	m.serve(w, r, next)
+}
+
 func (m *HTTP) config() *toolmap.Config {
 	if m.Point == nil {
 		return nil

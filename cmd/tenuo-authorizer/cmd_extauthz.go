@@ -31,7 +31,13 @@ and without the credential headers; denied ones are answered with Tenuo's
 status and JSON body. Health, readiness and metrics are served on --admin
 only: behind Envoy's HTTP mode any 200 on a decision port would be an allow.
 Run as many replicas as needed, with --replay-store redis://… to share
-replay protection.`,
+replay protection.
+
+--config, the --trusted-root files, --revocation-list and a --warrant file
+are read again when they change (every --reload-interval) and on SIGHUP:
+the new configuration is swapped in whole, requests under way finish on
+the one they started with, and one in doubt is refused with the reason
+(file:line) in the log while the one in force keeps deciding.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if f.grpcAddr == "" && f.httpAddr == "" {
@@ -90,7 +96,7 @@ replay protection.`,
 			}
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			b.en.Watch(wctx)
+			b.watch(wctx)
 			return serveAll(ctx, b.log, onListen, servers)
 		},
 	}

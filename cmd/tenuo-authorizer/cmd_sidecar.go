@@ -27,7 +27,13 @@ routes of --config (Tenuo's gateway.yaml) and the warrant, proof of
 possession and approvals in its headers, and forwards only allowed requests
 to --upstream, without the credential headers and with X-Tenuo-Warrant-Id.
 Denials answer with the status and JSON body of Tenuo's authorizer.
---listen unix:/path serves a Unix socket (mode 0660) for same-pod clients.`,
+--listen unix:/path serves a Unix socket (mode 0660) for same-pod clients.
+
+--config, the --trusted-root files, --revocation-list and a --warrant file
+are read again when they change (every --reload-interval) and on SIGHUP:
+the new configuration is swapped in whole, requests under way finish on
+the one they started with, and one in doubt is refused with the reason
+(file:line) in the log while the one in force keeps deciding.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			if f.upstream == "" {
@@ -62,7 +68,7 @@ Denials answer with the status and JSON body of Tenuo's authorizer.
 			}
 			wctx, cancel := context.WithCancel(ctx)
 			defer cancel()
-			b.en.Watch(wctx)
+			b.watch(wctx)
 			return serveAll(ctx, b.log, onListen, servers)
 		},
 	}

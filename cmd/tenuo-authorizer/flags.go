@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,6 +52,7 @@ func (c *common) register(cmd *cobra.Command, adminDefault string) {
 	fl.StringVar(&c.replayStore, "replay-store", "", "share replay protection across replicas in Redis: redis://host:port/db (implies --replay-protect)")
 	fl.BoolVar(&c.replayFailOpen, "replay-fail-open", false, "when the replay store fails, let calls through without replay protection (logged on every call); the default refuses them")
 	fl.DurationVar(&c.replayTimeout, "replay-timeout", redisreplay.DefaultTimeout, "bound on one replay-store claim")
+	fl.DurationVar(&c.WatchEvery, "reload-interval", enforceflags.WatchInterval, "how often --config, the trusted-root files, the revocation list and the warrant file are read for changes (SIGHUP reads them at once)")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 }
 
@@ -98,6 +101,10 @@ func (c *common) build(stderr io.Writer, getenv func(string) string, front strin
 		return nil, badInput("", "--replay-fail-open goes with --replay-store")
 	}
 	c.ListPolicy = "all" // listings are MCP's: nothing to warn about here
+	if c.WatchEvery <= 0 {
+		return nil, badInput("", "--reload-interval must be positive")
+	}
+	c.HotReload = true
 	en, err := c.Flags.Build(loader{getenv}, stderr)
 	if u, ok := enforceflags.AsUsage(err); ok {
 		return nil, badInput(u.Hint, "%s", u.Msg)
@@ -107,7 +114,7 @@ func (c *common) build(stderr io.Writer, getenv func(string) string, front strin
 	}
 	b := &built{en: en, metrics: &gateway.Metrics{}, log: en.Log.With("component", "tenuo-authorizer")}
 	en.Point.Observe = b.metrics.Observe
-	b.checker = gateway.Checker{Point: en.Point, Front: front, MaxBody: c.maxBody, Debug: c.debug}
+	b.checker = gateway.Checker{Point: en.Point, Current: en.Current, Front: front, MaxBody: c.maxBody, Debug: c.debug}
 	if c.replayStore != "" {
 		store, err := redisreplay.Open(c.replayStore, redisreplay.Options{Timeout: c.replayTimeout, FailOpen: c.replayFailOpen, Log: b.log})
 		if err != nil {
@@ -126,6 +133,30 @@ func (c *common) build(stderr io.Writer, getenv func(string) string, front strin
 		}
 	}
 	return b, nil
+}
+
+// watch keeps the configuration, trusted roots, revocation list and
+// warrant file current until ctx is done: read every --reload-interval, and
+// at once on SIGHUP (which also reopens the audit log, after rotation).
+func (b *built) watch(ctx context.Context) {
+	b.en.Watch(ctx)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(sigs)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sigs:
+				b.log.Info("SIGHUP: reading the configuration, trusted roots, revocation list and warrant file again")
+				b.en.Reload()
+				if err := b.en.ReopenAudit(); err != nil {
+					b.log.Error("the audit log was not reopened; writing on to the open file", "err", err)
+				}
+			}
+		}
+	}()
 }
 
 // listen listens on addr: host:port, or unix:PATH for a Unix socket (mode

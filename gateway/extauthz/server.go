@@ -34,7 +34,6 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
-	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
 // Config configures [New].
@@ -50,9 +49,9 @@ type Config struct {
 // Server is the Authorization service. It is safe for concurrent use.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
-	checker *gateway.Checker
-	handler http.Handler
-	remove  []string // headers Envoy removes from an allowed request
+	checker     *gateway.Checker
+	handler     http.Handler
+	forwardCred bool
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
@@ -64,21 +63,23 @@ func New(cfg Config) *Server {
 		c.Front = enforce.FrontExtAuthz
 	}
 	c.EnvoyPartialBody = true
-	s := &Server{checker: &c, handler: c.AuthzHandler()}
-	if !cfg.ForwardCredentials {
-		var tm *toolmap.Config
-		if c.Point != nil {
-			tm = c.Point.ToolMap
+	s := &Server{checker: &c, forwardCred: cfg.ForwardCredentials}
+	// Behind the checker: an allowed request's warrant id and the
+	// credential headers of the configuration that decided it, for the
+	// OkHttpResponse.
+	s.handler = c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, ok := w.(*recorder)
+		if !ok {
+			w.WriteHeader(http.StatusForbidden)
+			return
 		}
-		for i, h := range []string{toolmap.DefaultWarrantHeader, toolmap.DefaultPoPHeader, toolmap.DefaultApprovalHeader} {
-			if tm != nil {
-				if set := []string{tm.WarrantHeader, tm.PoPHeader, tm.ApprovalHeader}[i]; set != "" {
-					h = set
-				}
-			}
-			s.remove = append(s.remove, strings.ToLower(h))
+		rec.allowed = true
+		rec.warrantID = gateway.AllowedWarrantID(r)
+		if !s.forwardCred {
+			rec.creds = gateway.CredentialHeaders(r)
 		}
-	}
+		rec.WriteHeader(http.StatusOK)
+	}))
 	return s
 }
 
@@ -104,11 +105,20 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *aut
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	if rec.status != http.StatusOK {
+	if rec.status != http.StatusOK || !rec.allowed {
+		if rec.status == http.StatusOK {
+			rec.status = http.StatusForbidden // never an allow that the checker did not give
+		}
 		return denied(rec.status, rec.header, rec.body.Bytes(), http.StatusText(rec.status)), nil
 	}
-	ok := &authv3.OkHttpResponse{HeadersToRemove: append([]string(nil), s.remove...)}
-	if id := rec.header.Get(gateway.WarrantIDHeader); id != "" {
+	ok := &authv3.OkHttpResponse{}
+	if !s.forwardCred {
+		ok.HeadersToRemove = make([]string, 0, 4)
+		for _, h := range rec.creds {
+			ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(h))
+		}
+	}
+	if id := rec.warrantID; id != "" {
 		ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
 			Header:       &corev3.HeaderValue{Key: strings.ToLower(gateway.WarrantIDHeader), Value: id},
 			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
@@ -197,6 +207,10 @@ type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
+
+	allowed   bool // the checker let the request go on
+	warrantID string
+	creds     [3]string
 }
 
 func (r *recorder) Header() http.Header { return r.header }

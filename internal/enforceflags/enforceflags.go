@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -20,7 +21,6 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/revocation"
-	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 	"github.com/tenuo-mcp/tenuo-mcp/toolpin"
 )
 
@@ -71,6 +71,16 @@ type Flags struct {
 	ClockTolerance time.Duration
 	LogLevel       string
 	Pin, PinMode   string
+
+	// HotReload (set by the command, not a flag; the MCP commands leave it
+	// off) also watches --config and the trusted roots given as files:
+	// when one changes (or on Reload), a new decision point is built from
+	// them and swapped in whole (Enforcement.Current); one in doubt is
+	// refused with the reason, and the one in force stays.
+	HotReload bool
+	// WatchEvery is how often watched files are read again; zero means
+	// WatchInterval.
+	WatchEvery time.Duration
 }
 
 // Register adds the flags to fl.
@@ -113,6 +123,20 @@ type Enforcement struct {
 	// Pin is the --pin lock, nil without one; PinWarnOnly is --pin-mode warn.
 	Pin         *toolpin.Lock
 	PinWarnOnly bool
+
+	current  atomic.Pointer[enforce.Point] // the point in force: Point until a reload
+	interval time.Duration
+	tickMu   sync.Mutex // one reload at a time (the watcher, Reload)
+}
+
+// Current returns the decision point in force: Point, or the last one a
+// reload built (Flags.HotReload). Read it once per request and decide the
+// whole request with it.
+func (en *Enforcement) Current() *enforce.Point {
+	if p := en.current.Load(); p != nil {
+		return p
+	}
+	return en.Point
 }
 
 // ReopenAudit reopens the audit file (after log rotation moved it: SIGHUP).
@@ -215,46 +239,12 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 		return nil, usage("", "--pin-mode goes with --pin")
 	}
 
-	var tm *toolmap.Config
-	type rootRef struct{ from, ref string }
-	var rootRefs []rootRef
-	for _, r := range f.Roots {
-		rootRefs = append(rootRefs, rootRef{"--trusted-root", r})
+	pol, err := f.loadPolicy(ld)
+	if err != nil {
+		return nil, err
 	}
-	if env := ld.Getenv("TENUO_TRUSTED_ROOTS"); env != "" {
-		if authz.IsSecretKeyText([]byte(env)) {
-			return nil, usage(HintPublicOfSecret, "TENUO_TRUSTED_ROOTS: this is a secret key (a PEM private key), not a public key; the value is not shown")
-		}
-		for _, r := range strings.FieldsFunc(env, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
-			rootRefs = append(rootRefs, rootRef{"TENUO_TRUSTED_ROOTS", r})
-		}
-	}
-	if f.Config != "" {
-		if tm, err = toolmap.Load(f.Config); err != nil {
-			return nil, usage("fix the configuration; the proxy does not start on a doubtful one", "--config: %v", err)
-		}
-		if err := tm.CheckMCP(); err != nil {
-			return nil, usage("", "--config: %v", err)
-		}
-		for _, r := range tm.TrustedIssuers {
-			rootRefs = append(rootRefs, rootRef{"--config trusted_issuers", r})
-		}
-	}
-	var roots []authz.PublicKey
-	for _, r := range rootRefs {
-		k, err := ld.PublicKey(r.from, r.ref)
-		if err != nil {
-			return nil, err
-		}
-		roots = append(roots, k)
-	}
-	if len(roots) == 0 {
-		return nil, usage("pass --trusted-root with the public key that mints your warrants", "no trusted root: every call would be denied")
-	}
-	cfg := authz.Config{TrustedRoots: roots, ClockTolerance: f.ClockTolerance, StrictSession: f.StrictSession}
-	if tm != nil && f.ClockTolerance == authz.DefaultClockTolerance {
-		cfg.ClockTolerance = tm.ClockTolerance
-	}
+	tm := pol.tm
+	cfg := authz.Config{TrustedRoots: pol.roots, ClockTolerance: pol.tolerance, StrictSession: f.StrictSession}
 	if f.Replay {
 		cfg.Replay = authz.NewReplayGuard(0, 0, f.Idempotent)
 	} else if len(f.Idempotent) > 0 {
@@ -280,7 +270,8 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 	if en.SRL != nil {
 		log := en.Log
 		en.SRL.OnChange = func(l *authz.RevocationList) {
-			az.InvalidateCache()
+			// The authorizer in force: a reloaded configuration has its own.
+			en.Current().Authorizer.InvalidateCache()
 			log.Info("revocation list reloaded", "version", l.Version, "revoked", l.Len())
 		}
 		en.watched = append(en.watched, watched{"revocation list", en.SRL})
@@ -303,9 +294,18 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 		en.closers = append(en.closers, af)
 		en.audit = af
 		audit = af
+	} else if f.HotReload {
+		// The points of successive configurations write to one stream:
+		// one lock for all of them keeps their lines whole.
+		audit = &lockedWriter{w: stderr}
 	}
 	en.Point = &enforce.Point{Authorizer: az, ToolMap: tm, Held: held, ListPolicy: listPolicy,
 		AuditMode: auditMode, Audit: audit, AuditArgs: f.AuditArgs, AllowInexactNumbers: f.ExactIntegers}
+	en.current.Store(en.Point)
+	en.interval = f.WatchEvery
+	if en.interval <= 0 {
+		en.interval = WatchInterval
+	}
 	tolerance := cfg.ClockTolerance
 	if tolerance == 0 {
 		tolerance = authz.DefaultClockTolerance
@@ -316,11 +316,14 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 		// change.
 		if st, err := os.Stat(f.Warrant); err == nil && st.Mode().IsRegular() {
 			raw, _ := readBoundedFile(f.Warrant)
-			en.held = &heldFile{path: f.Warrant, key: held.Key, az: az, point: en.Point, log: en.Log, raw: raw, tolerance: tolerance}
+			en.held = &heldFile{path: f.Warrant, key: held.Key, point: en.Current, log: en.Log, raw: raw, tolerance: tolerance}
 			en.watched = append(en.watched, watched{"held warrant", en.held})
 		} else {
-			en.held = &heldFile{path: "(not a file)", key: held.Key, az: az, point: en.Point, log: en.Log, tolerance: tolerance}
+			en.held = &heldFile{path: "(not a file)", key: held.Key, point: en.Current, log: en.Log, tolerance: tolerance}
 		}
+	}
+	if f.HotReload {
+		en.watched = append(en.watched, watched{"configuration", &policyFile{f: f, ld: ld, en: en, cfg: cfg, raw: pol.raw}})
 	}
 	return en, nil
 }

@@ -29,14 +29,19 @@ type watched struct {
 }
 
 // Watch keeps every watched file current (the revocation list, the held
-// warrant's file) and the held warrant's lifetime in view, until ctx is
-// done: one goroutine for all of them.
+// warrant's file, and with Flags.HotReload the configuration and the root
+// files) and the held warrant's lifetime in view, until ctx is done: one
+// goroutine for all of them, reading them every Flags.WatchEvery.
 func (en *Enforcement) Watch(ctx context.Context) {
 	if len(en.watched) == 0 && en.held == nil {
 		return
 	}
+	interval := en.interval
+	if interval <= 0 {
+		interval = WatchInterval
+	}
 	go func() {
-		t := time.NewTicker(WatchInterval)
+		t := time.NewTicker(interval)
 		defer t.Stop()
 		en.tick(time.Now())
 		for {
@@ -50,7 +55,13 @@ func (en *Enforcement) Watch(ctx context.Context) {
 	}()
 }
 
+// Reload reads every watched file now, as the watcher does on its next
+// look (SIGHUP), and returns when it is done.
+func (en *Enforcement) Reload() { en.tick(time.Now()) }
+
 func (en *Enforcement) tick(now time.Time) {
+	en.tickMu.Lock()
+	defer en.tickMu.Unlock()
 	for _, w := range en.watched {
 		if _, err := w.r.Reload(); err != nil {
 			en.Log.Error(w.what+" not reloaded; the one in force stays", "err", err)
@@ -67,8 +78,7 @@ func (en *Enforcement) tick(now time.Time) {
 type heldFile struct {
 	path  string
 	key   *authz.SigningKey
-	az    *authz.Authorizer
-	point *enforce.Point
+	point func() *enforce.Point // the point in force
 	log   *slog.Logger
 	raw   []byte // the bytes in force
 	// tolerance is the authorizer's clock tolerance: a warrant is refused
@@ -102,7 +112,8 @@ func (h *heldFile) Reload() (bool, error) {
 	if bytes.Equal(b, h.raw) {
 		return false, nil
 	}
-	vc, err := h.az.VerifyStack(bytes.TrimSpace(stripBOM(b)), time.Time{})
+	point := h.point()
+	vc, err := point.Authorizer.VerifyStack(bytes.TrimSpace(stripBOM(b)), time.Time{})
 	if err != nil {
 		return false, fmt.Errorf("%s: the new warrant does not verify: %w", h.path, err)
 	}
@@ -110,7 +121,7 @@ func (h *heldFile) Reload() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", h.path, err)
 	}
-	h.point.SetHeld(next)
+	point.SetHeld(next)
 	h.raw = b
 	leaf := next.Stack.Leaf()
 	h.log.Info("held warrant reloaded", "file", h.path, "warrant_id", leaf.ID.String(),
@@ -122,7 +133,7 @@ func (h *heldFile) Reload() (bool, error) {
 // tenth of its lifetime or ten minutes left, whichever is less), and says
 // clearly once when it has expired.
 func (h *heldFile) checkLifetime(now time.Time) {
-	cur := h.point.HeldNow()
+	cur := h.point().HeldNow()
 	if cur == nil {
 		return
 	}
