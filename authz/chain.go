@@ -282,6 +282,12 @@ func checkDelegation(parent, child *Payload) error {
 		return deny(CodeDepthViolation, ErrAttenuation,
 			"warrant %s raises max_depth from %d to %d", child.ID, parent.MaxDepth, child.MaxDepth)
 	}
+	// A child already deeper than its own max_depth (Tenuo's verify_link,
+	// invariant I2; a builder would not sign it).
+	if child.Depth > child.MaxDepth {
+		return deny(CodeDepthExceeded, ErrBrokenChain,
+			"warrant %s at depth %d exceeds its own max_depth %d", child.ID, child.Depth, child.MaxDepth)
+	}
 	if child.ExpiresAt > parent.ExpiresAt {
 		return deny(CodeTTLExceeded, ErrAttenuation,
 			"warrant %s expires at %s, after its parent (%s)", child.ID, unixText(child.ExpiresAt), unixText(parent.ExpiresAt))

@@ -531,3 +531,38 @@ func TestDenialNeverQuotesArgumentValue(t *testing.T) {
 		}
 	})
 }
+
+// A child deeper than its own max_depth is refused in a chain, as Tenuo's
+// verify_link refuses it (invariant I2), and the builder will not make one;
+// the same child within its max_depth verifies.
+func TestRuleChildWithinItsOwnMaxDepth(t *testing.T) {
+	root, agent, sub := azKey(t, 0x51), azKey(t, 0x52), azKey(t, 0x53)
+	rootP := crRootPayload(root, agent.Public(), crTools())
+	rootP.MaxDepth = 5
+	w0 := crSign(t, root, rootP)
+	const ok = `{"path":"/data/a"}`
+	roots := []PublicKey{root.Public()}
+
+	for _, tc := range []struct {
+		maxDepth uint64
+		allowed  bool
+	}{{0, false}, {1, true}, {5, true}} {
+		cp := crChildPayload(w0, sub.Public())
+		cp.MaxDepth = tc.maxDepth
+		s := Stack{w0, crSign(t, agent, cp)}
+		what := fmt.Sprintf("depth 1, own max_depth %d", tc.maxDepth)
+		d := crCheck(t, roots, s, sub, "read_file", ok)
+		if tc.allowed {
+			crAllow(t, d, what)
+			continue
+		}
+		den := crDeny(t, d, ErrBrokenChain, CodeDepthExceeded, what)
+		if !strings.Contains(den.Message, "its own max_depth") {
+			t.Errorf("%s: denial %q should say the child exceeds its own max_depth", what, den.Message)
+		}
+	}
+
+	zero := uint64(0)
+	_, err := Attenuate(Stack{w0}, agent, Grant{Holder: sub.Public(), MaxDepth: &zero}, crNow)
+	crErrCode(t, err, ErrBrokenChain, CodeDepthExceeded, "builder: child at depth 1 with max_depth 0")
+}
