@@ -93,6 +93,8 @@ type endpoint struct {
 	origins []string
 	tls     *tls.Config
 	upHdr   http.Header // sent to an HTTP upstream
+	// loopback is set when it listens on a loopback address only.
+	loopback bool
 }
 
 // build validates every setting, refusing to start on any doubt.
@@ -177,7 +179,7 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 		en.Close()
 		return nil, nil, badInput("", "--listen: %v", err)
 	}
-	ep.ln = ln
+	ep.ln, ep.loopback = ln, loopback
 	scheme := "http"
 	if ep.tls != nil {
 		scheme = "https"
@@ -327,8 +329,19 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 	}
 	metrics = newServeMetrics(h)
 	en.Point.Observe = metrics.observe // set before the first request
-	if ep.tokens != nil {
+	// 2026-07-28 has no sessions: its requests share an upstream per
+	// caller, and two callers never share one. A caller is its bearer
+	// token; without tokens, off loopback, its address; on loopback, the
+	// one local user.
+	switch {
+	case ep.tokens != nil:
 		h.ClientKey = func(r *http.Request) string { return "token-" + strconv.Itoa(ep.tokenIndex(r)) }
+		h.CallerKey = h.ClientKey
+	case !ep.loopback:
+		h.CallerKey = func(r *http.Request) string {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			return "addr-" + host
+		}
 	}
 	h.Accept = func(ctx context.Context, s *mcphttp.Session) {
 		var up transport.Conn

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,6 +67,13 @@ type ClientConn struct {
 	initKey   string
 	listening bool
 	endpoint  string // legacy: where to POST
+
+	// 2026-07-28: each request is its own POST, and closing its answer's
+	// stream is its cancellation.
+	cancels  map[string]context.CancelFunc // request key → ends its POST
+	dropped  map[string]bool               // keys of requests cancelled so: no answer is made up for them
+	lists    map[string]bool               // keys of tools/list requests awaiting answers
+	bindings map[string][]binding          // tool → the arguments its Mcp-Param-* headers mirror
 }
 
 var _ transport.Conn = (*ClientConn)(nil)
@@ -100,7 +108,8 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, err
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("mcphttp: upstream URL %q is not an http(s) URL", rawURL)
 	}
-	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64)}
+	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64),
+		cancels: map[string]context.CancelFunc{}, dropped: map[string]bool{}, lists: map[string]bool{}, bindings: map[string][]binding{}}
 	if c.client == nil {
 		c.client = sharedClient()
 	}
@@ -248,11 +257,54 @@ func (c *ClientConn) Write(msg []byte) error {
 	if c.legacy {
 		target = c.endpoint
 	}
+	var stateless string // the request's 2026-07-28 version, if it has one
+	if !c.legacy && len(msgs) == 1 {
+		if c.cancelStateless(&msgs[0]) {
+			return nil // its stream is closed: that is the cancel
+		}
+		if raw := metaOf(&msgs[0])[MetaProtocolVersion]; len(raw) > 0 {
+			json.Unmarshal(raw, &stateless)
+		}
+	}
 	req, err := c.request(http.MethodPost, target, msg)
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Accept", "application/json, text/event-stream")
+	var done func() // ends a 2026-07-28 request's bookkeeping
+	if m := &msgs[0]; stateless != "" && m.isRequest() {
+		req.Header.Set(HeaderProtocolVersion, stateless)
+		req.Header.Set(HeaderMethod, m.method)
+		if key, ok := namedBy[m.method]; ok {
+			if v, ok := stringMember(m.params, key); ok {
+				req.Header.Set(HeaderName, v)
+			}
+		}
+		ctx, cancel := context.WithCancel(c.ctx)
+		req = req.WithContext(ctx)
+		c.mu.Lock()
+		c.cancels[m.key] = cancel
+		if m.method == "tools/list" {
+			c.lists[m.key] = true
+		}
+		if name, ok := stringMember(m.params, "name"); ok && m.method == "tools/call" {
+			paramHeaders(m.params, c.bindings[name], req.Header)
+		}
+		c.mu.Unlock()
+		key := m.key
+		done = func() {
+			c.mu.Lock()
+			delete(c.cancels, key)
+			delete(c.lists, key)
+			c.mu.Unlock()
+			cancel()
+		}
+	}
+	finish := func() {
+		if done != nil {
+			done()
+		}
+	}
 	pending := map[string][]byte{} // key → raw id of the requests answered here
 	for _, m := range msgs {
 		if m.isRequest() {
@@ -264,8 +316,28 @@ func (c *ClientConn) Write(msg []byte) error {
 			}
 		}
 	}
+	if done != nil {
+		// A 2026-07-28 request is its own POST, in no order with the others:
+		// it is sent in the background, and a failure is its answer.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			if err := c.exchange(req, msgs, pending, finish); err != nil && c.ctx.Err() == nil {
+				c.logger().Warn("upstream request failed", "err", err)
+				c.unanswered(pending)
+			}
+		}()
+		return nil
+	}
+	return c.exchange(req, msgs, pending, finish)
+}
+
+// exchange sends req, the POST of msgs, and reads or starts reading its
+// answer; finish is called once the answer is read.
+func (c *ClientConn) exchange(req *http.Request, msgs []msgInfo, pending map[string][]byte, finish func()) error {
 	resp, err := c.client.Do(req)
 	if err != nil {
+		finish()
 		return fmt.Errorf("mcphttp: upstream: %w", err)
 	}
 	if c.legacy {
@@ -281,6 +353,9 @@ func (c *ClientConn) Write(msg []byte) error {
 			c.sessionID = sid
 		}
 		c.mu.Unlock()
+	}
+	if !isEventStream(resp) || resp.StatusCode/100 != 2 {
+		defer finish()
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound && c.SessionID() != "":
@@ -306,6 +381,7 @@ func (c *ClientConn) Write(msg []byte) error {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
+			defer finish()
 			defer resp.Body.Close()
 			c.pump(newEventScanner(resp.Body, c.max()), pending)
 		}()
@@ -347,6 +423,13 @@ func (c *ClientConn) answered(msg []byte, pending map[string][]byte) {
 func (c *ClientConn) unanswered(pending map[string][]byte) {
 	for key, id := range pending {
 		delete(pending, key)
+		c.mu.Lock()
+		dropped := c.dropped[key]
+		delete(c.dropped, key)
+		c.mu.Unlock()
+		if dropped {
+			continue // cancelled: the client wants no answer
+		}
 		c.deliver(errorMessage(id, codeInternalError, "the upstream MCP server ended its answer without answering"))
 	}
 }
@@ -373,10 +456,43 @@ func (c *ClientConn) pump(er *eventScanner, pending map[string][]byte) {
 	}
 }
 
+// cancelStateless closes the POST of the 2026-07-28 request a
+// notifications/cancelled names (the way that version cancels on HTTP),
+// and reports whether it did: the notification itself is not sent.
+func (c *ClientConn) cancelStateless(m *msgInfo) bool {
+	if m.method != "notifications/cancelled" || m.id != nil {
+		return false
+	}
+	ms, err := members(m.params)
+	if err != nil {
+		return false
+	}
+	key, ok := idKey(ms["requestId"])
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	cancel := c.cancels[key]
+	delete(c.cancels, key)
+	if cancel != nil {
+		c.dropped[key] = true
+	}
+	c.mu.Unlock()
+	if cancel == nil {
+		return false
+	}
+	cancel()
+	return true
+}
+
 // deliver hands one message to Read.
 func (c *ClientConn) deliver(msg []byte) {
 	if info, err := parseMessage(bytes.TrimSpace(msg)); err == nil && info.isResponse() {
 		c.mu.Lock()
+		if c.lists[info.key] {
+			delete(c.lists, info.key)
+			addBindings(c.bindings, msg)
+		}
 		if info.key == c.initKey {
 			c.initKey = ""
 			if v, ok := stringMember(mustMembers(msg)["result"], "protocolVersion"); ok {

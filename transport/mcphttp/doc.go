@@ -1,6 +1,6 @@
 // Package mcphttp carries MCP over HTTP on the server side: streamable HTTP
-// (protocol versions 2025-03-26 to 2025-11-25) and the legacy HTTP+SSE
-// transport (2024-11-05). A [Handler] is an http.Handler that turns each
+// (protocol versions 2025-03-26 to 2025-11-25, and the stateless
+// 2026-07-28) and the legacy HTTP+SSE transport (2024-11-05). A [Handler] is an http.Handler that turns each
 // client session into a [Session], a transport.Conn handed to its Accept
 // function — the shape of tailscale's derp server: the handler does not
 // listen, and the relay above sees one message stream per session, as it
@@ -26,6 +26,41 @@
 // byte (else 400 with -32020): the check is stricter than any normalisation
 // a server could apply, and a body whose method only looks like an
 // intercepted one is refused by the relay above.
+//
+// # 2026-07-28: no sessions
+//
+// A POST without Mcp-Session-Id whose MCP-Protocol-Version (or
+// params._meta["io.modelcontextprotocol/protocolVersion"]) names 2026-07-28
+// or later is stateless. It must carry Mcp-Method, and Mcp-Name on
+// tools/call, resources/read and prompts/get, equal to the body (else 400
+// with -32020); _meta must name the version, equal to the header, and the
+// client's capabilities (else 400 with -32602 or -32020); a version the
+// handler does not speak is 400 with -32022 naming those it does; a method
+// 2026-07-28 does not have (ping, initialize, logging/setLevel, …) is 404
+// with -32601; GET and DELETE are 405. Mcp-Param-* headers are checked
+// against the call's arguments by the x-mcp-header annotations of the tool
+// schemas the caller was listed (a header for a tool never listed to it
+// cannot be checked and is refused). The answer is one JSON value when it is
+// all there is by the time headers go out (404 when it is -32601, as for
+// server/discover to a server of 2025), else an event stream;
+// subscriptions/listen is one such stream, lasting until the client closes
+// it. Closing a stream is the cancellation: the handler sends the upstream
+// notifications/cancelled for what it carried.
+//
+// Requests of one caller ([Handler.CallerKey], with the same BoundHeaders)
+// share one pooled Session, and so one upstream; two callers never share
+// one, so that one's subscriptions, log level or tasks never reach the
+// other. Ids two clients of one caller both use at once are renamed for the
+// upstream and given back in the answers. Pooled sessions count towards
+// MaxSessions, the one idle the longest closed to make room for a new
+// caller (none idle: 503 with Retry-After). A client of 2025 (initialize,
+// Mcp-Session-Id) and one of 2026 are served on the same endpoint.
+//
+// [Dial]'s connection speaks 2026-07-28 to an upstream the same way: each
+// request carrying the _meta version is its own POST with the headers
+// above (Mcp-Param-* from the upstream's own listing), sent in no order
+// with the others, and a notifications/cancelled for one closes its POST
+// instead of being sent.
 //
 // # Legacy HTTP+SSE
 //

@@ -67,6 +67,15 @@ type Handler struct {
 	// session limit; nil uses the remote IP address.
 	ClientKey func(r *http.Request) string
 
+	// CallerKey names the caller of a 2026-07-28 request, which has no
+	// session: the requests of one caller (with the same BoundHeaders) share
+	// one pooled Session, and so one upstream, and two callers never share
+	// one. Nil makes every such request the one "anonymous" caller's, which
+	// is right only where a single party can reach the handler (loopback).
+	// Pooled sessions count towards MaxSessions; when it is reached, the one
+	// idle the longest is closed to make room (none idle: 503).
+	CallerKey func(r *http.Request) string
+
 	// BoundHeaders are request headers fixed for a session's life by the
 	// request that opens it (X-Tenuo-Warrant): a later request of the
 	// session that carries another value, or one where the opening request
@@ -104,6 +113,7 @@ type Handler struct {
 
 	mu        sync.Mutex // guards sessions, perClient, closing and janitor
 	sessions  map[string]*Session
+	callers   map[string]*Session // pooled sessions by caller key
 	perClient map[string]int
 	closing   bool
 	janitor   chan struct{} // closed to stop the idle sweeper; nil until started
@@ -223,7 +233,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string, lega
 	h.mu.Lock()
 	s := h.sessions[id]
 	h.mu.Unlock()
-	if s == nil || s.legacy != legacy {
+	if s == nil || s.legacy != legacy || s.pool != "" {
 		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: no such MCP session (it may have expired; initialize a new one)")
 		return nil
 	}
@@ -351,7 +361,10 @@ func checkHeaders(r *http.Request, msgs []msgInfo, batch bool) string {
 
 // newSession opens a session for the request r; it answers the refusal
 // itself and returns nil.
-func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool) *Session {
+//
+// pool, when not empty, is the caller key of a pooled (2026-07-28) session:
+// if that caller's session opened meanwhile, it is returned.
+func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool, pool string) *Session {
 	if h.Accept == nil {
 		h.refuse(w, r, http.StatusInternalServerError, nil, codeInternalError, "no session handler configured")
 		return nil
@@ -363,7 +376,11 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		client = h.ClientKey(r)
 	}
 	s := &Session{h: h, id: hex.EncodeToString(raw[:]), legacy: legacy, client: client, bound: map[string]string{},
-		in: make(chan []byte, 16), done: make(chan struct{}), waiting: map[string]*stream{}, idleSince: h.now()}
+		in: make(chan []byte, 16), done: make(chan struct{}), waiting: map[string]*stream{}, idleSince: h.now(), pool: pool}
+	if pool != "" {
+		s.upID, s.lists, s.progress = map[string]json.RawMessage{}, map[string]bool{}, map[string]*stream{}
+		s.progressOf, s.bindings = map[string]string{}, map[string][]binding{}
+	}
 	for _, name := range h.BoundHeaders {
 		if v := r.Header.Values(name); len(v) > 0 {
 			if len(v) > 1 {
@@ -374,6 +391,13 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		}
 	}
 	h.mu.Lock()
+	if old := h.callers[pool]; pool != "" && old != nil && !old.closed() {
+		h.mu.Unlock()
+		return old
+	}
+	if pool != "" && len(h.sessions) >= or(h.MaxSessions, DefaultMaxSessions) {
+		h.evictIdle()
+	}
 	switch {
 	case h.closing:
 		h.mu.Unlock()
@@ -392,6 +416,12 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		h.sessions, h.perClient = map[string]*Session{}, map[string]int{}
 	}
 	h.sessions[s.id] = s
+	if pool != "" {
+		if h.callers == nil {
+			h.callers = map[string]*Session{}
+		}
+		h.callers[pool] = s
+	}
 	h.perClient[client]++
 	h.accepts.Add(1) // under mu: Close, which sets closing under mu, waits for it
 	if h.janitor == nil {
@@ -419,6 +449,9 @@ func hostOf(addr string) string {
 // release forgets a closed session and the n requests it still counted.
 func (h *Handler) release(s *Session, n int) {
 	h.mu.Lock()
+	if s.pool != "" && h.callers[s.pool] == s {
+		delete(h.callers, s.pool)
+	}
 	if h.sessions[s.id] == s {
 		delete(h.sessions, s.id)
 		if h.perClient[s.client]--; h.perClient[s.client] <= 0 {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -23,14 +25,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 		if s = h.lookup(w, r, sid, legacy); s == nil {
 			return
 		}
-	}
-	if !legacy && !h.versionOK(w, r, s) {
-		return
-	}
-	wantJSON, wantSSE := accepts(r)
-	if !legacy && !wantJSON && !wantSSE {
-		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the client must accept application/json or text/event-stream")
-		return
+		if !legacy && slices.Contains(StatelessVersions, r.Header.Get(HeaderProtocolVersion)) {
+			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: protocol version "+strconv.Quote(r.Header.Get(HeaderProtocolVersion))+" has no sessions; send no "+HeaderSessionID)
+			return
+		}
 	}
 	body, ok := h.readBody(w, r)
 	if !ok {
@@ -40,6 +38,18 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 	if err != nil {
 		e := err.(*errBody)
 		h.refuse(w, r, http.StatusBadRequest, nil, e.code, e.msg)
+		return
+	}
+	if !legacy && s == nil && isStateless(r, msgs, batch) {
+		h.postStateless(w, r, body, msgs, batch)
+		return
+	}
+	if !legacy && !h.versionOK(w, r, s) {
+		return
+	}
+	wantJSON, wantSSE := accepts(r)
+	if !legacy && !wantJSON && !wantSSE {
+		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the client must accept application/json or text/event-stream")
 		return
 	}
 	if reason := checkHeaders(r, msgs, batch); reason != "" {
@@ -52,7 +62,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 			h.refuse(w, r, http.StatusBadRequest, firstID(msgs), codeInvalidRequest, "Bad Request: "+HeaderSessionID+" header is required (only initialize opens a session)")
 			return
 		}
-		if s = h.newSession(w, r, false); s == nil {
+		if s = h.newSession(w, r, false, ""); s == nil {
 			return
 		}
 		created = true
@@ -294,6 +304,9 @@ func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request, s *Session, 
 
 // serveGet opens a session's GET stream.
 func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
+	if h.refuseStateless(w, r) {
+		return
+	}
 	if _, sse := accepts(r); !sse {
 		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the GET stream is text/event-stream")
 		return
@@ -304,6 +317,9 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	st := newStream(true, true)
 	lastID := r.Header.Get("Last-Event-ID")
+	h.mu.Lock() // before s.mu: the lock order is h.mu, then s.mu
+	closing := h.closing
+	h.mu.Unlock()
 	s.mu.Lock()
 	switch {
 	case s.get != nil && lastID != "":
@@ -317,9 +333,6 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusConflict, nil, codeInvalidRequest, "Conflict: the session's GET stream is already open")
 		return
 	}
-	h.mu.Lock()
-	closing := h.closing
-	h.mu.Unlock()
 	if closing {
 		s.mu.Unlock()
 		h.refuse(w, r, http.StatusServiceUnavailable, nil, codeInternalError, "Service Unavailable: shutting down")
@@ -335,6 +348,9 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 
 // serveDelete ends a session.
 func (h *Handler) serveDelete(w http.ResponseWriter, r *http.Request) {
+	if h.refuseStateless(w, r) {
+		return
+	}
 	s := h.lookup(w, r, r.Header.Get(HeaderSessionID), false)
 	if s == nil {
 		return
@@ -350,7 +366,7 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the SSE stream is text/event-stream")
 		return
 	}
-	s := h.newSession(w, r, true)
+	s := h.newSession(w, r, true, "")
 	if s == nil {
 		return
 	}
@@ -363,4 +379,15 @@ func (h *Handler) serveSSE(w http.ResponseWriter, r *http.Request) {
 	defer s.end()
 	endpoint := orPath(h.MessagePath, "/message") + "?sessionId=" + url.QueryEscape(s.id)
 	h.serveStream(w, r, s, st, string(appendEvent(nil, "endpoint", "", []byte(endpoint))))
+}
+
+// refuseStateless answers 405 to a GET or DELETE of 2026-07-28, which has
+// neither the GET stream nor sessions to end (subscriptions/listen is a POST).
+func (h *Handler) refuseStateless(w http.ResponseWriter, r *http.Request) bool {
+	if !statelessHeader(r.Header.Get(HeaderProtocolVersion)) {
+		return false
+	}
+	w.Header().Set("Allow", "POST")
+	h.refuse(w, r, http.StatusMethodNotAllowed, nil, codeInvalidRequest, "Method Not Allowed: protocol version "+strconv.Quote(r.Header.Get(HeaderProtocolVersion))+" has no GET stream and no sessions; POST subscriptions/listen instead")
+	return true
 }

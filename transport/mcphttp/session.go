@@ -63,6 +63,15 @@ type Session struct {
 	idleSince    time.Time // when active last fell to zero
 	version      string    // protocol version the initialize result named
 	initKey      string    // key of the initialize request, until answered
+
+	// A pooled session (pool != "") carries the 2026-07-28 requests of one
+	// caller; these are its own.
+	pool       string
+	upID       map[string]json.RawMessage // request key → the id the upstream sees, when it is not the client's
+	lists      map[string]bool            // keys of tools/list requests awaiting answers
+	progress   map[string]*stream         // progress token key → the stream of its request
+	progressOf map[string]string          // request key → its progress token key
+	bindings   map[string][]binding       // tool → the arguments its Mcp-Param-* headers mirror
 }
 
 var _ transport.Conn = (*Session)(nil)
@@ -79,6 +88,10 @@ func (s *Session) Header(name string) string { return s.bound[canonical(name)] }
 // Client returns the key Handler.ClientKey gave the request that opened the
 // session.
 func (s *Session) Client() string { return s.client }
+
+// Pooled reports whether the session carries the stateless (2026-07-28)
+// requests of one caller rather than a client's own session.
+func (s *Session) Pooled() bool { return s.pool != "" }
 
 // Legacy reports whether the session uses the HTTP+SSE transport.
 func (s *Session) Legacy() bool { return s.legacy }
@@ -147,6 +160,10 @@ func (s *Session) route(msg []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil && info.isResponse() {
+		if s.pool != "" {
+			s.routeAnswer(info, msg)
+			return
+		}
 		if info.key == s.initKey {
 			s.initKey = ""
 			if res, ok := mustMembers(msg)["result"]; ok {
@@ -166,6 +183,10 @@ func (s *Session) route(msg []byte) {
 			return
 		}
 		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
+		return
+	}
+	if s.pool != "" {
+		s.routeNotification(msg)
 		return
 	}
 	for i := len(s.posts) - 1; i >= 0; i-- {
@@ -264,6 +285,10 @@ func (s *Session) abandon(st *stream) {
 	var ids []json.RawMessage
 	for key, id := range st.pending {
 		delete(s.waiting, key)
+		if up, ok := s.upID[key]; ok {
+			id = up // the upstream knows it by the handler's id
+		}
+		s.forget(key)
 		ids = append(ids, id)
 	}
 	st.pending = nil
@@ -300,6 +325,7 @@ func (s *Session) dropStream(st *stream) {
 // stream is one response the session writes to: a POST's answer (an event
 // stream or a JSON value) or the GET (legacy: SSE) stream.
 type stream struct {
+	sole       string // a 2026-07-28 POST's: the key of its one request
 	sse        bool
 	persistent bool // the GET stream: it stays open when nothing is pending
 
@@ -368,4 +394,97 @@ func (st *stream) take() (msgs [][]byte, ids []string, over, dead bool) {
 	defer st.mu.Unlock()
 	msgs, ids, st.q, st.ids, st.qbytes = st.q, st.ids, nil, nil, 0
 	return msgs, ids, st.finished || st.dead, st.dead
+}
+
+// forget drops what a pooled session kept about the request key; s.mu is
+// held.
+func (s *Session) forget(key string) {
+	if s.pool == "" {
+		return
+	}
+	delete(s.upID, key)
+	delete(s.lists, key)
+	if tok, ok := s.progressOf[key]; ok {
+		delete(s.progressOf, key)
+		delete(s.progress, tok)
+	}
+}
+
+// routeAnswer delivers an answer in a pooled session, under the client's
+// own id; s.mu is held.
+func (s *Session) routeAnswer(info msgInfo, msg []byte) {
+	st := s.waiting[info.key]
+	if st == nil {
+		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
+		return
+	}
+	if _, renamed := s.upID[info.key]; renamed {
+		if nb, ok := replaceMember(msg, []string{"id"}, st.pending[info.key]); ok {
+			msg = nb
+		}
+	}
+	if s.lists[info.key] {
+		s.learnBindings(msg)
+	}
+	s.forget(info.key)
+	delete(s.waiting, info.key)
+	delete(st.pending, info.key)
+	st.push("", msg)
+	if len(st.pending) == 0 {
+		st.finish()
+	}
+	s.h.inflightDone(1)
+}
+
+// routeNotification delivers a notification in a pooled session: one of a
+// subscription to that subscriptions/listen stream, a progress notification
+// to its request's stream, anything else to the newest stream still awaiting
+// an answer. 2026-07-28 has no other stream, so with none open it is
+// dropped. s.mu is held.
+func (s *Session) routeNotification(msg []byte) {
+	info, _ := parseMessage(msg)
+	var target *stream
+	meta := metaOf(&info)
+	if sub, ok := meta[MetaSubscriptionID]; ok {
+		k, _ := idKey(sub)
+		target = s.waiting[k]
+		if target == nil {
+			return // that subscription is over
+		}
+		if up, renamed := s.upID[k]; renamed && bytes.Equal(bytes.TrimSpace(sub), up) {
+			if nb, ok := replaceMember(msg, []string{"params", "_meta", MetaSubscriptionID}, target.pending[k]); ok {
+				msg = nb
+			}
+		}
+	} else if info.method == "notifications/progress" {
+		if ms, err := members(info.params); err == nil {
+			if k, ok := idKey(ms["progressToken"]); ok {
+				target = s.progress[k]
+			}
+		}
+	}
+	if target != nil && !target.sse {
+		target = nil // a JSON answer carries the answer alone
+	}
+	if target == nil {
+		for i := len(s.posts) - 1; i >= 0; i-- {
+			if st := s.posts[i]; st.sse && len(st.pending) > 0 {
+				target = st
+				break
+			}
+		}
+	}
+	if target == nil || !target.push("", msg) {
+		s.h.logger().Debug("dropped a server notification: no stream of the caller is open", "session", s.id)
+	}
+}
+
+// closed reports whether the session has ended.
+func (s *Session) closed() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
 }
