@@ -25,6 +25,11 @@ type Hooks struct {
 	// carries only a proof of possession; an envelope whose warrant differs
 	// from it is refused, as two envelopes that disagree are.
 	Session func(ctx context.Context) (id, warrant string)
+	// Held, when set, tells from a request's context the warrant held for
+	// its caller (an HTTP session's, by its bearer token): it is used, as
+	// enforce.Call.Held is, for the calls and listings that present no
+	// warrant, in preference to Point's. Nil from it falls back to Point's.
+	Held func(ctx context.Context) *enforce.HeldWarrant
 	// Log is told, once, why a listing shows nothing when no warrant is at
 	// hand; Install sets it to the Proxy's when nil.
 	Log *slog.Logger
@@ -48,6 +53,13 @@ func (h *Hooks) front() string {
 		return enforce.FrontStdio
 	}
 	return h.Front
+}
+
+func (h *Hooks) held(ctx context.Context) *enforce.HeldWarrant {
+	if h.Held == nil {
+		return nil
+	}
+	return h.Held(ctx)
 }
 
 func (h *Hooks) session(ctx context.Context) (id, warrant string) {
@@ -81,7 +93,7 @@ func (h *Hooks) AuthorizeCall(ctx context.Context, c *Call) *Verdict {
 	case env != nil && held != "" && env.Warrant != held:
 		return h.refuseCall(c, sid, "Invalid params: "+envelopeWhere(env)+".warrant and the session's X-Tenuo-Warrant header disagree")
 	}
-	r := h.Point.Check(ctx, &enforce.Call{Front: h.front(), RequestID: c.ID, Session: sid, Tool: c.Name, Arguments: c.Arguments, Envelope: env})
+	r := h.Point.Check(ctx, &enforce.Call{Front: h.front(), RequestID: c.ID, Session: sid, Tool: c.Name, Arguments: c.Arguments, Envelope: env, Held: h.held(ctx)})
 	switch r.Verdict {
 	case enforce.Allow:
 		return &Verdict{Allow: true}
@@ -115,12 +127,13 @@ func (h *Hooks) FilterTools(ctx context.Context, req *ListRequest) func(name str
 			Reason: "params._meta.tenuo.warrant and the session's X-Tenuo-Warrant header disagree; every tool hidden"})
 		return func(string) bool { return false }
 	}
-	if env == nil && h.Point.HeldNow() == nil && h.Point.ListPolicy == enforce.ListWarrant && h.Log != nil {
+	callerHeld := h.held(ctx)
+	if env == nil && callerHeld == nil && h.Point.HeldNow() == nil && h.Point.ListPolicy == enforce.ListWarrant && h.Log != nil {
 		h.emptyOnce.Do(func() {
 			h.Log.Warn("tools/list answered with no tools: the client presented no warrant (_meta.tenuo) and none is held (--warrant, --key)")
 		})
 	}
-	return h.Point.Visible(ctx, &enforce.ListCall{Front: h.front(), Session: sid, Envelope: env})
+	return h.Point.Visible(ctx, &enforce.ListCall{Front: h.front(), Session: sid, Envelope: env, Held: callerHeld})
 }
 
 // Refused records a message the relay refused before any warrant check.

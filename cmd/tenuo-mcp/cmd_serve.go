@@ -23,6 +23,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/internal/enforceflags"
 	"github.com/tenuo-mcp/tenuo-mcp/mcpproxy"
@@ -52,6 +53,7 @@ type serveFlags struct {
 	listen           string
 	allowOrigins     []string
 	tokenFile        string
+	callersFile      string
 	tlsCert, tlsKey  string
 	maxBody          int64
 	maxSessions      int
@@ -74,6 +76,7 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on (loopback unless told otherwise; port 0 picks a free one)")
 	fl.StringArrayVar(&f.allowOrigins, "allow-origin", nil, "a browser Origin allowed besides loopback ones, e.g. https://app.example (repeatable)")
 	fl.StringVar(&f.tokenFile, "auth-token-file", "", "require a bearer token from `FILE` (one per line, at least 16 characters; # comments)")
+	fl.StringVar(&f.callersFile, "callers", "", "require a bearer token from the callers `FILE` (YAML), which maps each token to its caller's own held warrant and key; reloaded on change and SIGHUP")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM; with --tls-key)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
 	fl.Int64Var(&f.maxBody, "max-body", mcphttp.DefaultMaxBody, "largest POST body in bytes")
@@ -95,6 +98,39 @@ type endpoint struct {
 	upHdr   http.Header // sent to an HTTP upstream
 	// loopback is set when it listens on a loopback address only.
 	loopback bool
+	// callers, with --callers, maps bearer tokens to callers and their
+	// held warrants.
+	callers *callersFile
+}
+
+// authenticated reports whether inbound authentication is on.
+func (ep *endpoint) authenticated() bool { return ep.tokens != nil || ep.callers != nil }
+
+// clientKey names the caller of r by its bearer token ("" for none).
+func (ep *endpoint) clientKey(r *http.Request) string {
+	if ep.callers != nil {
+		if c := ep.callers.table().match(r); c != nil {
+			return "caller:" + c.name
+		}
+		return ""
+	}
+	if i := ep.tokenIndex(r); i >= 0 {
+		return "token-" + strconv.Itoa(i)
+	}
+	return ""
+}
+
+// heldFor returns the held warrant of the caller a session's key names, nil
+// when it has none (or is no longer in the callers file).
+func (ep *endpoint) heldFor(client string) *enforce.HeldWarrant {
+	name, ok := strings.CutPrefix(client, "caller:")
+	if !ok || ep.callers == nil {
+		return nil
+	}
+	if c := ep.callers.table().byName[name]; c != nil {
+		return c.held
+	}
+	return nil
 }
 
 // build validates every setting, refusing to start on any doubt.
@@ -140,6 +176,9 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 		}
 		ep.origins = append(ep.origins, u.Scheme+"://"+strings.ToLower(u.Host))
 	}
+	if f.tokenFile != "" && f.callersFile != "" {
+		return nil, nil, badInput("put every token in the callers file (a caller without warrant and key presents its own)", "--auth-token-file and --callers both name inbound tokens")
+	}
 	if f.tokenFile != "" {
 		toks, err := readTokens(f.tokenFile)
 		if err != nil {
@@ -169,7 +208,19 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	if en.Point.Held != nil && !loopback && ep.tokens == nil {
+	if f.callersFile != "" {
+		if en.Point.Held != nil {
+			en.Close()
+			return nil, nil, badInput("give each caller its warrant in the callers file", "--callers and a held warrant for everyone (--warrant, TENUO_WARRANT) do not go together")
+		}
+		cf, err := newCallersFile(f.callersFile, func() *authz.Authorizer { return en.Current().Authorizer }, func(format string, args ...any) { fmt.Fprintf(e.stderr, format, args...) })
+		if err != nil {
+			en.Close()
+			return nil, nil, err
+		}
+		ep.callers = cf
+	}
+	if en.Point.Held != nil && !loopback && !ep.authenticated() {
 		en.Close()
 		return nil, nil, badInput("listen on loopback, or require inbound tokens with --auth-token-file",
 			"refusing to hand the held warrant (--warrant) to everyone who can reach %s: a non-loopback address needs inbound authentication", f.listen)
@@ -286,6 +337,27 @@ Authorization header. /healthz and /readyz report liveness and readiness.`,
 			defer en.Close()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			// SIGHUP reads the watched files now (the callers file among
+			// them) and reopens the audit log (after log rotation).
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-hup:
+						en.Reload()
+						if ep.callers != nil {
+							ep.callers.reload(en.Log)
+						}
+						if err := en.ReopenAudit(); err != nil {
+							en.Log.Error("audit log not reopened; writing to the old file", "err", err)
+						}
+					}
+				}
+			}()
 			return runServe(ctx, e, &f, en, ep, args, childEnv)
 		},
 	}
@@ -304,12 +376,25 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 	en.Watch(wctx)
 
 	p := &mcpproxy.Proxy{DenyAsResult: en.DenyAsResult, Log: en.Log}
-	(&mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontHTTP, Session: func(ctx context.Context) (string, string) {
+	hooks := &mcpproxy.Hooks{Point: en.Point, Front: enforce.FrontHTTP, Session: func(ctx context.Context) (string, string) {
 		if s, ok := ctx.Value(sessionKey{}).(*mcphttp.Session); ok {
 			return s.ID(), s.Header(headerWarrant)
 		}
 		return "", ""
-	}}).Install(p)
+	}}
+	if ep.callers != nil {
+		// Each caller acts under its own held warrant: the one of the
+		// bearer token that opened the session, as the callers file says
+		// now.
+		hooks.Held = func(ctx context.Context) *enforce.HeldWarrant {
+			if s, ok := ctx.Value(sessionKey{}).(*mcphttp.Session); ok {
+				return ep.heldFor(s.Client())
+			}
+			return nil
+		}
+		ep.callers.watch(wctx, en.Log)
+	}
+	hooks.Install(p)
 
 	var metrics *serveMetrics // set before the handler serves
 	h := &mcphttp.Handler{
@@ -334,8 +419,10 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 	// token; without tokens, off loopback, its address; on loopback, the
 	// one local user.
 	switch {
-	case ep.tokens != nil:
-		h.ClientKey = func(r *http.Request) string { return "token-" + strconv.Itoa(ep.tokenIndex(r)) }
+	case ep.authenticated():
+		// A session answers only the token that opened it: another
+		// caller's token cannot use it (nor its held warrant).
+		h.ClientKey, h.BindClient = ep.clientKey, true
 		h.CallerKey = h.ClientKey
 	case !ep.loopback:
 		h.CallerKey = func(r *http.Request) string {
@@ -414,7 +501,7 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		}
 	}()
 	fmt.Fprintf(e.stderr, "tenuo-mcp: serving MCP on %s/mcp (legacy SSE at %s/sse); held warrant: %v, inbound tokens: %v\n",
-		ep.url, ep.url, en.Point.Held != nil, ep.tokens != nil)
+		ep.url, ep.url, en.Point.Held != nil || ep.callers != nil, ep.authenticated())
 
 	select {
 	case err := <-served:
@@ -451,7 +538,7 @@ func (ep *endpoint) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if ep.tokens != nil && ep.tokenIndex(r) < 0 {
+		if ep.authenticated() && ep.clientKey(r) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tenuo-mcp"`)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)

@@ -67,6 +67,12 @@ type Handler struct {
 	// session limit; nil uses the remote IP address.
 	ClientKey func(r *http.Request) string
 
+	// BindClient makes a session answer only requests whose ClientKey is
+	// the one of the request that opened it (404 to any other, as for a
+	// made-up id): with ClientKey naming a bearer token, another token
+	// cannot use the session, nor the warrant held for its caller.
+	BindClient bool
+
 	// CallerKey names the caller of a 2026-07-28 request, which has no
 	// session: the requests of one caller (with the same BoundHeaders) share
 	// one pooled Session, and so one upstream, and two callers never share
@@ -233,7 +239,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string, lega
 	h.mu.Lock()
 	s := h.sessions[id]
 	h.mu.Unlock()
-	if s == nil || s.legacy != legacy || s.pool != "" {
+	if s == nil || s.legacy != legacy || s.pool != "" || (h.BindClient && h.clientKey(r) != s.client) {
 		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: no such MCP session (it may have expired; initialize a new one)")
 		return nil
 	}
@@ -371,10 +377,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 	}
 	var raw [16]byte
 	rand.Read(raw[:]) // never fails (crypto/rand)
-	client := hostOf(r.RemoteAddr)
-	if h.ClientKey != nil {
-		client = h.ClientKey(r)
-	}
+	client := h.clientKey(r)
 	s := &Session{h: h, id: hex.EncodeToString(raw[:]), legacy: legacy, client: client, bound: map[string]string{},
 		in: make(chan []byte, 16), done: make(chan struct{}), waiting: map[string]*stream{}, idleSince: h.now(), pool: pool}
 	if pool != "" {
@@ -437,6 +440,14 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		h.Accept(s.ctx, s)
 	}()
 	return s
+}
+
+// clientKey names the client of r: ClientKey's, else its IP address.
+func (h *Handler) clientKey(r *http.Request) string {
+	if h.ClientKey != nil {
+		return h.ClientKey(r)
+	}
+	return hostOf(r.RemoteAddr)
 }
 
 func hostOf(addr string) string {
