@@ -212,6 +212,14 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 	if queryHasKey(r.URL.RawQuery, "_method") {
 		return errors.New("method override in the query (_method)")
 	}
+	if ups := r.Header.Values("Upgrade"); len(ups) > 0 {
+		// After a 101 the connection is a tunnel to the upstream that no
+		// check sees: WebSocket frames (a documented limit), or, for h2c,
+		// any number of HTTP/2 requests the upstream would serve unchecked.
+		if len(ups) != 1 || !strings.EqualFold(strings.TrimSpace(ups[0]), "websocket") {
+			return errors.New("a protocol upgrade other than websocket (the upgraded connection would not be checked)")
+		}
+	}
 
 	reads, err := configOf(p.point).RouteReads(r.Method, plain)
 	if err != nil {

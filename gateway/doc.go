@@ -23,6 +23,9 @@
 //     canonical path is what is routed and what is forwarded.
 //   - routes HEAD as GET would be routed (an upstream answers HEAD with its
 //     GET handler), and forwards it as HEAD;
+//   - refuses a protocol upgrade other than WebSocket (an h2c upgrade
+//     would turn the connection into a tunnel of HTTP/2 requests that
+//     the upstream serves and nothing checks);
 //   - refuses method-override headers (X-HTTP-Method-Override,
 //     X-HTTP-Method, X-Method-Override) and a "_method" query key, which
 //     frameworks honour to run another handler than the one routed;
@@ -38,6 +41,8 @@
 // # Limits
 //
 // WebSocket frames are not checked after an allowed upgrade: the upgrade
-// request is. A form body's "_method" field on a route that does not read
+// request is (its route, warrant and PoP), and then the sidecar relays the
+// frames both ways unread for as long as the connection lasts. A
+// configuration reload does not close connections upgraded before it. A form body's "_method" field on a route that does not read
 // the body is not seen (the body streams unread).
 package gateway

@@ -113,6 +113,8 @@ func Cases() []Case {
 		{"escaped slash", "POST", "/clusters/staging-1%2Fx/scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1/x", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"path parameter", "GET", "/files;x=1?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override header", "GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
 		{"no warrant", "GET", "/files?path=/data/a", "", nil, nil, "", nil, 401, authz.CodeInvalidEnvelopeStructure},
 		{"expired", "GET", "/files?path=/data/a", "", nil, expired, "read", read("/data/a"), 401, authz.CodeWarrantExpired},
