@@ -297,17 +297,29 @@ func newServeCmd(e *env) *cobra.Command {
 		Use:   "serve [flags] (--upstream-url URL | -- SERVER_COMMAND [ARGS…])",
 		Short: "Serve the MCP security proxy over HTTP (streamable HTTP and SSE) for remote agents",
 		Long: `serve is the MCP security proxy as a network endpoint: streamable HTTP at
-/mcp and the legacy HTTP+SSE transport at /sse. Each client session gets its
-own server process (the command after --, with a minimal environment as in
-proxy) or its own session with the --upstream-url server, and every
-tools/list and tools/call is enforced as on stdio. Prometheus metrics are at
-/metrics (behind the bearer tokens when there are any).
+/mcp (with sessions up to 2025-11-25, and the stateless 2026-07-28) and the
+legacy HTTP+SSE transport at /sse. Each client session gets its own server
+process (the command after --, with a minimal environment as in proxy) or
+its own session with the --upstream-url server; 2026-07-28 requests, which
+have no session, share one per caller (bearer token). Every tools/list and
+tools/call is enforced as on stdio. Prometheus metrics are at /metrics
+(behind the bearer tokens when there are any).
 
 Warrants come from the call (params._meta.tenuo), from an X-Tenuo-Warrant
 header on the session's requests (it filters tools/list and completes calls
-whose _meta.tenuo carries only the proof of possession), or from the held
---warrant/--key — which serve hands to every caller, so it refuses to hold
-one on a non-loopback address without --auth-token-file.
+whose _meta.tenuo carries only the proof of possession), or from a held
+warrant: each caller's own with --callers FILE, a YAML file mapping bearer
+tokens to callers and their warrant and key files:
+
+  callers:
+    - name: alice
+      token: 7d3c…             # at least 16 characters
+      warrant: alice.warrant   # optional, with key; relative to this file
+      key: alice.key
+
+(reloaded when it changes and on SIGHUP), or one --warrant/--key which serve
+hands to every caller, so it refuses to hold one on a non-loopback address
+without --auth-token-file or --callers.
 
 It listens on loopback unless told otherwise, rejects browser Origins that
 are not loopback or --allow-origin (403), and never forwards the client's
@@ -315,7 +327,9 @@ Authorization header. /healthz and /readyz report liveness and readiness.`,
 		Example: `  tenuo-mcp serve --listen 127.0.0.1:8080 --trusted-root ROOT_PUB \
     -- npx -y @modelcontextprotocol/server-filesystem /data
   tenuo-mcp serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem \
-    --auth-token-file tokens.txt --trusted-root root.pub -- ./my-server`,
+    --auth-token-file tokens.txt --trusted-root root.pub -- ./my-server
+  tenuo-mcp serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem \
+    --callers callers.yaml --trusted-root root.pub -- ./my-server`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {

@@ -316,3 +316,44 @@ func TestServeE2EMixedEra(t *testing.T) {
 		})
 	})
 }
+
+// TestServeE2EGoSDKListen: the go-sdk client's subscriptions/listen (one
+// long POST stream at 2026-07-28) carries its upstream's list_changed to
+// it, and only to it: another caller, on its own upstream, hears nothing.
+func TestServeE2EGoSDKListen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	root, agent := newKey(t), newKey(t)
+	wf := filepath.Join(dir, "agent.warrant")
+	os.WriteFile(wf, []byte(peerWarrant(t, root, agent).Base64()), 0o644)
+	tokA, tokB := "token-a-0123456789abcdef", "token-b-0123456789abcdef"
+	tf := filepath.Join(dir, "tokens.txt")
+	os.WriteFile(tf, []byte(tokA+"\n"+tokB+"\n"), 0o644)
+	srv := startServe(t, []string{"TENUO_HOLDER_KEY=" + agent.SeedHex()},
+		[]string{"--trusted-root", root.Public().Hex(), "--warrant", wf, "--auth-token-file", tf, "--log-level", "warn"}, gosdkPeer(t))
+	heard := func() (chan struct{}, *mcp.ClientOptions) {
+		ch := make(chan struct{}, 8)
+		return ch, &mcp.ClientOptions{ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { ch <- struct{}{} }}
+	}
+	heardA, optA := heard()
+	heardB, optB := heard()
+	a := connectGosdk(t, srv.url, "", map[string]string{"Authorization": "Bearer " + tokA}, optA)
+	connectGosdk(t, srv.url, "", map[string]string{"Authorization": "Bearer " + tokB}, optB)
+	if txt, code := callText(t, a, "add_tool", map[string]any{"name": "fresh"}, nil); code != 0 {
+		t.Fatalf("add_tool: %q %d", txt, code)
+	}
+	select {
+	case <-heardA:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listening client did not hear tools/list_changed")
+	}
+	select {
+	case <-heardB:
+		t.Fatal("another caller heard the first one's list_changed")
+	case <-time.After(300 * time.Millisecond):
+	}
+	// The new tool is the upstream's, not the warrant's: still hidden.
+	if got := toolNames(t, a); slices.Contains(got, "fresh") {
+		t.Fatalf("a tool the warrant does not grant is listed: %v", got)
+	}
+}
