@@ -19,6 +19,15 @@ func CanonicalPath(escaped string) (string, error) {
 	if !strings.HasPrefix(escaped, "/") {
 		return "", errors.New("the path does not start with /")
 	}
+	if isCanonical(escaped) {
+		return escaped, nil // the common case, without building a copy
+	}
+	return canonicalPath(escaped)
+}
+
+// canonicalPath is CanonicalPath the long way, for any path starting with
+// "/".
+func canonicalPath(escaped string) (string, error) {
 	var b strings.Builder
 	b.Grow(len(escaped))
 	segs := strings.Split(escaped[1:], "/")
@@ -71,6 +80,34 @@ func CanonicalPath(escaped string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// isCanonical reports whether a path starting with "/" is its own
+// canonical form: only bytes that stay raw, no escape, no empty segment but
+// a trailing slash, no dot segment. Anything else takes the long way.
+func isCanonical(p string) bool {
+	seg := 1 // start of the current segment
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) {
+			c := p[i]
+			if c != '/' {
+				if !unreserved(c) && strings.IndexByte("!$&'()*+,=:@", c) < 0 {
+					return false
+				}
+				continue
+			}
+		}
+		switch p[seg:i] {
+		case "":
+			if i < len(p) {
+				return false // an empty segment before the end
+			}
+		case ".", "..":
+			return false
+		}
+		seg = i + 1
+	}
+	return true
 }
 
 // rawByteOK refuses the bytes that are refused whether raw or escaped.

@@ -48,7 +48,16 @@ func FuzzCanonicalPath(f *testing.F) {
 	for _, s := range []string{"/", "/a/b", "/%2e%2e", "/a%2Fb", "/caf%c3%a9", "/a//b", "/a;b", "/%zz"} {
 		f.Add(s)
 	}
+	for _, s := range []string{"/a/", "/a/.", "/./a", "/a/..", "/a/.../b", "/.a", "/a@b:c!$&'()*+,=", "/a b", "/a?b", "/é"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
+		// The fast test takes only paths the long way leaves unchanged.
+		if strings.HasPrefix(in, "/") && gateway.IsCanonical(in) {
+			if slow, err := gateway.CanonicalPathSlow(in); err != nil || slow != in {
+				t.Fatalf("%q taken as canonical; the long way gives %q, %v", in, slow, err)
+			}
+		}
 		out, err := gateway.CanonicalPath(in)
 		if err != nil {
 			return

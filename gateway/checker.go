@@ -29,6 +29,16 @@ const EnvoyPartialBodyHeader = "X-Envoy-Auth-Partial-Body"
 // Google's APIs).
 var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
 
+// methodOverrideKeys are those headers' canonical keys, as net/http stores
+// them.
+var methodOverrideKeys = func() []string {
+	ks := make([]string, len(methodOverrideHeaders))
+	for i, h := range methodOverrideHeaders {
+		ks[i] = http.CanonicalHeaderKey(h)
+	}
+	return ks
+}()
+
 // Checker decides a gateway's HTTP requests: the guard package's
 // middleware in Tenuo's authorizer style, behind the checks that keep what
 // the upstream parses the request that was checked (see the package
@@ -204,9 +214,9 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 	r.URL.Path, r.URL.RawPath = plain, canon
 	p.canon = canon
 
-	for _, h := range methodOverrideHeaders {
-		if _, ok := r.Header[http.CanonicalHeaderKey(h)]; ok {
-			return fmt.Errorf("method override header %s (the upstream could run another method than the one checked)", h)
+	for i, k := range methodOverrideKeys {
+		if _, ok := r.Header[k]; ok {
+			return fmt.Errorf("method override header %s (the upstream could run another method than the one checked)", methodOverrideHeaders[i])
 		}
 	}
 	if queryHasKey(r.URL.RawQuery, "_method") {
@@ -279,8 +289,20 @@ func jsonBody(r *http.Request) error {
 // queryHasKey reports whether a raw query has key, separated by & or ;
 // (as some servers split it), escaped or not.
 func queryHasKey(raw, key string) bool {
-	for _, pair := range strings.FieldsFunc(raw, func(r rune) bool { return r == '&' || r == ';' }) {
+	for raw != "" {
+		var pair string
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			pair, raw = raw[:i], raw[i+1:]
+		} else {
+			pair, raw = raw, ""
+		}
 		k, _, _ := strings.Cut(pair, "=")
+		if !strings.ContainsAny(k, "%+") {
+			if k == key {
+				return true
+			}
+			continue
+		}
 		if u, err := url.QueryUnescape(k); err == nil {
 			k = u
 		}

@@ -11,3 +11,10 @@ import (
 func RenderDenial(c *Checker, w http.ResponseWriter, res *enforce.Result, requestID string) {
 	c.middleware(c.point()).Deny(w, res, requestID)
 }
+
+// IsCanonical and CanonicalPathSlow are CanonicalPath's fast test and long
+// way, for the test that they agree.
+var (
+	IsCanonical       = isCanonical
+	CanonicalPathSlow = canonicalPath
+)

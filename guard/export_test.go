@@ -11,3 +11,6 @@ import (
 func RenderHTTPDenial(w http.ResponseWriter, res *enforce.Result, authorizer bool, requestID string, debug bool) {
 	(&HTTP{AuthorizerStyle: authorizer, Debug: debug}).deny(w, res, requestID)
 }
+
+// JSONString is the request id as the audit record's raw JSON.
+var JSONString = jsonString

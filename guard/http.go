@@ -298,6 +298,15 @@ func jsonString(s string) json.RawMessage {
 	if s == "" {
 		return nil
 	}
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	if plain { // what json.Marshal would write, in one allocation
+		b := make([]byte, 0, len(s)+2)
+		return append(append(append(b, '"'), s...), '"')
+	}
 	b, _ := json.Marshal(s)
 	return b
 }

@@ -63,7 +63,7 @@ the one they started with, and one in doubt is refused with the reason
 				if err != nil {
 					return badInput("", "--grpc: %v", err)
 				}
-				g := grpc.NewServer(grpc.MaxRecvMsgSize(int(f.maxBody) + 1<<20))
+				g := grpc.NewServer(extauthz.ServerOptions(int(f.maxBody) + 1<<20)...)
 				extauthz.New(extauthz.Config{Checker: b.checker, ForwardCredentials: f.forwardCreds}).Register(g)
 				servers = append(servers, server{name: "grpc", l: l, srv: g, shutdown: func(ctx context.Context) error {
 					done := make(chan struct{})
