@@ -357,3 +357,74 @@ func TestServeE2EGoSDKListen(t *testing.T) {
 		t.Fatalf("a tool the warrant does not grant is listed: %v", got)
 	}
 }
+
+// TestServeE2E2026BadInput sends serve, in front of the go-sdk server,
+// hostile 2026-07-28 requests by hand: each gets its status and code, and
+// none reaches the server (what remember would have stored is never there).
+func TestServeE2E2026BadInput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	root, agent := newKey(t), newKey(t)
+	wf := filepath.Join(dir, "agent.warrant")
+	os.WriteFile(wf, []byte(peerWarrant(t, root, agent).Base64()), 0o644)
+	srv := startServe(t, []string{"TENUO_HOLDER_KEY=" + agent.SeedHex()},
+		[]string{"--trusted-root", root.Public().Hex(), "--warrant", wf, "--log-level", "warn"}, gosdkPeer(t))
+	const meta = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+	remember := func(v string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"remember","arguments":{"value":"` + v + `"},` + meta + `}}`
+	}
+	v26 := map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "remember"}
+	with := func(kv ...string) map[string]string {
+		h := map[string]string{}
+		for k, v := range v26 {
+			h[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h[kv[i]] = kv[i+1]
+		}
+		return h
+	}
+	raw := &rawClient{t: t, url: srv.url}
+	cases := []struct {
+		name   string
+		body   string
+		hdr    map[string]string
+		status int
+		code   int
+	}{
+		{"Mcp-Name names another tool", remember("evil1"), with("Mcp-Name", "echo"), 400, -32020},
+		{"Mcp-Method names another method", remember("evil2"), with("Mcp-Method", "tools/list"), 400, -32020},
+		{"empty Mcp-Method", remember("evil3"), with("Mcp-Method", ""), 400, -32020},
+		{"empty Mcp-Name", remember("evil4"), with("Mcp-Name", ""), 400, -32020},
+		{"no Mcp-Name", remember("evil9"), map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call"}, 400, -32020},
+		{"header version differs from _meta", remember("evil5"), with("Mcp-Protocol-Version", "2027-01-01"), 400, -32020},
+		{"no _meta version", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"remember","arguments":{"value":"evil6"}}}`, v26, 400, -32602},
+		{"unsupported version", strings.ReplaceAll(remember("evil7"), "2026-07-28", "2027-01-01"), with("Mcp-Protocol-Version", "2027-01-01"), 400, -32022},
+		{"unknown method", `{"jsonrpc":"2.0","id":1,"method":"ping","params":{` + meta + `}}`, map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "ping"}, 404, -32601},
+		{"a session id on 2026", remember("evil8"), with("Mcp-Session-Id", "0123456789abcdef0123456789abcdef"), 404, rpcInvalidRequest},
+	}
+	for _, c := range cases {
+		resp, b := raw.post(c.body, c.hdr)
+		if r := answer(resp, b); resp.StatusCode != c.status || r.errCode() != c.code {
+			t.Errorf("%s: %d %s, want %d with %d", c.name, resp.StatusCode, b, c.status, c.code)
+		}
+	}
+	for _, m := range []string{"GET", "DELETE"} {
+		req, _ := http.NewRequest(m, srv.url+"/mcp", nil)
+		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 405 {
+			t.Errorf("%s on 2026-07-28: %d, want 405", m, resp.StatusCode)
+		}
+	}
+	// The server stored none of it.
+	resp, b := raw.post(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"pid","arguments":{},`+meta+`}}`, with("Mcp-Name", "pid"))
+	if resp.StatusCode != 200 || strings.Contains(string(b), "evil") || !strings.Contains(string(b), `"text":"`) {
+		t.Fatalf("pid: %d %s", resp.StatusCode, b)
+	}
+}

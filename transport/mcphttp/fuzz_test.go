@@ -3,7 +3,9 @@ package mcphttp
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -89,4 +91,83 @@ func FuzzEventScanner(f *testing.F) {
 			t.Fatalf("%q framed and read back as %q: %v", msg, ev.data, err)
 		}
 	})
+}
+
+// FuzzStatelessChecks: the 2026-07-28 checks never panic on any body and
+// headers; what they accept has the headers the body describes; an id
+// replaced for the upstream reads back as the new id with the rest of the
+// message the same; and a mirrored argument survives its header encoding.
+func FuzzStatelessChecks(f *testing.F) {
+	meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+	f.Add(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch","arguments":{"region":"eu"},`+meta+`}}`, "tools/call", "fetch", "2026-07-28", "eu")
+	f.Add(`{"jsonrpc":"2.0","id":"a","method":"resources/read","params":{"uri":"file:///x",`+meta+`}}`, "resources/read", "file:///x", "2026-07-28", "")
+	f.Add(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"fetch","arguments":{"region":{"a":1}}}}`, "tools/call", "fetch", "2027-01-01", "=?base64?ZXU=?=")
+	f.Add(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`, "notifications/cancelled", "", "2026-07-28", " x ")
+	s := &Session{bindings: map[string][]binding{}}
+	addBindings(s.bindings, []byte(`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"fetch","inputSchema":{"type":"object","properties":{"region":{"type":"string","x-mcp-header":"Region"},"o":{"type":"object","properties":{"n":{"type":"integer","x-mcp-header":"N"}}}}}}]}}`))
+	f.Fuzz(func(t *testing.T, body, method, name, version, param string) {
+		msgs, batch, err := parseBody([]byte(body))
+		if err != nil || batch || len(msgs) != 1 {
+			return
+		}
+		r, _ := http.NewRequest("POST", "http://x/mcp", nil)
+		for k, v := range map[string]string{HeaderMethod: method, HeaderName: name, HeaderProtocolVersion: version, "Mcp-Param-Region": param} {
+			if v != "" {
+				r.Header.Set(k, v)
+			}
+		}
+		m := &msgs[0]
+		if status, _, _ := checkStateless(r, m); status == 0 {
+			if !m.hasMethod || method != m.method {
+				t.Fatalf("accepted %q with Mcp-Method %q", m.method, method)
+			}
+			if key, ok := namedBy[m.method]; ok {
+				if v, _ := stringMember(m.params, key); v != name {
+					t.Fatalf("accepted params.%s %q with Mcp-Name %q", key, v, name)
+				}
+			}
+		}
+		if paramHeadersOK(r, m, s) == "" && m.method == "tools/call" && param != "" {
+			if n, _ := stringMember(m.params, "name"); n == "fetch" {
+				args := mustMembers(m.params)["arguments"]
+				v, _ := lookupPath(args, []string{"region"})
+				want, _ := headerText(v)
+				if got, _ := decodeParamHeader(param); got != want {
+					t.Fatalf("accepted Mcp-Param-Region %q for region %s", param, v)
+				}
+			}
+		}
+		if m.id != nil {
+			nb, ok := replaceMember([]byte(body), []string{"id"}, json.RawMessage(`"renamed"`))
+			if !ok {
+				t.Fatalf("the id of %q cannot be replaced", body)
+			}
+			got, err := members(nb)
+			if err != nil || string(got["id"]) != `"renamed"` {
+				t.Fatalf("replaced id: %q (%v)", nb, err)
+			}
+			was := mustMembers([]byte(body))
+			delete(was, "id")
+			delete(got, "id")
+			if !reflect.DeepEqual(was, got) {
+				t.Fatalf("replacing the id changed the rest: %q → %q", body, nb)
+			}
+		}
+		if enc := encodeParamHeader(param); !validHeaderValue(enc) {
+			t.Fatalf("encoded %q as %q, not a header value", param, enc)
+		} else if dec, ok := decodeParamHeader(enc); !ok || dec != param {
+			t.Fatalf("encoded %q as %q, decoded %q", param, enc, dec)
+		}
+	})
+}
+
+// validHeaderValue reports whether v is printable ASCII without leading or
+// trailing blanks: what survives every HTTP intermediary unchanged.
+func validHeaderValue(v string) bool {
+	for _, c := range []byte(v) {
+		if c < 0x20 || c > 0x7e {
+			return false
+		}
+	}
+	return v == strings.TrimSpace(v)
 }

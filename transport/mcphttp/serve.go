@@ -181,6 +181,7 @@ func (s *Session) unregister(st *stream, msgs []msgInfo) {
 		if st := s.waiting[m.key]; m.isRequest() && st != nil {
 			delete(s.waiting, m.key)
 			delete(st.pending, m.key)
+			s.forget(m.key)
 			n++
 		}
 	}
