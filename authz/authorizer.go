@@ -123,6 +123,10 @@ type Request struct {
 	// protection then does not apply: the same call made twice in one PoP
 	// window is signed identically, and nobody presented a PoP to replay.
 	SelfSigned bool
+	// RequestState is the MCP requestState the call carries (2026-07-28):
+	// a PoP seen before passes the replay check once when the guard holds a
+	// retry grant for it and exactly this state (ReplayGuard.AllowRetry).
+	RequestState RequestState
 	// Holder, when set, is the leaf holder's own signing key, held by the
 	// enforcement point (a held warrant, or an in-process guard with the key
 	// in scope). Possession is then proven by the key being the leaf's
@@ -459,9 +463,9 @@ func (a *Authorizer) decide(req *Request, ex *Explanation) (dec *Decision) {
 		case req.Holder != nil:
 			t.skip("the enforcement point holds the holder's key: no PoP was presented", StepReplay)
 		case ex != nil:
-			t.step(StepReplay, a.replay.seenBefore(leaf.ID, req.Tool, req.Signature, now))
+			t.step(StepReplay, a.replay.seenBefore(leaf.ID, req.Tool, req.Signature, req.RequestState, now))
 		case t.ok():
-			t.step(StepReplay, a.replay.check(leaf.ID, req.Tool, req.Signature, now))
+			t.step(StepReplay, a.replay.check(leaf.ID, req.Tool, req.Signature, req.RequestState, now))
 		}
 	}
 	return dec

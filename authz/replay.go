@@ -1,7 +1,11 @@
 package authz
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +24,10 @@ type ReplayGuard struct {
 
 	mu   sync.Mutex
 	seen map[replayKey]time.Time // guarded by mu; value: when the entry expires
+	// grants are the retries AllowRetry let through once more (guarded by
+	// mu; value: when the grant expires), when no RetryStore holds them.
+	grants    map[grantKey]time.Time
+	maxGrants int
 
 	store atomic.Pointer[storeRef] // when set, PoPs are recorded there instead of in seen
 }
@@ -37,6 +45,139 @@ type ReplayStore interface {
 }
 
 type storeRef struct{ s ReplayStore }
+
+// RetryStore is a ReplayStore that also keeps retry grants (AllowRetry)
+// where every replica sees them, so that a retry may reach any replica.
+// With a store that is not a RetryStore, grants stay in the memory of the
+// guard that made them: a retry reaching another replica is refused as a
+// replay (fail closed).
+type RetryStore interface {
+	ReplayStore
+	// Grant records key for ttl (a later Take finds it once).
+	Grant(key string, ttl time.Duration) error
+	// Take removes key atomically and reports whether it was recorded and
+	// live. An error refuses the call, as Claim's does.
+	Take(key string) (found bool, err error)
+}
+
+// RequestState is the requestState an MCP call carries (2026-07-28): a
+// call the server answered with an input_required result is retried with
+// the same arguments, hence the same proof of possession, plus the opaque
+// requestState the server returned. Present is false when the call
+// carries none.
+type RequestState struct {
+	Present bool
+	Value   string
+}
+
+// digest is what a retry grant keeps of the state: presence and value,
+// hashed, so that a large opaque state costs the guard 32 bytes.
+func (st RequestState) digest() [sha256.Size]byte {
+	h := sha256.New()
+	if st.Present {
+		h.Write([]byte{1})
+		h.Write([]byte(st.Value))
+	} else {
+		h.Write([]byte{0})
+	}
+	var d [sha256.Size]byte
+	h.Sum(d[:0])
+	return d
+}
+
+type grantKey struct {
+	replayKey
+	state [sha256.Size]byte
+}
+
+// grantStoreKey is the shared store's key of a retry grant.
+func grantStoreKey(id WarrantID, sig []byte, st RequestState) string {
+	d := st.digest()
+	return storeKey(id, sig) + ":retry:" + base64.RawURLEncoding.EncodeToString(d[:])
+}
+
+// parseWarrantID reads a warrant id in its text form (WarrantID.String).
+func parseWarrantID(s string) (WarrantID, bool) {
+	var id WarrantID
+	if !strings.HasPrefix(s, WarrantIDPrefix) {
+		return id, false
+	}
+	b, err := hex.DecodeString(s[len(WarrantIDPrefix):])
+	if err != nil || len(b) != len(id) {
+		return id, false
+	}
+	copy(id[:], b)
+	return id, true
+}
+
+// DefaultRetryGrants bounds the retry grants a guard keeps in memory.
+const DefaultRetryGrants = 10_000
+
+// AllowRetry lets a proof of possession already seen pass the replay check
+// once more, and only for a call carrying exactly state: the server
+// answered the call carrying this PoP with an input_required result and
+// that requestState (absent when state.Present is false), and the client
+// is to retry that call with the same PoP (MCP 2026-07-28). warrantID is
+// the leaf's id as Decision.WarrantID gives it; tool is the warrant tool.
+// A call carrying another state, or a second retry with this one, is
+// refused as a replay; each input_required answer allows one retry. The
+// grant lives as long as the PoP could verify. Nothing is granted for an
+// idempotent tool (it is never refused as a replay). An error (the grants
+// are full, the shared store failed) leaves the retry to be refused.
+func (g *ReplayGuard) AllowRetry(warrantID, tool string, sig []byte, state RequestState, now time.Time) error {
+	if g == nil || g.idempotent[tool] {
+		return nil
+	}
+	id, ok := parseWarrantID(warrantID)
+	if !ok || len(sig) != SignatureSize {
+		return fmt.Errorf("retry grant: no PoP to grant a retry of (warrant id %q, %d-byte signature)", warrantID, len(sig))
+	}
+	if ref := g.store.Load(); ref != nil {
+		if rs, ok := ref.s.(RetryStore); ok {
+			if err := rs.Grant(grantStoreKey(id, sig, state), g.ttl); err != nil {
+				return fmt.Errorf("retry grant: replay store: %w", err)
+			}
+			return nil
+		}
+	}
+	k := grantKey{state: state.digest()}
+	k.id = id
+	copy(k.sig[:], sig)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.grants == nil {
+		g.grants = map[grantKey]time.Time{}
+	}
+	if _, ok := g.grants[k]; !ok && len(g.grants) >= g.maxGrants {
+		for key, exp := range g.grants {
+			if !now.Before(exp) {
+				delete(g.grants, key)
+			}
+		}
+		if len(g.grants) >= g.maxGrants {
+			return fmt.Errorf("retry grant: %d live grants, the most the guard keeps", g.maxGrants)
+		}
+	}
+	g.grants[k] = now.Add(g.ttl)
+	return nil
+}
+
+// takeGrantLocked consumes the in-memory grant for k and state; g.mu held.
+func (g *ReplayGuard) takeGrantLocked(k replayKey, state RequestState, now time.Time) bool {
+	gk := grantKey{replayKey: k, state: state.digest()}
+	exp, ok := g.grants[gk]
+	if !ok {
+		return false
+	}
+	delete(g.grants, gk)
+	return now.Before(exp)
+}
+
+// hasGrantLocked is takeGrantLocked without consuming (for Explain).
+func (g *ReplayGuard) hasGrantLocked(k replayKey, state RequestState, now time.Time) bool {
+	exp, ok := g.grants[grantKey{replayKey: k, state: state.digest()}]
+	return ok && now.Before(exp)
+}
 
 // SetStore makes the guard record PoPs in s instead of in memory (nil: back
 // to memory). Set it before the guard's first check. With a store, Explain
@@ -72,7 +213,7 @@ func NewReplayGuard(max int, ttl time.Duration, idempotentTools []string) *Repla
 	if ttl <= 0 {
 		ttl = (PoPMaxWindows + 1) * PoPWindowSeconds * time.Second
 	}
-	g := &ReplayGuard{max: max, ttl: ttl, idempotent: map[string]bool{}, seen: map[replayKey]time.Time{}}
+	g := &ReplayGuard{max: max, ttl: ttl, idempotent: map[string]bool{}, seen: map[replayKey]time.Time{}, maxGrants: min(max, DefaultRetryGrants)}
 	for _, t := range idempotentTools {
 		g.idempotent[t] = true
 	}
@@ -80,8 +221,9 @@ func NewReplayGuard(max int, ttl time.Duration, idempotentTools []string) *Repla
 }
 
 // seenBefore denies the PoP when it was seen before, as check would, without
-// recording it (for Explain; a full guard's refusal is not foreseen).
-func (g *ReplayGuard) seenBefore(id WarrantID, tool string, sig []byte, now time.Time) error {
+// recording it (for Explain; a full guard's refusal is not foreseen). A
+// retry grant for state makes a PoP seen before pass.
+func (g *ReplayGuard) seenBefore(id WarrantID, tool string, sig []byte, state RequestState, now time.Time) error {
 	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize || g.store.Load() != nil {
 		return nil
 	}
@@ -90,7 +232,7 @@ func (g *ReplayGuard) seenBefore(id WarrantID, tool string, sig []byte, now time
 	copy(k.sig[:], sig)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if exp, ok := g.seen[k]; ok && now.Before(exp) {
+	if exp, ok := g.seen[k]; ok && now.Before(exp) && !g.hasGrantLocked(k, state, now) {
 		return replayed(tool)
 	}
 	return nil
@@ -100,27 +242,46 @@ func replayed(tool string) *Denial {
 	return deny(CodePopExpired, ErrPoP, "proof of possession replayed: this exact signature was already used for %q", tool)
 }
 
-// check records the PoP and denies it when it was seen before.
-func (g *ReplayGuard) check(id WarrantID, tool string, sig []byte, now time.Time) error {
+// check records the PoP and denies it when it was seen before, unless a
+// retry grant for exactly state lets it through once (AllowRetry).
+func (g *ReplayGuard) check(id WarrantID, tool string, sig []byte, state RequestState, now time.Time) error {
 	if g == nil || g.idempotent[tool] || len(sig) != SignatureSize {
-		return nil
-	}
-	if ref := g.store.Load(); ref != nil {
-		fresh, err := ref.s.Claim(storeKey(id, sig), g.ttl)
-		switch {
-		case err != nil:
-			return deny(CodeInvalidEnvelopeStructure, ErrInternal, "replay store unavailable: call refused (%v)", err)
-		case !fresh:
-			return replayed(tool)
-		}
 		return nil
 	}
 	var k replayKey
 	k.id = id
 	copy(k.sig[:], sig)
+	if ref := g.store.Load(); ref != nil {
+		fresh, err := ref.s.Claim(storeKey(id, sig), g.ttl)
+		switch {
+		case err != nil:
+			return deny(CodeInvalidEnvelopeStructure, ErrInternal, "replay store unavailable: call refused (%v)", err)
+		case fresh:
+			return nil
+		}
+		if rs, ok := ref.s.(RetryStore); ok {
+			found, err := rs.Take(grantStoreKey(id, sig, state))
+			switch {
+			case err != nil:
+				return deny(CodeInvalidEnvelopeStructure, ErrInternal, "replay store unavailable: call refused (%v)", err)
+			case found:
+				return nil
+			}
+			return replayed(tool)
+		}
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.takeGrantLocked(k, state, now) {
+			return nil
+		}
+		return replayed(tool)
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if exp, ok := g.seen[k]; ok && now.Before(exp) {
+		if g.takeGrantLocked(k, state, now) {
+			return nil
+		}
 		return replayed(tool)
 	}
 	if len(g.seen) >= g.max {

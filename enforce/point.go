@@ -270,8 +270,13 @@ func (p *Point) decide(ctx context.Context, c *Call) *Result {
 		return fail(KindNoWarrant, authz.CodeInvalidEnvelopeStructure, authz.ErrMalformed,
 			"no warrant: the request carries none and none is held")
 	}
+	f := followupOf(ctx)
+	if f != nil {
+		req.RequestState = f.RequestState
+	}
 	r.Authz = p.Authorizer.Check(req)
 	r.Denial = r.Authz.Denial
+	p.allowed(f, req, r.Authz)
 	return r
 }
 
@@ -345,12 +350,13 @@ type ListCall struct {
 // ListWarrant). Hiding is not enforcement: Check decides every call.
 func (p *Point) Visible(ctx context.Context, l *ListCall) func(name string) bool {
 	hideAll := func(string) bool { return false }
+	f := followupOf(ctx)
 	if p.ListPolicy == ListAll {
+		f.unboundList()
 		return func(string) bool { return true }
 	}
 	// Until a warrant verifies, the listing shows nothing and is not to be
 	// cached; once one does, it may be cached while the warrant lives.
-	f := followupOf(ctx)
 	f.boundList(0)
 	var presented []byte
 	held := l.Held

@@ -34,6 +34,38 @@
 // older eras are relayed exactly as before. server/discover is relayed
 // untouched both ways.
 //
+// A 2026-07-28 server asks the client for input by answering a tools/call
+// with resultType "input_required", inputRequests and an opaque
+// requestState; the client retries the same call under a new id with
+// inputResponses and that requestState. The retry is a new call and is
+// checked again in full; no decision is cached. Its proof of possession is
+// the first attempt's (Ed25519 is deterministic), so with replay protection
+// on, the relay tells the enforcement point, before the client sees the
+// answer, that this PoP may be seen once more with exactly the requestState
+// returned (enforce.Followup.AllowRetry, authz.ReplayGuard.AllowRetry). A
+// retry with any other requestState, or none, or a second retry with the
+// same one, is refused as a replay; a call carrying a requestState is no
+// exemption in itself. Each input_required answer allows one retry.
+//
+// Tasks (the extension io.modelcontextprotocol/tasks, and 2025-11-25's
+// tasks) are bound to the session whose call created them: the relay
+// remembers the task ids its server returned for calls it let through
+// (4096 per session, the oldest forgotten first), and refuses, audited and
+// unrelayed, any tasks/get, tasks/update, tasks/cancel, tasks/result or
+// subscriptions/listen task subscription naming another id (-32602). A task
+// does not outlive the warrant check that let its call through: except to
+// cancel it, a task is reachable only while the warrant that allowed its
+// call still verifies (expiry, revocation and trust checked again on each
+// request; -32001 once it does not). What tasks/get returns is then the
+// server's, untouched: the result of a call that was allowed.
+//
+// Cancellation on stdio is notifications/cancelled, in every era: it is
+// relayed, the pending wait ends, and a late answer is dropped with none of
+// its effects (no retry grant, no task bound).
+//
+// Each refusal the relay makes itself carries the context Relay was given
+// (Refusal.Context), so that the audit hook can name the session.
+//
 // # Pinned tool definitions
 //
 // [PinTools] wraps a session's upstream connection so that the relay sees a

@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 )
@@ -41,6 +42,11 @@ func requestIsStateless(params []byte, ms []member) bool {
 	}
 	meta := value(params, ms[mi])
 	if !isObject(meta) {
+		return false
+	}
+	// The common case, a call of an older era, costs a substring search:
+	// without an escape anywhere, the key is there only if its text is.
+	if !bytes.Contains(meta, []byte(`protocolVersion`)) && bytes.IndexByte(meta, '\\') < 0 {
 		return false
 	}
 	mms, err := objectMembers(meta)

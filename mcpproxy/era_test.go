@@ -22,11 +22,12 @@ const meta2026 = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28
 // eraFixture is an enforcement point with a clock the test moves, a warrant
 // for "ping" and "echo" living an hour, and a replay guard when asked for.
 type eraFixture struct {
-	hooks *Hooks
-	stack authz.Stack
-	agent *authz.SigningKey
-	clock atomic.Int64 // Unix seconds
-	audit *syncBuffer
+	hooks   *Hooks
+	stack   authz.Stack
+	agent   *authz.SigningKey
+	clock   atomic.Int64 // Unix seconds
+	revoked atomic.Bool  // every warrant revoked
+	audit   *syncBuffer
 }
 
 // syncBuffer is an audit sink the relay's goroutines write to while the
@@ -70,12 +71,13 @@ func newEraFixture(t *testing.T, replay bool, held bool) *eraFixture {
 	now := func() time.Time { return time.Unix(f.clock.Load(), 0) }
 	root, agent := enfKey(t, 1), enfKey(t, 2)
 	w, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: time.Hour, Tools: map[string]authz.ConstraintSet{
-		"ping": {}, "echo": {},
+		"ping": {}, "echo": {}, "greet": {},
 	}}, now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := authz.Config{TrustedRoots: []authz.PublicKey{root.Public()}, Now: now}
+	cfg := authz.Config{TrustedRoots: []authz.PublicKey{root.Public()}, Now: now,
+		Revoked: func(authz.WarrantID) bool { return f.revoked.Load() }}
 	if replay {
 		cfg.Replay = authz.NewReplayGuard(0, 0, nil)
 	}
@@ -345,5 +347,44 @@ func TestLookalikesIn2026(t *testing.T) {
 		if r["decision"] != "deny" || r["rpc_code"] != float64(-32601) || r["event"] != methods[i] {
 			t.Fatalf("audit record %v", r)
 		}
+	}
+}
+
+func TestRequestIsStateless(t *testing.T) {
+	for params, want := range map[string]bool{
+		`{` + meta2026 + `}`: true,
+		`{"_meta":{"io.modelcontextprotocol\/protocolVersion":"2026-07-28"}}`:      true,
+		`{"_meta":{"io.modelcontextprotocol/protocol\u0056ersion":"2026-07-28"}}`:  true,
+		`{"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}}`:       false,
+		`{"_meta":{"tenuo":{"warrant":"protocolVersion"}}}`:                        false,
+		`{"_meta":{"x":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`: false,
+		`{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`:                 false,
+		`{"_meta":"io.modelcontextprotocol/protocolVersion"}`:                      false,
+		`{"_meta":{"io.modelcontextprotocol/protocolVersion":2026}}`:               false,
+	} {
+		if got := paramsAreStateless([]byte(params)); got != want {
+			t.Errorf("%s: stateless = %v", params, got)
+		}
+	}
+}
+
+// BenchmarkParseCallEra: reading a call's era costs an older-era call a
+// substring search; compare "older" (the baseline, as every call was read
+// before) with "2026".
+func BenchmarkParseCallEra(b *testing.B) {
+	env := `"tenuo":{"warrant":"` + strings.Repeat("w", 600) + `","signature":"` + strings.Repeat("s", 86) + `"}`
+	for _, bc := range []struct{ name, params string }{
+		{"older", `{"name":"read","arguments":{"path":"/data/a"},"_meta":{"progressToken":1,` + env + `}}`},
+		{"2026", `{"name":"read","arguments":{"path":"/data/a"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},` + env + `}}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			params := json.RawMessage(bc.params)
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if _, _, err := parseCall(json.RawMessage(`1`), params); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

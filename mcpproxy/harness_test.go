@@ -77,6 +77,12 @@ type harness struct {
 // newHarness starts p with in-memory client and upstream connections.
 func newHarness(t *testing.T, p *Proxy, maxLine int) *harness {
 	t.Helper()
+	return newHarnessCtx(t, context.Background(), p, maxLine)
+}
+
+// newHarnessCtx is newHarness with the context Relay is given.
+func newHarnessCtx(t *testing.T, parent context.Context, p *Proxy, maxLine int) *harness {
+	t.Helper()
 	cr, cw := io.Pipe() // test → proxy (client input)
 	pr, pw := io.Pipe() // proxy → test (client output)
 	ur, uw := io.Pipe() // proxy → test (upstream input)
@@ -88,7 +94,7 @@ func newHarness(t *testing.T, p *Proxy, maxLine int) *harness {
 		upstream: newSide(t, transport.NewStdioConn(ur, vw, 0), vw),
 		done:     make(chan error, 1),
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	go func() { h.done <- p.Relay(ctx, client, upstream) }()
 	t.Cleanup(func() {
 		cancel()

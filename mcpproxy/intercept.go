@@ -27,7 +27,7 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 		// Go's encoding/json would read it as params.want.
 		return nil, nil, fmt.Errorf("params has %q, which is not %q (member names are exact)", key, want)
 	}
-	call := &Call{ID: id, Params: params, stateless: requestIsStateless(params, ms)}
+	call := &Call{ID: id, Params: params, stateless: requestIsStateless(params, ms), taskAugmented: find(ms, "task") >= 0}
 	ni := find(ms, "name")
 	if ni < 0 {
 		return nil, nil, errors.New("params.name is missing")
@@ -37,6 +37,15 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 		return nil, nil, errors.New("params.name must be a non-empty string")
 	}
 	call.Name = name
+	if ri := find(ms, "requestState"); ri >= 0 {
+		// A retry of a call answered input_required (2026-07-28): the replay
+		// check binds its PoP to exactly this state.
+		st, ok := jsonString(value(params, ms[ri]))
+		if !ok {
+			return nil, nil, errors.New("params.requestState must be a string")
+		}
+		call.requestState = enforce.RequestState{Present: true, Value: st}
+	}
 
 	argTenuo, args, argEdit, err := takeEnvelope(params, ms, "arguments", "_tenuo", enforce.SourceArguments, false, true)
 	if err != nil {
@@ -66,7 +75,7 @@ func parseCall(id json.RawMessage, params json.RawMessage) (*Call, json.RawMessa
 }
 
 // callMembers are the members of tools/call params the relay reads.
-var callMembers = []string{"name", "arguments", "_meta"}
+var callMembers = []string{"name", "arguments", "_meta", "requestState", "inputResponses", "task"}
 
 // edit changes member i of an object: replaces its value with v, or removes it.
 type edit struct {

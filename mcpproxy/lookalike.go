@@ -128,8 +128,9 @@ var jsonrpcMembers = []string{"jsonrpc", "id", "method", "params", "result", "er
 // server could read the other, so such a message is refused, never relayed.
 func misspelledMember(ms []member, names []string) (key, want string, bad bool) {
 	for _, m := range ms {
+		k := withoutDelims(m.key)
 		for _, n := range names {
-			if m.key != n && (strings.EqualFold(m.key, n) || strings.EqualFold(withoutDelims(m.key), withoutDelims(n))) {
+			if m.key != n && (strings.EqualFold(m.key, n) || strings.EqualFold(k, withoutDelims(n))) {
 				return m.key, n, true
 			}
 		}
@@ -142,5 +143,11 @@ func withoutDelims(s string) string {
 	if !strings.ContainsAny(s, "_-") {
 		return s
 	}
-	return strings.NewReplacer("_", "", "-", "").Replace(s)
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '_' && c != '-' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
 }

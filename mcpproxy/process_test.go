@@ -33,7 +33,7 @@ var (
 )
 
 // binary builds the repository's test and example servers once and returns
-// the path of the named one (testserver, fsserver, relaycmd).
+// the path of the named one (testserver, fsserver, relaycmd, mrtrserver).
 func binary(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -41,7 +41,7 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		for _, pkg := range []string{"./internal/testserver", "../examples/mcp-servers/fsserver", "./internal/relaycmd"} {
+		for _, pkg := range []string{"./internal/testserver", "../examples/mcp-servers/fsserver", "./internal/relaycmd", "./internal/mrtrserver"} {
 			out, err := exec.Command("go", "build", "-o", binDir, pkg).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

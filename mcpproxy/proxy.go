@@ -53,7 +53,9 @@ type Call struct {
 	// Params is the original params object, read-only.
 	Params json.RawMessage
 
-	stateless bool // a 2026-07-28 (or later) request
+	stateless     bool                 // a 2026-07-28 (or later) request
+	requestState  enforce.RequestState // params.requestState, when present
+	taskAugmented bool                 // params.task (2025-11-25 task-augmented call)
 }
 
 // Verdict is the authorization hook's answer for one call.
@@ -85,6 +87,11 @@ type Refusal struct {
 	// Reason is the error message (or why it was dropped). It names no
 	// argument value.
 	Reason string
+	// Context is the context of the session the message came in (the one
+	// Relay was given, with its values), so that OnRefused can tell which
+	// session to name in its record; nil for a refusal made outside a
+	// Relay.
+	Context context.Context
 }
 
 // ListRequest is a tools/list request as the filter hook sees it.
@@ -222,6 +229,12 @@ type session struct {
 	retired map[string]struct{}
 	idle    chan struct{} // closed when pending empties; nil unless draining
 	version string        // negotiated protocol version, from initialize
+
+	// tasks are the task ids the server returned for calls the relay let
+	// through, each with what re-checks the warrant that allowed the call
+	// (tasks.go); taskOrder is their order of creation, for the bound.
+	tasks     map[string]*enforce.Followup
+	taskOrder []string
 }
 
 // Relay relays one session between client (the agent's side) and upstream
@@ -385,14 +398,19 @@ func (s *session) stop(reason string) {
 }
 
 // addPending registers a client request; false when its id is already
-// pending.
-func (s *session) addPending(id json.RawMessage, k kind) (*pending, bool) {
+// pending. setup, when set, completes the entry before it is registered:
+// once registered, the upstream loop may take it (a server can answer an
+// id before the request reaches it), so nothing is written to it after.
+func (s *session) addPending(id json.RawMessage, k kind, setup ...func(*pending)) (*pending, bool) {
 	key, ok := idKey(id)
 	if !ok {
 		return nil, false
 	}
 	e := &pending{key: key, id: id, kind: k}
 	e.ctx, e.cancel = context.WithCancel(s.ctx)
+	for _, f := range setup {
+		f(e)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, dup := s.pending[key]

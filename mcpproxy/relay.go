@@ -282,6 +282,10 @@ func (s *session) clientMessage(raw []byte) {
 		s.startCall(m)
 	case m.method == methodList:
 		s.startList(m)
+	case isTaskMethod(m.method):
+		s.startTask(m)
+	case m.method == methodListen:
+		s.startListen(m)
 	default:
 		k := kindPlain
 		if m.method == "initialize" {
@@ -316,6 +320,9 @@ func (s *session) refuse(r *Refusal) {
 
 // report tells OnRefused of r, and logs it.
 func (s *session) report(r *Refusal) {
+	if r.Context == nil {
+		r.Context = s.ctx
+	}
 	if r.Code == 0 {
 		s.log.Warn("dropped client message", "method", r.Method, "reason", r.Reason)
 	} else {
@@ -430,12 +437,20 @@ func (s *session) worker(f func()) {
 
 // startCall checks a tools/call on a hook worker.
 func (s *session) startCall(m *message) {
-	e, ok := s.addPending(m.id, kindCall)
+	call, fwdParams, err := parseCall(m.id, m.paramsRaw())
+	e, ok := s.addPending(m.id, kindCall, func(e *pending) {
+		if err == nil && (call.stateless || call.taskAugmented) {
+			// The enforcement point leaves what an input_required answer
+			// (a retry grant) or a task (the warrant to re-check) needs.
+			e.stateless = call.stateless
+			e.follow = &enforce.Followup{RequestState: call.requestState}
+			e.ctx = enforce.WithFollowup(e.ctx, e.follow)
+		}
+	})
 	if !ok {
 		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
 		return
 	}
-	call, fwdParams, err := parseCall(m.id, m.paramsRaw())
 	if err != nil {
 		if s.claim(e) {
 			s.refuse(&Refusal{Method: m.method, ID: m.id, Code: CodeInvalidParams, Reason: "Invalid params: " + err.Error()})
@@ -541,20 +556,22 @@ func (s *session) decide(e *pending, call *Call, v *Verdict, fwd []byte) {
 // startList forwards a tools/list request and computes, alongside, which
 // tools its answer may show.
 func (s *session) startList(m *message) {
-	e, ok := s.addPending(m.id, kindList)
+	params := m.paramsRaw()
+	e, ok := s.addPending(m.id, kindList, func(e *pending) {
+		e.keepReady = make(chan struct{})
+		if e.stateless = paramsAreStateless(params); e.stateless {
+			// The enforcement point says how long the warrant it filters
+			// by lives, which bounds the listing's ttlMs.
+			e.follow = &enforce.Followup{}
+			e.ctx = enforce.WithFollowup(e.ctx, e.follow)
+		}
+	})
 	if !ok {
 		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
 		return
 	}
-	params := m.paramsRaw()
 	req := &ListRequest{Params: params}
 	fwdParams := params
-	if e.stateless = paramsAreStateless(params); e.stateless {
-		// The enforcement point says how long the warrant it filters by
-		// lives, which bounds the listing's ttlMs.
-		e.follow = &enforce.Followup{}
-		e.ctx = enforce.WithFollowup(e.ctx, e.follow)
-	}
 	if params != nil {
 		var err error
 		req.Tenuo, fwdParams, err = stripListEnvelope(params)
@@ -565,7 +582,6 @@ func (s *session) startList(m *message) {
 			return
 		}
 	}
-	e.keepReady = make(chan struct{})
 	if !s.acquire() {
 		return
 	}
@@ -687,6 +703,8 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		return m.raw
 	case e.kind == kindInit:
 		s.recordVersion(value(m.raw, m.ms[m.result]))
+	case e.kind == kindCall && e.follow != nil:
+		s.callAnswered(e, value(m.raw, m.ms[m.result]))
 	case e.kind == kindList:
 		<-e.keepReady
 		var cache *listCache
@@ -782,4 +800,46 @@ func tenuoData(data json.RawMessage) json.RawMessage {
 		return nil
 	}
 	return d.Tenuo
+}
+
+// callAnswered acts on the result of a call the relay let through, before
+// the client sees it: an input_required result (2026-07-28) lets the retry
+// that carries the same PoP and exactly the returned requestState pass the
+// replay check once; a task handle is remembered as this session's.
+func (s *session) callAnswered(e *pending, result []byte) {
+	if id, ok := taskCreated(result); ok {
+		s.rememberTask(id, e.follow)
+		return
+	}
+	if !e.stateless {
+		return
+	}
+	rms, err := objectMembers(result)
+	if err != nil {
+		return
+	}
+	ri := find(rms, "resultType")
+	if ri < 0 {
+		return
+	}
+	if rt, _ := jsonString(value(result, rms[ri])); rt != "input_required" {
+		return
+	}
+	var st enforce.RequestState
+	if si := find(rms, "requestState"); si >= 0 {
+		v, ok := jsonString(value(result, rms[si]))
+		if !ok {
+			s.log.Warn("input_required result with a requestState that is not a string: its retry will be refused as a replay")
+			return
+		}
+		st = enforce.RequestState{Present: true, Value: v}
+	}
+	if err := e.follow.AllowRetry(st); err != nil {
+		s.log.Warn("input_required: the retry could not be granted; it will be refused as a replay", "err", err)
+	}
+}
+
+// refusal is the refusal of request m with code and reason.
+func (s *session) refusal(m *message, code int, reason string) *Refusal {
+	return &Refusal{Method: m.method, ID: m.id, Code: code, Reason: reason}
 }

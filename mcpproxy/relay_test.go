@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,11 @@ func TestMethodTable(t *testing.T) {
 		"tools/call":              "check",
 		"tools/list":              "filter",
 		"notifications/cancelled": "relay+free",
+		// Bound to the session's own tasks (tasks.go): a task id no relayed
+		// call created is refused.
+		"tasks/get":    "task-bound",
+		"tasks/result": "task-bound",
+		"tasks/cancel": "task-bound",
 	}
 	for _, dir := range []string{"ClientRequest", "ClientNotification", "ServerRequest", "ServerNotification"} {
 		if len(methods[dir]) == 0 {
@@ -135,6 +141,14 @@ func TestMethodTable(t *testing.T) {
 				}
 				before := checked.Load()
 				from.send(msg)
+				if fromClient && disposition[method] == "task-bound" {
+					// The client gets the refusal; the server nothing.
+					if r := from.recv(); field(t, r, "error.code") != "-32602" || field(t, r, "id") != strconv.Itoa(id) {
+						t.Fatalf("%s naming no known task answered %s", method, r)
+					}
+					to.quiet(20 * time.Millisecond)
+					return
+				}
 				if got := to.recv(); got != msg {
 					t.Fatalf("relayed\n%s\nas\n%s", msg, got)
 				}
