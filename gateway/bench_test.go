@@ -5,11 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
+	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
+	"github.com/tenuo-mcp/tenuo-mcp/gateway"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
 )
 
@@ -83,7 +87,7 @@ func BenchmarkSidecarAddedVsVerify(b *testing.B) {
 	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(mustURL(up.URL)); pr.Out.Host = pr.In.Host }}
 	bare := httptest.NewServer(rp)
 	defer bare.Close()
-	sc := httptest.NewServer(mustSidecarFor(b, f, up.URL))
+	sc := httptest.NewServer(benchSidecar(b, f, up.URL))
 	defer sc.Close()
 	c := gatewaytest.Cases()[0]
 	h := c.Headers(b, f)
@@ -154,4 +158,103 @@ func reparse(a *authz.SignedApproval) (*authz.SignedApproval, error) {
 		return nil, err
 	}
 	return as[0], nil
+}
+
+// BenchmarkSidecarAddedCPU: the sidecar's added CPU time per request, in
+// strict verifies. Rounds of requests through the bare reverse proxy and
+// the same requests through the sidecar (client, proxies and upstream all
+// in this process, so everything but the sidecar's own work is the same in
+// both), then as many verifies, each timed by getrusage; four rounds, so
+// all three share the machine's load as it changes.
+func BenchmarkSidecarAddedCPU(b *testing.B) {
+	up := benchUpstream(b)
+	f := gatewaytest.New(b)
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(mustURL(up.URL)); pr.Out.Host = pr.In.Host }}
+	bare := httptest.NewServer(rp)
+	defer bare.Close()
+	sc := httptest.NewServer(benchSidecar(b, f, up.URL))
+	defer sc.Close()
+	c := gatewaytest.Cases()[0]
+	h := c.Headers(b, f)
+	send := func(base string) {
+		r, err := http.NewRequest(c.Method, base+c.Target, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Header = h.Clone()
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	appr, err := authz.NewApproval(f.Apprvr, [32]byte{1}, "bench", time.Now(), time.Hour, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if appr, err = reparse(appr); err != nil {
+		b.Fatal(err)
+	}
+	for range 50 {
+		send(bare.URL)
+		send(sc.URL)
+		appr.Verify()
+	}
+	const rounds = 4
+	n := max(b.N/rounds, 50)
+	var cb, cs, cv time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range rounds {
+		t0 := cpuTime(b)
+		for range n {
+			send(bare.URL)
+		}
+		t1 := cpuTime(b)
+		for range n {
+			send(sc.URL)
+		}
+		t2 := cpuTime(b)
+		for range n {
+			if _, err := appr.Verify(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t3 := cpuTime(b)
+		cb, cs, cv = cb+t1-t0, cs+t2-t1, cv+t3-t2
+	}
+	b.StopTimer()
+	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(n*rounds) / 1e3 }
+	b.ReportMetric(per(cb), "bare-cpu-µs")
+	b.ReportMetric(per(cs), "sidecar-cpu-µs")
+	b.ReportMetric(per(cv), "verify-cpu-µs")
+	b.ReportMetric(per(cs-cb), "added-cpu-µs")
+	b.ReportMetric(float64(cs-cb)/float64(cv), "added-cpu/verify")
+}
+
+// cpuTime is this process's user and system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSidecar is the fixture's sidecar writing its audit lines to a file,
+// as tenuo-authorizer --audit-log does (the fixture's in-memory buffer
+// would grow by every line of the run).
+func benchSidecar(b *testing.B, f *gatewaytest.Fixture, up string) *gateway.Sidecar {
+	af, err := os.Create(filepath.Join(b.TempDir(), "audit.jsonl"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { af.Close() })
+	p := f.NewPoint(f.Authorizer)
+	p.Audit = af
+	return mustSidecar(b, gateway.SidecarConfig{Checker: gateway.Checker{Point: p}, Upstream: mustURL(up)})
 }
