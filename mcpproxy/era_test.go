@@ -388,3 +388,20 @@ func BenchmarkParseCallEra(b *testing.B) {
 		})
 	}
 }
+
+// TestPinRefusalResultType: a call the pin layer refuses as a tool result
+// says resultType "complete" for a 2026-07-28 request only.
+func TestPinRefusalResultType(t *testing.T) {
+	for _, stateless := range []bool{true, false} {
+		c := &pinConn{cfg: PinConfig{DenyAsResult: true}, log: orDiscard(nil), items: make(chan pinItem, 1), end: make(chan struct{})}
+		c.refuse(json.RawMessage(`4`), "echo", "it is not in the pin lock", stateless)
+		got := string((<-c.items).msg)
+		want := `<missing>`
+		if stateless {
+			want = `"complete"`
+		}
+		if field(t, got, "result.resultType") != want || field(t, got, "result.isError") != "true" {
+			t.Fatalf("stateless %v: %s", stateless, got)
+		}
+	}
+}

@@ -459,13 +459,14 @@ func (c *pinConn) Write(msg []byte) error {
 		c.lists[key] = true
 		c.mu.Unlock()
 	case methodCall:
-		name := ""
+		name, stateless := "", false
 		if pi := find(ms, "params"); pi >= 0 {
 			p := value(m, ms[pi])
 			if pms, err := objectMembers(p); err == nil {
 				if ni := find(pms, "name"); ni >= 0 {
 					name, _ = jsonString(value(p, pms[ni]))
 				}
+				stateless = requestIsStateless(p, pms)
 			}
 		}
 		why := c.check(name)
@@ -476,14 +477,15 @@ func (c *pinConn) Write(msg []byte) error {
 			c.log.Warn("calling a tool that differs from the pin lock (--pin-mode warn)", "tool", name, "difference", why)
 			break
 		}
-		c.refuse(id, name, why)
+		c.refuse(id, name, why, stateless)
 		return nil
 	}
 	return c.up.Write(msg)
 }
 
-// refuse answers a call in the server's place.
-func (c *pinConn) refuse(id json.RawMessage, tool, why string) {
+// refuse answers a call in the server's place; a result made for a
+// 2026-07-28 request (stateless) says resultType "complete".
+func (c *pinConn) refuse(id json.RawMessage, tool, why string, stateless bool) {
 	reason := fmt.Sprintf("Access denied: tool %q is pinned (--pin) and %s", tool, why)
 	if c.cfg.OnRefused != nil {
 		c.cfg.OnRefused(&Refusal{Method: methodCall, ID: id, Code: CodeAccessDenied, Reason: reason})
@@ -492,8 +494,11 @@ func (c *pinConn) refuse(id json.RawMessage, tool, why string) {
 	data := map[string]any{"tenuo_pin": map[string]any{"tool": tool, "reason": why}}
 	var b []byte
 	if c.cfg.DenyAsResult {
-		b, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": map[string]any{
-			"content": []map[string]any{{"type": "text", "text": reason}}, "isError": true, "_meta": data}})
+		result := map[string]any{"content": []map[string]any{{"type": "text", "text": reason}}, "isError": true, "_meta": data}
+		if stateless {
+			result["resultType"] = "complete"
+		}
+		b, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "result": result})
 	} else {
 		b, _ = json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{
 			"code": CodeAccessDenied, "message": reason, "data": data}})

@@ -23,7 +23,13 @@ import (
 // ServerRequest and ServerNotification of each version).
 func schemaMethods(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(schemaDir(t), "*", "schema.json"))
+	return schemaMethodsOf(t, "*")
+}
+
+// schemaMethodsOf is schemaMethods for the versions matching the pattern.
+func schemaMethodsOf(t *testing.T, version string) map[string]map[string]bool {
+	t.Helper()
+	dirs, err := filepath.Glob(filepath.Join(schemaDir(t), version, "schema.json"))
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no MCP schemas found: %v", err)
 	}
@@ -398,5 +404,68 @@ func TestListEnvelopeStripped(t *testing.T) {
 	h.client.recv()
 	if seen == nil || seen.Warrant != "w" || seen.Source != enforce.SourceMeta {
 		t.Fatalf("hook saw %+v", seen)
+	}
+}
+
+// TestMethodTable2026 sends every method of 2026-07-28 in that version's
+// shape (params._meta naming the version and capabilities) through the
+// relay: all but the intercepted pass byte for byte, both ways; a filtered
+// listing gains only what the version requires of a result the proxy made.
+func TestMethodTable2026(t *testing.T) {
+	methods := schemaMethodsOf(t, statelessVersion)
+	authz, filter := allowExcept("hidden")
+	h := newHarness(t, &Proxy{AuthorizeCall: authz, FilterTools: filter}, 0)
+	id := 0
+	for _, dir := range []string{"ClientRequest", "ClientNotification", "ServerRequest", "ServerNotification"} {
+		names := make([]string, 0, len(methods[dir]))
+		for m := range methods[dir] {
+			names = append(names, m)
+		}
+		sort.Strings(names)
+		if len(names) == 0 && dir != "ServerRequest" { // server requests became input_required results
+			t.Fatalf("no %s methods in the 2026-07-28 schema", dir)
+		}
+		for _, method := range names {
+			t.Run(dir+"/"+method, func(t *testing.T) {
+				id++
+				h.client.t, h.upstream.t = t, t
+				fromClient := strings.HasPrefix(dir, "Client")
+				isRequest := strings.HasSuffix(dir, "Request")
+				params := `{"x":{"b":1, "a":[1,2]},` + meta2026 + `}`
+				switch method {
+				case "tools/call":
+					params = `{"name":"tool", "arguments":{"q":1},` + meta2026 + `}`
+				case "notifications/cancelled":
+					params = fmt.Sprintf(`{"requestId":%d,`+meta2026+`}`, 200000+id)
+				}
+				msg := fmt.Sprintf(`{"jsonrpc":"2.0","method":%q,"params":%s}`, method, params)
+				if isRequest {
+					msg = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, id, method, params)
+				}
+				from, to := h.upstream, h.client
+				if fromClient {
+					from, to = h.client, h.upstream
+				}
+				from.send(msg)
+				if got := to.recv(); got != msg {
+					t.Fatalf("relayed\n%s\nas\n%s", msg, got)
+				}
+				if !isRequest {
+					return
+				}
+				reply := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"resultType":"complete","ok":true, "_meta":{},"ttlMs":5,"cacheScope":"public"}}`, id)
+				want := reply
+				if fromClient && method == "tools/list" {
+					reply = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"resultType":"complete","tools":[{"name":"a"},{"name":"hidden"}],"nextCursor":"c","ttlMs":5,"cacheScope":"public"}}`, id)
+					// No enforcement point said how long the caller's warrant
+					// lives: the listing is not to be cached.
+					want = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"resultType":"complete","tools":[{"name":"a"}],"nextCursor":"c","ttlMs":0,"cacheScope":"private"}}`, id)
+				}
+				to.send(reply)
+				if got := from.recv(); got != want {
+					t.Fatalf("answer\n%s\nrelayed as\n%s", reply, got)
+				}
+			})
+		}
 	}
 }
