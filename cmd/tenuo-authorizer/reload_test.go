@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -250,4 +249,41 @@ func TestHotReload(t *testing.T) {
 	}
 }
 
-var _ = io.Discard
+// TestHotReloadKeepsHeldWarrantVerifiable: with a held warrant (--warrant,
+// for clients that present none), new trusted roots that do not verify it
+// are refused as a whole: the old roots and the held warrant keep
+// deciding, and the reason is logged.
+func TestHotReloadKeepsHeldWarrantVerifiable(t *testing.T) {
+	f := gatewaytest.New(t)
+	dir := t.TempDir()
+	cfg, rootFile := filepath.Join(dir, "gateway.yaml"), filepath.Join(dir, "root.pub")
+	warrant, key := filepath.Join(dir, "held.warrant"), filepath.Join(dir, "agent.key")
+	writeAtomic(t, cfg, []byte(gatewaytest.ConfigYAML))
+	writeAtomic(t, rootFile, []byte(f.Root.Public().Hex()+"\n"))
+	writeAtomic(t, warrant, []byte(f.Agents.Base64()+"\n"))
+	if err := os.WriteFile(key, []byte(f.Agent.SeedHex()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer up.Close()
+	p := startBin(t, 1, "sidecar", "--config", cfg, "--trusted-root", rootFile, "--warrant", warrant, "--key", key,
+		"--reload-interval", "50ms", "--admin", "", "--listen", "127.0.0.1:0", "--upstream", up.URL,
+		"--audit-log", filepath.Join(dir, "audit.jsonl"))
+	base := "http://" + p.addrs["sidecar"]
+	held := gatewaytest.Case{Method: "GET", Target: "/files?path=/data/a"} // no credentials: the held warrant's
+	if got := send(t, f, base, held).StatusCode; got != 200 {
+		t.Fatalf("with the held warrant: %d\n%s", got, p.stderr)
+	}
+	writeAtomic(t, rootFile, []byte(f.Rogue.Public().Hex()+"\n"))
+	eventually(t, "the roots that do not verify the held warrant are refused", func() bool {
+		return strings.Contains(p.stderr.String(), "held warrant does not verify")
+	}, p.stderr)
+	if got := send(t, f, base, held).StatusCode; got != 200 {
+		t.Fatalf("after refused roots, the held warrant: %d\n%s", got, p.stderr)
+	}
+	rogue := gatewaytest.Case{Method: "GET", Target: "/files?path=/data/a", Tool: "read", Fields: map[string]any{"path": "/data/a"},
+		Stack: func(f *gatewaytest.Fixture) authz.Stack { return f.RogueW }}
+	if got := send(t, f, base, rogue).StatusCode; got != 403 {
+		t.Fatalf("the refused root's warrant: %d, want 403 (not trusted)\n%s", got, p.stderr)
+	}
+}
