@@ -405,3 +405,62 @@ func TestPinRefusalResultType(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFilterToolsList2026: whatever result a server sends a 2026-07-28
+// listing, the filtered one is JSON (or an error), shows no hidden tool,
+// says cacheScope "private", and carries a non-negative integer ttlMs no
+// longer than the warrant's remaining life.
+func FuzzFilterToolsList2026(f *testing.F) {
+	for _, s := range []string{
+		`{"tools":[{"name":"ok"},{"name":"deny"}],"ttlMs":60000,"cacheScope":"public","resultType":"complete"}`,
+		`{ "tools":[] }`, `{"tools":[],"ttlMs":-1}`, `{"tools":[],"ttlMs":1e99}`, `{"tools":[],"ttlMs":"5"}`,
+		`{"tools":[],"ttlMs":99999999999999999999999,"cacheScope":null}`, `{"tools":[{"name":"deny","name":"ok"}]}`,
+	} {
+		f.Add([]byte(s), int64(3600_000))
+	}
+	f.Fuzz(func(t *testing.T, result []byte, leftMs int64) {
+		msg := append(append([]byte(`{"jsonrpc":"2.0","id":1,"result":`), result...), '}')
+		ms, err := objectMembers(msg)
+		if err != nil {
+			return
+		}
+		ri := find(ms, "result")
+		if ri < 0 {
+			return
+		}
+		cache := &listCache{bounded: leftMs%2 == 0, left: time.Duration(leftMs) * time.Millisecond}
+		out, err := filterToolsList(msg, ms[ri], func(n string) bool { return n != "deny" }, cache)
+		if err != nil {
+			return
+		}
+		var got struct {
+			Result struct {
+				Tools []struct {
+					Name string `json:"name"`
+				} `json:"tools"`
+				TTL        json.Number `json:"ttlMs"`
+				CacheScope string      `json:"cacheScope"`
+			} `json:"result"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(out))
+		dec.UseNumber()
+		if err := dec.Decode(&got); err != nil {
+			t.Fatalf("filtered listing %s: %v", out, err)
+		}
+		for _, tool := range got.Result.Tools {
+			if tool.Name == "deny" {
+				t.Fatalf("hidden tool shown: %s", out)
+			}
+		}
+		if got.Result.CacheScope != "private" {
+			t.Fatalf("cacheScope %q: %s", got.Result.CacheScope, out)
+		}
+		if n, ok := ttlMillis([]byte(got.Result.TTL.String())); !ok || n < 0 || strings.HasPrefix(got.Result.TTL.String(), "-") {
+			t.Fatalf("ttlMs %q is not a non-negative integer: %s", got.Result.TTL, out)
+		}
+		ttl, err := strconv.ParseUint(got.Result.TTL.String(), 10, 64)
+		if cache.bounded && (err != nil || ttl > uint64(max(leftMs, 0))) {
+			t.Fatalf("ttlMs %s outlives the warrant's %d ms: %s", got.Result.TTL, leftMs, out)
+		}
+	})
+}
