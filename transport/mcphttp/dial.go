@@ -276,7 +276,7 @@ func (c *ClientConn) Write(msg []byte) error {
 		req.Header.Set(HeaderProtocolVersion, stateless)
 		req.Header.Set(HeaderMethod, m.method)
 		if key, ok := namedBy[m.method]; ok {
-			if v, ok := stringMember(m.params, key); ok {
+			if v, ok := m.param(key); ok {
 				req.Header.Set(HeaderName, v)
 			}
 		}
@@ -287,7 +287,7 @@ func (c *ClientConn) Write(msg []byte) error {
 		if m.method == "tools/list" {
 			c.lists[m.key] = true
 		}
-		if name, ok := stringMember(m.params, "name"); ok && m.method == "tools/call" {
+		if name, ok := m.param("name"); ok && m.method == "tools/call" {
 			paramHeaders(m.params, c.bindings[name], req.Header)
 		}
 		c.mu.Unlock()

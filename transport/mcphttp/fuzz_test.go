@@ -171,3 +171,35 @@ func validHeaderValue(v string) bool {
 	}
 	return v == strings.TrimSpace(v)
 }
+
+// FuzzMembers: on valid JSON, the hand scanner reads the same members as
+// encoding/json's token reader (byte for byte, once the reader's own
+// whitespace trimming is applied), refuses what it refuses, and on any
+// input never panics.
+func FuzzMembers(f *testing.F) {
+	for _, s := range []string{`{}`, ` { "a" : 1 , "b":[1,{"c":"}"}] } `, `{"a":"\"}\\"}`, `{"\u0069d":1,"id":2}`,
+		`{"a":1,"a":2}`, `[1]`, `{"a":tru}`, `{"k\u00e9":{"x":[]},"n":-1.5e+3}`, "{\"a\xff\":1}", `{"a":"x"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ferr := members(b)
+		if !json.Valid(b) {
+			return // only valid JSON is promised anything but no panic
+		}
+		slow, serr := membersSlow(b)
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("%q: scanner %v, reader %v", b, ferr, serr)
+		}
+		if ferr != nil {
+			return
+		}
+		if len(fast) != len(slow) {
+			t.Fatalf("%q: scanner %v, reader %v", b, fast, slow)
+		}
+		for k, v := range slow {
+			if got, ok := fast[k]; !ok || !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(v)) {
+				t.Fatalf("%q: member %q: scanner %q, reader %q", b, k, got, v)
+			}
+		}
+	})
+}

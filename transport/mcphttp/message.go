@@ -19,6 +19,37 @@ type msgInfo struct {
 	method    string
 	hasMethod bool
 	params    json.RawMessage // nil when absent
+
+	// Read once, on first use (paramMembers, metaOf).
+	pm, meta   map[string]json.RawMessage
+	pmRead     bool
+	metaParsed bool
+}
+
+// paramMembers returns the members of params (nil when it is not an object
+// or cannot be read), reading them once.
+func (m *msgInfo) paramMembers() map[string]json.RawMessage {
+	if !m.pmRead {
+		m.pmRead = true
+		if len(m.params) > 0 && m.params[0] == '{' {
+			m.pm, _ = members(m.params)
+		}
+	}
+	return m.pm
+}
+
+// param returns the string member key of params, and whether it is there
+// as a string.
+func (m *msgInfo) param(key string) (string, bool) {
+	v := m.paramMembers()[key]
+	if len(v) == 0 || v[0] != '"' {
+		return "", false
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 // isRequest reports whether m expects an answer.
@@ -111,8 +142,124 @@ func parseMessage(b []byte) (msgInfo, error) {
 }
 
 // members returns the members of a JSON object by exact name, refusing a
-// name that appears twice. b must be valid JSON.
+// name that appears twice. b must be valid JSON. It scans the object's
+// top level by hand (the values are delimited, not decoded): the
+// encoding/json token reader it agrees with (membersSlow, checked by
+// FuzzMembers) costs several times as much, and every message crossing
+// the transport is read this way at least twice.
 func members(b []byte) (map[string]json.RawMessage, error) {
+	i := skipWS(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, errors.New("not an object")
+	}
+	out := map[string]json.RawMessage{}
+	i = skipWS(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return out, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, errors.New("object key is not a string")
+		}
+		end, escaped, ok := stringEnd(b, i)
+		if !ok {
+			return nil, errors.New("unterminated string")
+		}
+		k := string(b[i+1 : end-1])
+		if escaped || !utf8.ValidString(k) {
+			if json.Unmarshal(b[i:end], &k) != nil {
+				return nil, errors.New("bad object key")
+			}
+		}
+		i = skipWS(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, errors.New("missing colon")
+		}
+		i = skipWS(b, i+1)
+		vend, ok := valueEnd(b, i)
+		if !ok {
+			return nil, errors.New("bad value")
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("member %q appears twice", k)
+		}
+		out[k] = json.RawMessage(b[i:vend])
+		i = skipWS(b, vend)
+		if i >= len(b) {
+			return nil, errors.New("unterminated object")
+		}
+		switch b[i] {
+		case ',':
+			i = skipWS(b, i+1)
+		case '}':
+			return out, nil
+		default:
+			return nil, errors.New("missing comma")
+		}
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that starts at b[i]
+// ('"'), and whether it holds an escape.
+func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j + 1, escaped, true
+		}
+	}
+	return 0, false, false
+}
+
+// valueEnd returns the index just past the JSON value that starts at b[i].
+func valueEnd(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		end, _, ok := stringEnd(b, i)
+		return end, ok
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, _, ok := stringEnd(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	}
+	j := i
+	for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\t' && b[j] != '\n' && b[j] != '\r' {
+		j++
+	}
+	return j, j > i
+}
+
+// membersSlow is members by encoding/json's token reader: the reference
+// FuzzMembers holds members to.
+func membersSlow(b []byte) (map[string]json.RawMessage, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	t, err := dec.Token()

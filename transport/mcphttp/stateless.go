@@ -54,22 +54,16 @@ const latestSessionVersion = "2025-11-25"
 // unknown future version is answered as 2026-07-28 would answer it).
 func statelessHeader(v string) bool { return v > latestSessionVersion && !slices.Contains(Versions, v) }
 
-// metaVersion returns params._meta[MetaProtocolVersion] of m, and whether
-// the member is there at all.
+// metaOf returns the members of params._meta of m (nil when it has none),
+// reading them once.
 func metaOf(m *msgInfo) map[string]json.RawMessage {
-	if len(m.params) == 0 || m.params[0] != '{' {
-		return nil
+	if !m.metaParsed {
+		m.metaParsed = true
+		if meta := m.paramMembers()["_meta"]; len(meta) > 0 && meta[0] == '{' {
+			m.meta, _ = members(meta)
+		}
 	}
-	ms, err := members(m.params)
-	if err != nil {
-		return nil
-	}
-	meta := ms["_meta"]
-	if len(meta) == 0 || meta[0] != '{' {
-		return nil
-	}
-	out, _ := members(meta)
-	return out
+	return m.meta
 }
 
 // isStateless reports whether a POST without a session id is a 2026-07-28
@@ -117,7 +111,7 @@ func checkStateless(r *http.Request, m *msgInfo) (status, code int, msg string) 
 		return http.StatusBadRequest, CodeHeaderMismatch, "Bad Request: the " + HeaderMethod + " header does not match the body's method"
 	}
 	if key, named := namedBy[m.method]; named {
-		v, ok := stringMember(m.params, key)
+		v, ok := m.param(key)
 		switch {
 		case !hasName:
 			return http.StatusBadRequest, CodeHeaderMismatch, "Bad Request: the " + HeaderName + " header is required on " + m.method
@@ -412,6 +406,10 @@ wait:
 
 // answerCode returns the JSON-RPC error code of an answer, 0 for none.
 func answerCode(msg []byte) int {
+	if !bytes.Contains(msg, []byte(`"error"`)) {
+		return 0 // it only picks the HTTP status: a spelling this misses gets 200
+
+	}
 	e := mustMembers(msg)["error"]
 	if len(e) == 0 {
 		return 0
@@ -570,7 +568,7 @@ func paramHeadersOK(r *http.Request, m *msgInfo, s *Session) string {
 			sent = append(sent, k)
 		}
 	}
-	name, _ := stringMember(m.params, "name")
+	name, _ := m.param("name")
 	var bs []binding
 	known := false
 	if s != nil {
@@ -587,10 +585,7 @@ func paramHeadersOK(r *http.Request, m *msgInfo, s *Session) string {
 	if len(bs) == 0 && len(sent) == 0 {
 		return ""
 	}
-	var args json.RawMessage
-	if ms, err := members(m.params); err == nil {
-		args = ms["arguments"]
-	}
+	args := m.paramMembers()["arguments"]
 	for _, k := range sent {
 		if !slices.ContainsFunc(bs, func(b binding) bool { return b.header == k }) {
 			return "the " + k + " header mirrors no argument of " + strconv.Quote(name)
