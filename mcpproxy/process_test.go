@@ -41,12 +41,11 @@ func binary(t *testing.T, name string) string {
 		if buildErr != nil {
 			return
 		}
-		for _, pkg := range []string{"./internal/testserver", "../examples/mcp-servers/fsserver", "./internal/relaycmd", "./internal/mrtrserver"} {
-			out, err := exec.Command("go", "build", "-o", binDir, pkg).CombinedOutput()
-			if err != nil {
-				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
-				return
-			}
+		// One go build for all: it builds them in parallel.
+		pkgs := []string{"./internal/testserver", "../examples/mcp-servers/fsserver", "./internal/relaycmd", "./internal/mrtrserver"}
+		out, err := exec.Command("go", append([]string{"build", "-o", binDir + string(filepath.Separator)}, pkgs...)...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
 		}
 	})
 	if buildErr != nil {
