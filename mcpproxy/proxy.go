@@ -121,7 +121,10 @@ type Proxy struct {
 	// itself, before any hook could decide it: a tools/call refused as
 	// malformed (-32602), an id-less tools/call or tools/list (dropped), a
 	// look-alike of an intercepted method (-32601), a message that is not
-	// JSON-RPC. Every refusal can so be audited. It must not block.
+	// JSON-RPC, a tasks/* request (or task subscription) naming a task no
+	// call in the session created (-32602) or whose call's warrant no longer
+	// verifies (-32001). Every refusal can so be audited; r.Context names
+	// the session. It must not block.
 	OnRefused func(r *Refusal)
 
 	// DenyAsResult answers a denied call with a CallToolResult
