@@ -24,7 +24,9 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
@@ -53,6 +55,44 @@ type Server struct {
 	checker     *gateway.Checker
 	handler     http.Handler
 	forwardCred bool
+	names       atomic.Pointer[headerNames] // of the credential headers last seen
+}
+
+// headerNames are one configuration's credential headers as Envoy names
+// them (lower case) and as net/http does (canonical), worked out once per
+// configuration rather than per request.
+type headerNames struct {
+	creds     [3]string
+	remove    []string          // the credential headers, lower case
+	removeID  []string          // and X-Tenuo-Warrant-Id
+	canonical map[string]string // lower case to canonical, for headers most requests carry
+}
+
+var lowerWarrantID = strings.ToLower(gateway.WarrantIDHeader)
+
+func newHeaderNames(creds [3]string) *headerNames {
+	n := &headerNames{creds: creds, canonical: map[string]string{}}
+	for _, h := range append(creds[:], gateway.WarrantIDHeader, "X-Request-Id") {
+		l := strings.ToLower(h)
+		n.canonical[l] = http.CanonicalHeaderKey(l)
+	}
+	for _, h := range creds {
+		n.remove = append(n.remove, strings.ToLower(h))
+	}
+	n.remove = slices.Clip(n.remove) // shared by responses: an append copies
+	n.removeID = slices.Clip(append(slices.Clone(n.remove), lowerWarrantID))
+	return n
+}
+
+// namesFor returns the names of creds, from the cache when they are the
+// last seen.
+func (s *Server) namesFor(creds [3]string) *headerNames {
+	if n := s.names.Load(); n != nil && n.creds == creds {
+		return n
+	}
+	n := newHeaderNames(creds)
+	s.names.Store(n)
+	return n
 }
 
 var _ authv3.AuthorizationServer = (*Server)(nil)
@@ -65,6 +105,7 @@ func New(cfg Config) *Server {
 	}
 	c.EnvoyPartialBody = true
 	s := &Server{checker: &c, forwardCred: cfg.ForwardCredentials}
+	s.names.Store(newHeaderNames(gateway.CredentialHeaders(&http.Request{})))
 	// Behind the checker: an allowed request's warrant id and the
 	// credential headers of the configuration that decided it, for the
 	// OkHttpResponse.
@@ -107,7 +148,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *aut
 	}()
 	rec := &recorder{header: http.Header{}}
 	hreq := req.GetAttributes().GetRequest().GetHttp()
-	r, err := httpRequest(ctx, hreq)
+	r, err := httpRequest(ctx, hreq, s.names.Load().canonical)
 	if err != nil {
 		s.checker.Refuse(ctx, rec, hreq.GetId(), err)
 	} else {
@@ -123,19 +164,21 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *aut
 		return denied(rec.status, rec.header, rec.body.Bytes(), http.StatusText(rec.status)), nil
 	}
 	ok := &authv3.OkHttpResponse{}
-	if !s.forwardCred {
-		ok.HeadersToRemove = make([]string, 0, 4)
-		for _, h := range rec.creds {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(h))
-		}
+	id := rec.warrantID
+	switch {
+	case s.forwardCred && id == "":
+		ok.HeadersToRemove = []string{lowerWarrantID}
+	case s.forwardCred:
+	case id == "":
+		ok.HeadersToRemove = s.namesFor(rec.creds).removeID
+	default:
+		ok.HeadersToRemove = s.namesFor(rec.creds).remove
 	}
-	if id := rec.warrantID; id != "" {
+	if id != "" {
 		ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: strings.ToLower(gateway.WarrantIDHeader), Value: id},
+			Header:       &corev3.HeaderValue{Key: lowerWarrantID, Value: id},
 			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 		})
-	} else {
-		ok.HeadersToRemove = append(ok.HeadersToRemove, strings.ToLower(gateway.WarrantIDHeader))
 	}
 	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.OK)},
 		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok}}, nil
@@ -160,7 +203,7 @@ func denied(status int, h http.Header, body []byte, msg string) *authv3.CheckRes
 // (encode_raw_headers: each value apart, raw bytes preferred), else the
 // headers map, where Envoy has joined repeated headers with "," — and body
 // (raw_body when packed as bytes, else body).
-func httpRequest(ctx context.Context, h *authv3.AttributeContext_HttpRequest) (*http.Request, error) {
+func httpRequest(ctx context.Context, h *authv3.AttributeContext_HttpRequest, canonical map[string]string) (*http.Request, error) {
 	switch {
 	case h == nil:
 		return nil, errors.New("the check request has no HTTP attributes")
@@ -194,6 +237,10 @@ func httpRequest(ctx context.Context, h *authv3.AttributeContext_HttpRequest) (*
 				r.Host = v
 			}
 			return // pseudo-headers: method and path are read above
+		}
+		if ck, ok := canonical[k]; ok { // as Header.Add would store it, without working it out again
+			r.Header[ck] = append(r.Header[ck], v)
+			return
 		}
 		r.Header.Add(k, v)
 	}
