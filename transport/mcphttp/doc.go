@@ -39,8 +39,9 @@
 // 2026-07-28 does not have (ping, initialize, logging/setLevel, …) is 404
 // with -32601; GET and DELETE are 405. Mcp-Param-* headers are checked
 // against the call's arguments by the x-mcp-header annotations of the tool
-// schemas the caller was listed (a header for a tool never listed to it
-// cannot be checked and is refused). The answer is one JSON value when it is
+// schemas the caller was listed, remembered past its pooled session's end
+// (a header for a tool never listed to it cannot be checked and is
+// refused). The answer is one JSON value when it is
 // all there is by the time headers go out (404 when it is -32601, as for
 // server/discover to a server of 2025), else an event stream;
 // subscriptions/listen is one such stream, lasting until the client closes

@@ -127,7 +127,8 @@ func FuzzStatelessChecks(f *testing.F) {
 				}
 			}
 		}
-		if paramHeadersOK(r, m, s) == "" && m.method == "tools/call" && param != "" {
+		lookup := func(tool string) ([]binding, bool) { bs, ok := s.bindings[tool]; return bs, ok }
+		if paramHeadersOK(r, m, lookup) == "" && m.method == "tools/call" && param != "" {
 			if n, _ := stringMember(m.params, "name"); n == "fetch" {
 				args := mustMembers(m.params)["arguments"]
 				v, _ := lookupPath(args, []string{"region"})

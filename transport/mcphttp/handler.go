@@ -33,6 +33,10 @@ const (
 	DefaultKeepAlive            = 25 * time.Second
 )
 
+// maxSavedCallers bounds the callers whose learned Mcp-Param-* bindings
+// are kept after their pooled session ended.
+const maxSavedCallers = 1024
+
 // Versions are the protocol versions the handler speaks, oldest first.
 var Versions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
 
@@ -117,9 +121,13 @@ type Handler struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 
-	mu        sync.Mutex // guards sessions, perClient, closing and janitor
-	sessions  map[string]*Session
-	callers   map[string]*Session // pooled sessions by caller key
+	mu       sync.Mutex // guards sessions, perClient, closing and janitor
+	sessions map[string]*Session
+	callers  map[string]*Session // pooled sessions by caller key
+	// bindings a caller's pooled session learned, kept past its end (idle
+	// expiry, eviction) for its next one: a client that cached its listing
+	// still has its Mcp-Param-* headers checked. Bounded by maxSavedCallers.
+	saved     map[string]map[string][]binding
 	perClient map[string]int
 	closing   bool
 	janitor   chan struct{} // closed to stop the idle sweeper; nil until started
@@ -398,6 +406,10 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		h.mu.Unlock()
 		return old
 	}
+	if b := h.saved[pool]; pool != "" && b != nil {
+		s.bindings = b // the ended session's, which no longer writes it
+		delete(h.saved, pool)
+	}
 	if pool != "" && len(h.sessions) >= or(h.MaxSessions, DefaultMaxSessions) {
 		h.evictIdle()
 	}
@@ -460,8 +472,26 @@ func hostOf(addr string) string {
 // release forgets a closed session and the n requests it still counted.
 func (h *Handler) release(s *Session, n int) {
 	h.mu.Lock()
-	if s.pool != "" && h.callers[s.pool] == s {
-		delete(h.callers, s.pool)
+	if s.pool != "" {
+		if h.callers[s.pool] == s {
+			delete(h.callers, s.pool)
+		}
+		s.mu.Lock()
+		b := s.bindings
+		s.bindings = map[string][]binding{} // a late answer writes elsewhere
+		s.mu.Unlock()
+		if len(b) > 0 && !h.closing {
+			if h.saved == nil {
+				h.saved = map[string]map[string][]binding{}
+			}
+			for k := range h.saved { // bounded: forget one, any
+				if len(h.saved) < maxSavedCallers {
+					break
+				}
+				delete(h.saved, k)
+			}
+			h.saved[s.pool] = b
+		}
 	}
 	if h.sessions[s.id] == s {
 		delete(h.sessions, s.id)

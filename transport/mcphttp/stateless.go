@@ -199,7 +199,7 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 		return
 	}
 	s := h.caller(key)
-	if reason := paramHeadersOK(r, m, s); reason != "" {
+	if reason := paramHeadersOK(r, m, h.bindingsOf(key, s)); reason != "" {
 		h.refuse(w, r, http.StatusBadRequest, m.id, CodeHeaderMismatch, "Bad Request: "+reason)
 		return
 	}
@@ -553,12 +553,29 @@ func collectBindings(schema json.RawMessage, prefix []string, depth int) []bindi
 	return out
 }
 
+// bindingsOf looks up a tool's bindings as the caller key's pooled session
+// s learned them, or (s nil) as its last session left them.
+func (h *Handler) bindingsOf(key string, s *Session) func(tool string) ([]binding, bool) {
+	return func(tool string) ([]binding, bool) {
+		if s != nil {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			bs, ok := s.bindings[tool]
+			return bs, ok
+		}
+		h.mu.Lock() // a saved map is no session's: h.mu guards it
+		defer h.mu.Unlock()
+		bs, ok := h.saved[key][tool]
+		return bs, ok
+	}
+}
+
 // paramHeadersOK checks the Mcp-Param-* headers of a tools/call against its
 // arguments, by the bindings learned from the caller's tool listing; it
 // returns why they do not match, "" when they do. A call carrying such
 // headers for a tool whose schema was never listed to the caller cannot be
 // checked, and is refused.
-func paramHeadersOK(r *http.Request, m *msgInfo, s *Session) string {
+func paramHeadersOK(r *http.Request, m *msgInfo, lookup func(tool string) ([]binding, bool)) string {
 	if m.method != "tools/call" {
 		return ""
 	}
@@ -569,13 +586,7 @@ func paramHeadersOK(r *http.Request, m *msgInfo, s *Session) string {
 		}
 	}
 	name, _ := m.param("name")
-	var bs []binding
-	known := false
-	if s != nil {
-		s.mu.Lock()
-		bs, known = s.bindings[name]
-		s.mu.Unlock()
-	}
+	bs, known := lookup(name)
 	if !known {
 		if len(sent) > 0 {
 			return "the " + sent[0] + " header cannot be checked: list the tools first"

@@ -295,6 +295,17 @@ func TestStatelessParamHeaders(t *testing.T) {
 	if st, _, _ := f.call(body(`{"region":"eu"}`), with(call, "Mcp-Param-Region", "eu", "Mcp-Param-Zone", "a")); st != 400 {
 		t.Fatalf("an Mcp-Param header no argument declares: %d", st)
 	}
+	// The caller's session expires; its next one still checks the headers
+	// by the listing the caller was given.
+	if n := f.h.ExpireIdle(time.Now().Add(time.Hour)); n != 1 {
+		t.Fatalf("expired %d sessions", n)
+	}
+	if st, m, _ := f.call(body(`{"region":"eu"}`), with(call, "Mcp-Param-Region", "eu")); st != 200 {
+		t.Fatalf("after expiry, a right header: %d %v", st, m)
+	}
+	if st, _, _ := f.call(body(`{"region":"eu"}`), with(call, "Mcp-Param-Region", "us")); st != 400 {
+		t.Fatalf("after expiry, a wrong header: %d", st)
+	}
 	// Another caller has listed nothing: it cannot send the header.
 	if st, _, _ := f.call(body(`{"region":"eu"}`), with(call, "Mcp-Param-Region", "eu", "X-Caller", "other")); st != 400 {
 		t.Fatalf("another caller's listing checked this one's headers: %d", st)
