@@ -61,6 +61,36 @@ func requestIsStateless(params []byte, ms []member) bool {
 	return ok && isStatelessVersion(v)
 }
 
+// statelessVersionOf returns the 2026-07-28 (or later) version params name
+// in _meta, "" when they name none.
+func statelessVersionOf(params []byte) string {
+	if !isObject(params) || (!bytes.Contains(params, []byte(`protocolVersion`)) && bytes.IndexByte(params, '\\') < 0) {
+		return ""
+	}
+	ms, err := objectMembers(params)
+	if err != nil {
+		return ""
+	}
+	mi := find(ms, "_meta")
+	if mi < 0 {
+		return ""
+	}
+	meta := value(params, ms[mi])
+	if !isObject(meta) {
+		return ""
+	}
+	mms, err := objectMembers(meta)
+	if err != nil {
+		return ""
+	}
+	if vi := find(mms, metaProtocolVersion); vi >= 0 {
+		if v, ok := jsonString(value(meta, mms[vi])); ok && isStatelessVersion(v) {
+			return v
+		}
+	}
+	return ""
+}
+
 // paramsAreStateless is requestIsStateless for params not yet scanned (nil
 // or not an object: false).
 func paramsAreStateless(params []byte) bool {

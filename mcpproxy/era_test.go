@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/toolpin"
+	"github.com/tenuo-mcp/tenuo-mcp/transport"
 )
 
 // meta2026 is the _meta every 2026-07-28 request carries.
@@ -463,4 +466,43 @@ func FuzzFilterToolsList2026(f *testing.F) {
 			t.Fatalf("ttlMs %s outlives the warrant's %d ms: %s", got.Result.TTL, leftMs, out)
 		}
 	})
+}
+
+// TestPinFetchCarriesVersion: the pin layer's own tools/list names the
+// protocol version (and client capabilities) when the client's call did, as
+// a 2026-07-28 server requires of every request; in older eras it is as
+// before, with no _meta.
+func TestPinFetchCarriesVersion(t *testing.T) {
+	lock, err := toolpin.FromTools([]json.RawMessage{json.RawMessage(`{"name":"echo","inputSchema":{"type":"object"}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, era := range []struct {
+		name, meta, want string
+	}{
+		{"2026-07-28", "," + meta2026, `{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}`},
+		{"older", "", "<missing>"},
+	} {
+		t.Run(era.name, func(t *testing.T) {
+			ur, uw := io.Pipe() // pin → test (the server's input)
+			vr, vw := io.Pipe() // test → pin (the server's output)
+			srv := newSide(t, transport.NewStdioConn(ur, vw, 0), vw)
+			pc := PinTools(transport.NewStdioConn(vr, uw, 0), PinConfig{Lock: lock, FetchTimeout: 5 * time.Second})
+			defer pc.Close()
+			call := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{}` + era.meta + `}}`
+			wrote := make(chan error, 1)
+			go func() { wrote <- pc.Write([]byte(call)) }()
+			fetch := srv.recv()
+			if field(t, fetch, "method") != `"tools/list"` || field(t, fetch, "params._meta") != era.want {
+				t.Fatalf("the pin layer's own listing: %s", fetch)
+			}
+			srv.send(`{"jsonrpc":"2.0","id":` + field(t, fetch, "id") + `,"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}}]}}`)
+			if got := srv.recv(); got != call {
+				t.Fatalf("the call reached the server as %s", got)
+			}
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -120,6 +120,11 @@ type pinConn struct {
 	seq       int
 	abandoned map[string]bool   // keys of fetches superseded by a list_changed
 	warned    map[string]string // tool → the difference last logged
+	// version is the 2026-07-28 (or later) protocol version the client's
+	// last call or listing named in _meta, "" for an older era: a stateless
+	// server needs it, and client capabilities, on the layer's own
+	// tools/list too.
+	version string
 }
 
 // maxPinPages bounds the pages of the proxy's own tools/list.
@@ -338,6 +343,12 @@ func (c *pinConn) writeFetch(id []byte, cursor string) {
 	if cursor != "" {
 		params["cursor"] = cursor
 	}
+	c.mu.Lock()
+	v := c.version
+	c.mu.Unlock()
+	if v != "" {
+		params["_meta"] = map[string]any{metaProtocolVersion: v, "io.modelcontextprotocol/clientCapabilities": map[string]any{}}
+	}
 	msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": json.RawMessage(id), "method": methodList, "params": params})
 	if err := c.up.Write(msg); err != nil {
 		key, _ := idKey(id)
@@ -453,6 +464,9 @@ func (c *pinConn) Write(msg []byte) error {
 	if !ok {
 		return c.up.Write(msg)
 	}
+	if method == methodList || method == methodCall {
+		c.noteVersion(m, ms)
+	}
 	switch method {
 	case methodList:
 		c.mu.Lock()
@@ -481,6 +495,18 @@ func (c *pinConn) Write(msg []byte) error {
 		return nil
 	}
 	return c.up.Write(msg)
+}
+
+// noteVersion records the protocol era of a client request (m, whose
+// members are ms), for the layer's own tools/list.
+func (c *pinConn) noteVersion(m []byte, ms []member) {
+	v := ""
+	if pi := find(ms, "params"); pi >= 0 {
+		v = statelessVersionOf(value(m, ms[pi]))
+	}
+	c.mu.Lock()
+	c.version = v
+	c.mu.Unlock()
 }
 
 // refuse answers a call in the server's place; a result made for a
