@@ -41,15 +41,10 @@ import (
 // each one still passes directly and still fails through serve: when a fix
 // lands it fails until the entry is removed, so the list cannot go stale.
 var conformanceKnownLosses = map[string]string{
-	// The scenario initializes with the TypeScript SDK (which negotiates
-	// 2025-11-25), then POSTs three tools/list requests in that session
-	// with the header MCP-Protocol-Version: 2025-03-26. mcp-go answers
-	// them; serve answers 400 "protocol version "2025-03-26" is not the
-	// session's (2025-11-25)" (transport/mcphttp Handler.versionOK). The
-	// spec asks for 400 only for an invalid or unsupported version, and
-	// serve itself takes a request without the header (which means
-	// 2025-03-26) in the same session.
-	"server-sse-multiple-streams/server-accepts-multiple-post-streams": "serve refuses a supported MCP-Protocol-Version that is not the session's (HTTP 400)",
+	// None. The last one, server-sse-multiple-streams/
+	// server-accepts-multiple-post-streams, was serve refusing a supported
+	// MCP-Protocol-Version that was not the session's (2025-03-26 in a
+	// 2025-11-25 session) with 400; it is answered now, as mcp-go answers it.
 }
 
 // conformanceMinDirectPasses is the fewest checks the direct run passes

@@ -15,8 +15,8 @@ import (
 )
 
 // Packages are the npm packages every caller may rely on.
-var Packages = []string{"@modelcontextprotocol/sdk", "@modelcontextprotocol/server-everything",
-	"@modelcontextprotocol/server-filesystem", "json-rpc-2.0"}
+var Packages = []string{"@modelcontextprotocol/conformance", "@modelcontextprotocol/sdk",
+	"@modelcontextprotocol/server-everything", "@modelcontextprotocol/server-filesystem", "json-rpc-2.0"}
 
 var (
 	once  sync.Once

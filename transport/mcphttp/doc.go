@@ -17,8 +17,8 @@
 // bits from crypto/rand, created when an initialize request arrives without
 // one; an unknown or made-up id is 404, so a client whose session expired
 // starts a new one. MCP-Protocol-Version, when sent, must be a version this
-// handler speaks and, once the session has negotiated one, that one (else
-// 400). The GET stream's events carry ids (g1, g2, …) and its last
+// handler speaks (else 400); within a session another supported version is
+// answered, as servers answer it, and a stateless one refused. The GET stream's events carry ids (g1, g2, …) and its last
 // messages are kept: a client that reconnects with Last-Event-ID gets what
 // it missed. POST streams carry no ids, so a client does not try to resume
 // them: a client that goes away has its requests cancelled (see Limits).

@@ -261,7 +261,7 @@ func (h *Handler) lookup(w http.ResponseWriter, r *http.Request, id string, lega
 }
 
 // versionOK checks MCP-Protocol-Version on a streamable HTTP request.
-func (h *Handler) versionOK(w http.ResponseWriter, r *http.Request, s *Session) bool {
+func (h *Handler) versionOK(w http.ResponseWriter, r *http.Request) bool {
 	vs := r.Header.Values(HeaderProtocolVersion)
 	if len(vs) == 0 {
 		return true // absent: 2025-03-26, which had no such header
@@ -275,15 +275,13 @@ func (h *Handler) versionOK(w http.ResponseWriter, r *http.Request, s *Session) 
 		h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: unsupported protocol version "+strconv.Quote(v))
 		return false
 	}
-	if s != nil {
-		s.mu.Lock()
-		negotiated := s.version
-		s.mu.Unlock()
-		if negotiated != "" && v != negotiated {
-			h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: protocol version "+strconv.Quote(v)+" is not the session's ("+negotiated+")")
-			return false
-		}
-	}
+	// A supported version other than the one the session negotiated is
+	// answered, as the servers behind us answer it: the specification asks
+	// for 400 only for an invalid or unsupported version, and a request
+	// without the header, which means 2025-03-26, is taken in any session.
+	// Nothing here or in the relay reads the header's version within a
+	// session (its messages are checked alike in every session era); a
+	// stateless version in a session is refused by post.
 	return true
 }
 

@@ -249,6 +249,22 @@ func TestStreamableJSONAnswer(t *testing.T) {
 	}
 }
 
+// TestOtherSupportedVersionInSession: a request naming a supported version
+// other than the session's is answered, as servers answer it (the MCP
+// conformance suite's server-accepts-multiple-post-streams sends
+// 2025-03-26 in a 2025-11-25 session); an unsupported one is not.
+func TestOtherSupportedVersionInSession(t *testing.T) {
+	f := newFixture(t, nil)
+	f.initialize()
+	for _, v := range Versions {
+		resp := f.do("POST", `{"jsonrpc":"2.0","id":3,"method":"echo","params":{}}`, map[string]string{"Accept": "application/json", HeaderProtocolVersion: v})
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != `{"jsonrpc":"2.0","id":3,"result":{"echo":{}}}` {
+			t.Errorf("version %s in a session: status %d, body %s", v, resp.StatusCode, body)
+		}
+	}
+}
+
 func TestNotificationsAndResponsesGet202(t *testing.T) {
 	f := newFixture(t, nil)
 	f.initialize()
@@ -305,7 +321,7 @@ func TestBadInput(t *testing.T) {
 		{"made-up session", "POST", call, map[string]string{HeaderSessionID: "../../etc"}, false, 404, codeInvalidRequest, ""},
 		{"no session, not initialize", "POST", call, nil, true, 400, codeInvalidRequest, HeaderSessionID},
 		{"unsupported protocol version", "POST", call, map[string]string{HeaderProtocolVersion: "2099-01-01"}, false, 400, codeInvalidRequest, "unsupported"},
-		{"protocol version not the session's", "POST", call, map[string]string{HeaderProtocolVersion: "2025-03-26"}, false, 400, codeInvalidRequest, "session"},
+		{"stateless protocol version in a session", "POST", call, map[string]string{HeaderProtocolVersion: "2026-07-28"}, false, 400, codeInvalidRequest, "no sessions"},
 		{"foreign Origin", "POST", call, map[string]string{"Origin": "https://evil.example"}, false, 403, codeInvalidRequest, "Origin"},
 		{"Origin that is no URL", "POST", call, map[string]string{"Origin": "null"}, false, 403, codeInvalidRequest, ""},
 		{"Mcp-Method mismatch", "POST", call, map[string]string{HeaderMethod: "tools/list"}, false, 400, CodeHeaderMismatch, "Mcp-Method"},

@@ -44,7 +44,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 		h.postStateless(w, r, body, msgs, batch)
 		return
 	}
-	if !legacy && !h.versionOK(w, r, s) {
+	if !legacy && !h.versionOK(w, r) {
 		return
 	}
 	wantJSON, wantSSE := accepts(r)
@@ -159,9 +159,6 @@ func (s *Session) register(st *stream, msgs []msgInfo, n int) (int, string) {
 		if m.isRequest() {
 			s.waiting[m.key] = target
 			target.pending[m.key] = m.id
-			if m.method == "initialize" {
-				s.initKey = m.key
-			}
 		}
 	}
 	if st != nil && st.sse {
@@ -313,7 +310,7 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s := h.lookup(w, r, r.Header.Get(HeaderSessionID), false)
-	if s == nil || !h.versionOK(w, r, s) {
+	if s == nil || !h.versionOK(w, r) {
 		return
 	}
 	st := newStream(true, true)

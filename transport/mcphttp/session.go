@@ -61,8 +61,6 @@ type Session struct {
 	replayBytes  int
 	active       int       // requests being served
 	idleSince    time.Time // when active last fell to zero
-	version      string    // protocol version the initialize result named
-	initKey      string    // key of the initialize request, until answered
 
 	// A pooled session (pool != "") carries the 2026-07-28 requests of one
 	// caller; these are its own.
@@ -163,14 +161,6 @@ func (s *Session) route(msg []byte) {
 		if s.pool != "" {
 			s.routeAnswer(info, msg)
 			return
-		}
-		if info.key == s.initKey {
-			s.initKey = ""
-			if res, ok := mustMembers(msg)["result"]; ok {
-				if v, ok := stringMember(res, "protocolVersion"); ok {
-					s.version = v
-				}
-			}
 		}
 		if st := s.waiting[info.key]; st != nil {
 			delete(s.waiting, info.key)
