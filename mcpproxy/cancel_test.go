@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -129,5 +130,34 @@ func TestRefusalCarriesSessionContext(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no refusal for %s", msg)
 		}
+	}
+}
+
+// TestRefusalAuditNamesSession: through Hooks, the audit record of a
+// refusal the relay makes itself names the session it came in, as the
+// records of decisions do.
+func TestRefusalAuditNamesSession(t *testing.T) {
+	type key struct{}
+	e, _, _, _ := enfFixture(t, nil)
+	audit := &syncBuffer{}
+	e.Point.Audit = audit
+	e.Session = func(ctx context.Context) (string, string) {
+		id, _ := ctx.Value(key{}).(string)
+		return id, ""
+	}
+	p := &Proxy{}
+	e.Install(p)
+	h := newHarnessCtx(t, context.WithValue(context.Background(), key{}, "session-7"), p, 0)
+	h.client.send(`{"jsonrpc":"2.0","id":1,"method":"Tools/Call","params":{}}`)
+	if got := h.client.recv(); !strings.Contains(got, `"code":-32601`) {
+		t.Fatalf("look-alike answered %s", got)
+	}
+	var recs []map[string]any
+	for deadline := time.Now().Add(5 * time.Second); len(recs) == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		recs = audit.records(t)
+	}
+	if len(recs) != 1 || recs[0]["session"] != "session-7" {
+		t.Fatalf("refusal's audit records %v: want one naming session-7", recs)
 	}
 }

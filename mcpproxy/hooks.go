@@ -138,5 +138,9 @@ func (h *Hooks) FilterTools(ctx context.Context, req *ListRequest) func(name str
 
 // Refused records a message the relay refused before any warrant check.
 func (h *Hooks) Refused(r *Refusal) {
-	h.Point.Refused(&enforce.Refusal{Front: h.front(), RequestID: r.ID, Event: r.Method, RPCCode: r.Code, Reason: r.Reason})
+	var sid string
+	if r.Context != nil {
+		sid, _ = h.session(r.Context) // an HTTP session's id, for its record
+	}
+	h.Point.Refused(&enforce.Refusal{Front: h.front(), RequestID: r.ID, Session: sid, Event: r.Method, RPCCode: r.Code, Reason: r.Reason})
 }

@@ -201,6 +201,7 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 		return nil, nil, badInput("e.g. --listen 127.0.0.1:8080", "--listen %q: %v", f.listen, err)
 	}
 	loopback := host != "" && mcphttp.IsLoopbackHost(host)
+	f.Flags.HeldPerCaller = f.callersFile != ""
 	en, err := f.Flags.Build(loader{e}, e.stderr)
 	if u, ok := enforceflags.AsUsage(err); ok {
 		return nil, nil, badInput(u.Hint, "%s", u.Msg)

@@ -198,6 +198,7 @@ func TestServeE2ECallers(t *testing.T) {
 		{"one caller, one upstream", pa == pa2},
 		{"two callers, two upstreams", pa != pb},
 		{"bob's state is bob's", strings.HasSuffix(bobRecall, " bob's") && !strings.Contains(aliceRecall, "bob")},
+		{"no warning that listings show nothing", !strings.Contains(srv.stderr.String(), "no held warrant")},
 	})
 
 	// Raw HTTP: unknown tokens, and a session used with another token.

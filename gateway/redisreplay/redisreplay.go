@@ -1,7 +1,9 @@
 // Package redisreplay is the shared replay store of an enforcement point
 // that runs as several replicas: each proof of possession is claimed in
 // Redis with one atomic SET NX PX, so a PoP used at one replica is refused
-// at every other (authz.ReplayStore). It fails closed: when Redis cannot
+// at every other (authz.ReplayStore); the grant that lets an MCP
+// input_required retry present its PoP once more is kept there too, so the
+// retry may reach any replica (authz.RetryStore). It fails closed: when Redis cannot
 // be reached the call is refused, unless the store was opened to fail open,
 // which it then logs at error level on every call it lets through.
 package redisreplay
@@ -45,7 +47,7 @@ type Store struct {
 	log      *slog.Logger
 }
 
-var _ authz.ReplayStore = (*Store)(nil)
+var _ authz.RetryStore = (*Store)(nil)
 
 // Open returns a store for a redis:// or rediss:// URL (as go-redis reads
 // it: redis://[user:password@]host:port/db). It does not connect: Ping
@@ -79,6 +81,40 @@ func (s *Store) Claim(key string, ttl time.Duration) (bool, error) {
 		return false, err
 	}
 	return fresh, nil
+}
+
+// Grant records key for ttl (one SET PX), for one later Take at any
+// replica: the retry grant of an MCP input_required answer (see
+// authz.RetryStore), so that the retry may reach another replica.
+func (s *Store) Grant(key string, ttl time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	if err := s.client.Set(ctx, KeyPrefix+key, 1, ttl).Err(); err != nil {
+		if s.failOpen {
+			s.log.Error("REPLAY PROTECTION OFF: the Redis replay store could not record a retry grant; with --replay-fail-open the retry will pass unchecked for replay", "err", err)
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// Take removes key and reports whether it was there (one GETDEL: two
+// replicas taking one grant at once find it once).
+func (s *Store) Take(key string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	err := s.client.GetDel(ctx, KeyPrefix+key).Err()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, redis.Nil):
+		return false, nil
+	case s.failOpen:
+		s.log.Error("REPLAY PROTECTION OFF for this call: the Redis replay store failed and --replay-fail-open lets the retry through", "err", err)
+		return true, nil
+	}
+	return false, err
 }
 
 // Ping checks that Redis answers (for readiness).

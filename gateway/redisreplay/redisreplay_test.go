@@ -74,6 +74,80 @@ func TestClaim(t *testing.T) {
 	}
 }
 
+// TestRetryGrants: a grant made at one replica is taken once, at any
+// replica; a second take, an unknown key or an expired grant finds none;
+// of concurrent takes exactly one wins; with Redis down it fails closed, or
+// open only when asked, loudly.
+func TestRetryGrants(t *testing.T) {
+	srv := gatewaytest.StartRedis(t)
+	a, err := redisreplay.Open(srv.URL, redisreplay.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _ := redisreplay.Open(srv.URL, redisreplay.Options{})
+	defer b.Close()
+	if err := a.Grant("g1", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if found, err := b.Take("g1"); !found || err != nil {
+		t.Fatalf("take at the other replica: %v %v", found, err)
+	}
+	if found, err := a.Take("g1"); found || err != nil {
+		t.Fatalf("second take: %v %v", found, err)
+	}
+	if found, err := a.Take("never-granted"); found || err != nil {
+		t.Fatalf("unknown key: %v %v", found, err)
+	}
+	if err := a.Grant("short", 20*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if found, _ := b.Take("short"); found {
+		t.Fatal("an expired grant was taken")
+	}
+	// A grant is no claim: claiming its key is still fresh, and the reverse.
+	a.Grant("g2", time.Minute)
+	if fresh, _ := a.Claim("g2-claim", time.Minute); !fresh {
+		t.Fatal("a grant took a claim's key")
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			if found, err := s.Take("g2"); found && err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("%d takes of one grant won", wins)
+	}
+	var logged bytes.Buffer
+	open, _ := redisreplay.Open(srv.URL, redisreplay.Options{FailOpen: true, Log: slog.New(slog.NewTextHandler(&logged, nil))})
+	defer open.Close()
+	srv.Stop()
+	if err := a.Grant("g3", time.Minute); err == nil {
+		t.Fatal("Redis down: a grant was recorded")
+	}
+	if found, err := a.Take("g3"); found || err == nil {
+		t.Fatalf("Redis down: take %v %v (want a refusal)", found, err)
+	}
+	if found, err := open.Take("g3"); !found || err != nil || !strings.Contains(logged.String(), "REPLAY PROTECTION OFF") {
+		t.Fatalf("fail open: %v %v, log %q", found, err, logged.String())
+	}
+}
+
 // TestTwoReplicas: two sidecars, each with its own authorizer and replay
 // guard over one Redis, in front of one upstream: a PoP used at the first
 // is refused at the second; with Redis down, both fail closed.

@@ -78,6 +78,10 @@ type Flags struct {
 	// them and swapped in whole (Enforcement.Current); one in doubt is
 	// refused with the reason, and the one in force stays.
 	HotReload bool
+	// HeldPerCaller (set by the command, not a flag) says held warrants come
+	// per caller from elsewhere (serve --callers): no warning that, without
+	// --warrant, listings show nothing.
+	HeldPerCaller bool
 	// WatchEvery is how often watched files are read again; zero means
 	// WatchInterval.
 	WatchEvery time.Duration
@@ -281,7 +285,7 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 	if err != nil {
 		return nil, err
 	}
-	if held == nil && listPolicy == enforce.ListWarrant {
+	if held == nil && listPolicy == enforce.ListWarrant && !f.HeldPerCaller {
 		en.Log.Warn("no held warrant: tools/list shows nothing and calls are denied unless the client presents a warrant in _meta.tenuo (give one with --warrant and --key)")
 	}
 
