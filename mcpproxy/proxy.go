@@ -436,6 +436,34 @@ func (s *session) take(key string) *pending {
 	return e
 }
 
+// takeSent is take for an answer from the server: a tools/call that was
+// not written upstream yet (it is being checked) stays pending, and unsent
+// is true. e.fwd is taken without s.mu held (decide holds e.fwd while it
+// writes, and a failed write takes s.mu).
+func (s *session) takeSent(key string) (e *pending, unsent bool) {
+	s.mu.Lock()
+	e = s.pending[key]
+	s.mu.Unlock()
+	if e == nil {
+		return nil, false
+	}
+	if e.kind == kindCall {
+		e.fwd.Lock()
+		sent := e.sent
+		e.fwd.Unlock()
+		if !sent {
+			return nil, true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[key] != e { // cancelled or answered meanwhile
+		return nil, false
+	}
+	s.removeLocked(e)
+	return e, false
+}
+
 // maxRetired bounds the cancelled ids awaiting a late answer; past it a
 // cancellation leaves its request pending.
 const maxRetired = 1 << 14

@@ -688,7 +688,15 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 	key, ok := idKey(m.id)
 	var e *pending
 	if ok {
-		e = s.take(key)
+		var unsent bool
+		if e, unsent = s.takeSent(key); unsent {
+			// The server answers a call it was never sent (the relay is
+			// still checking it, or denied it): it guessed the id. Its
+			// answer is not the call's, and must bind no task, grant no
+			// retry, nor stand in for the relay's decision.
+			s.log.Warn("dropped upstream answer to a tools/call not forwarded to it", "id", string(m.id))
+			return nil
+		}
 	}
 	if e == nil {
 		if ok && s.takeRetired(key) {
