@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -44,11 +46,28 @@ func FuzzMapHTTP(f *testing.F) {
 	f.Add("POST", "/api/v1/clusters/a/b", "namespace=prod", []byte(`{"spec":{"replicas":1}}`))
 	f.Add("GET", "/files/%2e%2e", "", []byte(nil))
 	f.Add("GET", "/api/v1/clusters/a/status?x", "a=1&a=2", []byte(`x`))
+	f.Add("GET", "/files/", "", []byte(nil))
+	f.Add("POST", "/api/v1/clusters//x", "", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, method, path, rawQuery string, body []byte) {
 		q, _ := url.ParseQuery(rawQuery)
 		_, err := c.MapHTTP(method, path, q, http.Header{"X-Tenant-Id": {"a"}}, body)
 		if err != nil && !errors.Is(err, ErrArguments) && !errors.Is(err, ErrField) && !errors.Is(err, ErrNoRoute) {
 			t.Fatalf("error outside the sentinels: %v", err)
+		}
+		// route's segments are those of strings.Split, each unescaped.
+		if _, parts, err := c.route(method, path); err == nil {
+			p := path
+			if i := strings.IndexByte(p, '?'); i >= 0 {
+				p = p[:i]
+			}
+			raw := strings.Split(p[1:], "/")
+			want := make([]string, len(raw))
+			for i, s := range raw {
+				want[i], _ = url.PathUnescape(s)
+			}
+			if !slices.Equal(parts, want) {
+				t.Fatalf("route(%q) segments %q, want %q", path, parts, want)
+			}
 		}
 	})
 }

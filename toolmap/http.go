@@ -259,9 +259,12 @@ func (c *Config) route(method, path string) (*route, []string, error) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, nil, fmt.Errorf("%w: path %q does not start with /", ErrArguments, path)
 	}
-	raw := strings.Split(path[1:], "/")
-	parts := make([]string, len(raw))
-	for i, s := range raw {
+	// The segments of path[1:] split at '/', as strings.Split would, into
+	// one slice sized by a count of the separators.
+	rest := path[1:]
+	parts := make([]string, 0, strings.Count(rest, "/")+1)
+	for {
+		s, after, more := strings.Cut(rest, "/")
 		u, err := url.PathUnescape(s)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: bad escape in path segment %q", ErrArguments, s)
@@ -269,7 +272,11 @@ func (c *Config) route(method, path string) (*route, []string, error) {
 		if u == "." || u == ".." {
 			return nil, nil, fmt.Errorf("%w: dot segment %q in path", ErrArguments, s)
 		}
-		parts[i] = u
+		parts = append(parts, u)
+		if !more {
+			break
+		}
+		rest = after
 	}
 
 	var best *route
