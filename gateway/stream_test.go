@@ -154,6 +154,16 @@ func TestWebSocketThroughSidecar(t *testing.T) {
 		{"no warrant", "websocket", nil, 401},
 		{"tool not granted", "websocket", approvalOnly, 403},
 		{"h2c", "h2c", agent, 400},
+		// An upgrade list, however written, names more than WebSocket; a
+		// second Upgrade line is another value; the case of the token does
+		// not matter to either end.
+		{"websocket then h2c in one value", "websocket, h2c", agent, 400},
+		{"h2c then websocket in one value", "h2c, websocket", agent, 400},
+		{"two Upgrade lines", "websocket\r\nUpgrade: h2c", agent, 400},
+		{"a versioned token", "websocket/13", agent, 400},
+		{"an empty Upgrade", "", agent, 400},
+		{"case of the token", "WebSocket", agent, 101},
+		{"h2c without a warrant", "h2c", nil, 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := reached.Load()
@@ -170,7 +180,7 @@ func TestWebSocketThroughSidecar(t *testing.T) {
 			wsKey := base64.StdEncoding.EncodeToString(key[:])
 			var b strings.Builder
 			fmt.Fprintf(&b, "GET /ws/room1 HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: %s\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: %s\r\n", addr, tc.upgrade, wsKey)
-			if tc.upgrade == "h2c" {
+			if strings.Contains(tc.upgrade, "h2c") {
 				b.WriteString("HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n")
 			}
 			for k, vs := range h {
