@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -400,11 +401,18 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		}
 	}
 	h.mu.Lock()
-	if old := h.callers[pool]; pool != "" && old != nil && !old.closed() {
+	old := h.callers[pool]
+	if pool != "" && old != nil && !old.over() {
 		h.mu.Unlock()
 		return old
 	}
-	if b := h.saved[pool]; pool != "" && b != nil {
+	if pool != "" && old != nil && !old.closed() {
+		// Ended (idle, evicted) but not closed yet: its bindings are not
+		// saved yet either.
+		old.mu.Lock()
+		s.bindings = maps.Clone(old.bindings)
+		old.mu.Unlock()
+	} else if b := h.saved[pool]; pool != "" && b != nil {
 		s.bindings = b // the ended session's, which no longer writes it
 		delete(h.saved, pool)
 	}
@@ -539,7 +547,7 @@ func (h *Handler) ExpireIdle(t time.Time) int {
 	h.mu.Lock()
 	var idle []*Session
 	for _, s := range h.sessions {
-		if s.idleBefore(t) {
+		if s.endIfIdle(t) {
 			idle = append(idle, s)
 		}
 	}

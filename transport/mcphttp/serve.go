@@ -84,6 +84,10 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 			st = newStream(wantSSE, false)
 		}
 		if status, msg := s.register(st, msgs, n); status != 0 {
+			if created && status == http.StatusNotFound {
+				// Its Accept returned at once: the server did not start.
+				status, msg = http.StatusBadGateway, "Bad Gateway: the MCP session ended as it opened (its server did not start)"
+			}
 			h.refuse(w, r, status, firstID(msgs), codeInvalidRequest, msg)
 			if created {
 				s.Close()
@@ -128,6 +132,9 @@ func (s *Session) register(st *stream, msgs []msgInfo, n int) (int, string) {
 	h := s.h
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ended {
+		return http.StatusNotFound, "Not Found: the MCP session ended"
+	}
 	target := st
 	if target == nil {
 		target = s.get
@@ -320,6 +327,10 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	s.mu.Lock()
 	switch {
+	case s.ended:
+		s.mu.Unlock()
+		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: the MCP session ended")
+		return
 	case s.get != nil && lastID != "":
 		// A client resuming its stream knows the old one broke, even if
 		// this side has not noticed yet: the new one takes over.

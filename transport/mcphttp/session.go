@@ -61,6 +61,10 @@ type Session struct {
 	replayBytes  int
 	active       int       // requests being served
 	idleSince    time.Time // when active last fell to zero
+	// ended is set by Close under mu: a request registered after it would
+	// wait for an answer no one gives (Close answered those before it), so
+	// register refuses it.
+	ended bool
 
 	// A pooled session (pool != "") carries the 2026-07-28 requests of one
 	// caller; these are its own.
@@ -132,9 +136,13 @@ func (s *Session) Write(msg []byte) error {
 func (s *Session) Close() error {
 	s.once.Do(func() {
 		s.mu.Lock()
+		s.ended = true
 		for key, st := range s.waiting {
 			st.push("", errorMessage(st.pending[key], codeInternalError, "MCP session closed"))
 			delete(st.pending, key)
+			if len(st.pending) == 0 && !st.persistent {
+				st.finish() // a JSON answer is written once its stream is over
+			}
 		}
 		n := len(s.waiting)
 		s.waiting = map[string]*stream{}
@@ -259,11 +267,18 @@ func (s *Session) end() {
 	s.mu.Unlock()
 }
 
-// idle reports whether the session has been idle since before t.
-func (s *Session) idleBefore(t time.Time) bool {
+// endIfIdle reports whether the session has been idle since before t, and
+// if so marks it ended in the same step: a request that found it a moment
+// ago is then refused by register (a 2026-07-28 one goes on to a new
+// session) rather than taken by a session about to close.
+func (s *Session) endIfIdle(t time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.active == 0 && len(s.waiting) == 0 && s.idleSince.Before(t)
+	if s.ended || s.active != 0 || len(s.waiting) != 0 || !s.idleSince.Before(t) {
+		return false
+	}
+	s.ended = true
+	return true
 }
 
 // abandon gives up a stream whose client went away: its requests still
@@ -467,6 +482,14 @@ func (s *Session) routeNotification(msg []byte) {
 	if target == nil || !target.push("", msg) {
 		s.h.logger().Debug("dropped a server notification: no stream of the caller is open", "session", s.id)
 	}
+}
+
+// over reports whether the session is closed or marked to close: it takes
+// no more requests.
+func (s *Session) over() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ended
 }
 
 // closed reports whether the session has ended.

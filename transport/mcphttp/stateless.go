@@ -203,15 +203,35 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 		h.refuse(w, r, http.StatusBadRequest, m.id, CodeHeaderMismatch, "Bad Request: "+reason)
 		return
 	}
-	if s == nil {
-		if s = h.newSession(w, r, false, key); s == nil {
-			return
-		}
-	}
-	s.begin()
-	defer s.end()
 	st := newStream(wantSSE, false)
-	body, status, msg := s.registerStateless(st, m, body)
+	var status int
+	var msg string
+	for attempt := 0; ; attempt++ {
+		if s == nil {
+			if s = h.newSession(w, r, false, key); s == nil {
+				return
+			}
+		}
+		if testHookPooled != nil {
+			testHookPooled(s)
+		}
+		s.begin()
+		var sent []byte
+		sent, status, msg = s.registerStateless(st, m, body)
+		if status != statusEnded || attempt == 2 {
+			body = sent
+			break
+		}
+		// The pooled session ended (idle expiry, eviction, its upstream
+		// exited) between being found and taking the request: the request
+		// goes to the caller's next one.
+		s.end()
+		s = h.caller(key)
+	}
+	defer s.end()
+	if status == statusEnded {
+		status, msg = http.StatusServiceUnavailable, "Service Unavailable: the caller's upstream session keeps ending; retry"
+	}
 	if status != 0 {
 		h.refuse(w, r, status, m.id, codeInvalidRequest, msg)
 		return
@@ -257,12 +277,8 @@ func (h *Handler) caller(key string) *Session {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.callers[key]
-	if s != nil {
-		select {
-		case <-s.done:
-			return nil
-		default:
-		}
+	if s != nil && s.over() {
+		return nil
 	}
 	return s
 }
@@ -281,7 +297,7 @@ func (h *Handler) evictIdle() bool {
 			oldest, since = s, t
 		}
 	}
-	if oldest == nil {
+	if oldest == nil || !oldest.endIfIdle(since.Add(1)) {
 		return false
 	}
 	delete(h.sessions, oldest.id)
@@ -293,15 +309,26 @@ func (h *Handler) evictIdle() bool {
 	return true
 }
 
+// statusEnded is registerStateless's status for a session Close has ended.
+const statusEnded = -1
+
+// testHookPooled, when set (by tests), runs after a 2026-07-28 request
+// found its caller's pooled session and before it registers there.
+var testHookPooled func(s *Session)
+
 // registerStateless records the request m as awaiting its answer on st.
 // An id another request of the caller's session still awaits an answer
 // under (two clients of one caller both count from 1) is replaced, for
 // the upstream, by one of the handler's own; the answer gets the client's
-// back. It returns the body to send on.
+// back. It returns the body to send on; statusEnded when the session has
+// ended.
 func (s *Session) registerStateless(st *stream, m *msgInfo, body []byte) ([]byte, int, string) {
 	h := s.h
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ended {
+		return nil, statusEnded, ""
+	}
 	if len(s.waiting)+1 > or(h.MaxInFlight, DefaultMaxInFlight) {
 		return nil, http.StatusTooManyRequests, "Too Many Requests: too many requests in flight for this caller"
 	}
