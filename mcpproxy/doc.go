@@ -57,7 +57,11 @@
 // cancel it, a task is reachable only while the warrant that allowed its
 // call still verifies (expiry, revocation and trust checked again on each
 // request; -32001 once it does not). What tasks/get returns is then the
-// server's, untouched: the result of a call that was allowed.
+// server's, untouched: the result of a call that was allowed. A tasks/list
+// answer keeps only the entries naming such a task (a server several
+// sessions share would list other callers' tasks too). A server's answer
+// to a tools/call it was not sent yet (the relay is still checking it; the
+// id was guessed) is dropped: it binds no task and grants no retry.
 //
 // Cancellation on stdio is notifications/cancelled, in every era: it is
 // relayed, the pending wait ends, and a late answer is dropped with none of

@@ -14,6 +14,7 @@ const (
 	methodCall   = "tools/call"
 	methodList   = "tools/list"
 	methodListen = "subscriptions/listen" // checked when it names task ids
+	methodTasks  = "tasks/list"           // its answer shows this session's tasks only
 )
 
 // taskMethods name a task (params.taskId): the 2026-07-28 tasks extension's
@@ -33,7 +34,7 @@ func isTaskMethod(method string) bool {
 
 // intercepted reports whether method is byte for byte one the relay checks.
 func intercepted(method string) bool {
-	return method == methodCall || method == methodList || method == methodListen || isTaskMethod(method)
+	return method == methodCall || method == methodList || method == methodListen || method == methodTasks || isTaskMethod(method)
 }
 
 // lookalike returns the intercepted method that method is not, but that a
@@ -47,7 +48,7 @@ func lookalike(method string) (string, bool) {
 		return "", false
 	}
 	switch f := foldMethod(method); {
-	case f == methodCall, f == methodList, f == methodListen, isTaskMethod(f):
+	case f == methodCall, f == methodList, f == methodListen, f == methodTasks, isTaskMethod(f):
 		return f, true
 	}
 	return "", false

@@ -174,6 +174,7 @@ const (
 	kindInit              // initialize: its result names the protocol version
 	kindList              // tools/list: its result is filtered
 	kindCall              // tools/call: checked before forwarding
+	kindTasks             // tasks/list: its result is filtered to the session's tasks
 )
 
 // pending is a client request awaiting its answer.

@@ -286,6 +286,8 @@ func (s *session) clientMessage(raw []byte) {
 		s.startTask(m)
 	case m.method == methodListen:
 		s.startListen(m)
+	case m.method == methodTasks:
+		s.startTaskList(m)
 	default:
 		k := kindPlain
 		if m.method == "initialize" {
@@ -713,6 +715,14 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		s.recordVersion(value(m.raw, m.ms[m.result]))
 	case e.kind == kindCall && e.follow != nil:
 		s.callAnswered(e, value(m.raw, m.ms[m.result]))
+	case e.kind == kindTasks:
+		out, err := s.filterTaskList(m.raw, m.ms[m.result])
+		if err != nil {
+			s.log.Error("malformed tasks/list result from upstream", "err", err)
+			s.replyError(e.id, CodeInternalError, "upstream returned a malformed tasks/list result", nil)
+			return nil
+		}
+		return out
 	case e.kind == kindList:
 		<-e.keepReady
 		var cache *listCache

@@ -104,6 +104,8 @@ func TestMethodTable(t *testing.T) {
 		"tasks/get":    "task-bound",
 		"tasks/result": "task-bound",
 		"tasks/cancel": "task-bound",
+		// Its answer shows only the session's own tasks.
+		"tasks/list": "task-filter",
 	}
 	for _, dir := range []string{"ClientRequest", "ClientNotification", "ServerRequest", "ServerNotification"} {
 		if len(methods[dir]) == 0 {
@@ -170,6 +172,10 @@ func TestMethodTable(t *testing.T) {
 				if fromClient && disposition[method] == "filter" {
 					reply = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"tools":[{"name":"a"},{"name":"hidden"}],"nextCursor":"c"}}`, id)
 					want = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"tools":[{"name":"a"}],"nextCursor":"c"}}`, id)
+				}
+				if fromClient && disposition[method] == "task-filter" {
+					reply = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"tasks":[{"taskId":"other"}],"nextCursor":"c"}}`, id)
+					want = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"tasks":[],"nextCursor":"c"}}`, id)
 				}
 				to.send(reply)
 				if got := from.recv(); got != want {

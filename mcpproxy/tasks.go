@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,12 @@ import (
 // again on each, by enforce.Followup.Recheck; no PoP, which these requests
 // do not carry). tasks/cancel is always let through for a known task:
 // stopping work needs no authority.
+
+// A tasks/list answer names the server's tasks, which on a server that
+// several sessions share (or that keys tasks by anything but the session)
+// includes other callers' ids and statuses: the relay keeps, of its
+// answer, only the tasks this session may name in tasks/get, and drops
+// every other entry, malformed ones too.
 
 // maxTasks bounds the task ids one session remembers; past it the oldest
 // is forgotten (its tasks/* requests are then refused).
@@ -228,4 +235,70 @@ func (s *session) forwardPlain(m *message) {
 		return
 	}
 	s.toUpstream(m.raw, e)
+}
+
+// startTaskList relays a tasks/list request; its answer is filtered.
+func (s *session) startTaskList(m *message) {
+	e, ok := s.addPending(m.id, kindTasks)
+	if !ok {
+		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
+		return
+	}
+	s.toUpstream(m.raw, e)
+}
+
+// filterTaskList returns the tasks/list answer msg (resultM its result)
+// with only the tasks this session may read: each entry an object whose
+// taskId is a string naming a task one of its relayed calls created, and
+// whose call's warrant still verifies. Every other byte is kept.
+func (s *session) filterTaskList(msg []byte, resultM member) ([]byte, error) {
+	result := value(msg, resultM)
+	if !isObject(result) {
+		return nil, errors.New("result is not an object")
+	}
+	rms, err := objectMembers(result)
+	if err != nil {
+		return nil, err
+	}
+	ti := find(rms, "tasks")
+	if ti < 0 {
+		return nil, errors.New("result has no tasks")
+	}
+	list := value(result, rms[ti])
+	if list[0] != '[' {
+		return nil, errors.New("result.tasks is not an array")
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(list, &elems); err != nil {
+		return nil, err
+	}
+	kept := make([][]byte, 0, len(elems))
+	for _, el := range elems {
+		if !isObject(el) {
+			continue
+		}
+		sc, err := scanDocument(el, true, true)
+		if err != nil {
+			continue // a duplicate key at any depth: a client could read the other
+		}
+		if _, _, bad := misspelledMember(sc.top, []string{"taskId"}); bad {
+			continue
+		}
+		ii := find(sc.top, "taskId")
+		if ii < 0 {
+			continue
+		}
+		id, ok := jsonString(value(el, sc.top[ii]))
+		if !ok {
+			continue
+		}
+		if f, known := s.task(id); known && f.Recheck() == nil {
+			kept = append(kept, el)
+		}
+	}
+	if len(kept) == len(elems) {
+		return msg, nil
+	}
+	arr := append(append([]byte{'['}, bytes.Join(kept, []byte{','})...), ']')
+	return replaceValue(msg, resultM, applyEdits(result, rms, edit{i: ti, v: arr})), nil
 }

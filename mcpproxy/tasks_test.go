@@ -176,3 +176,76 @@ func FuzzTaskParams(f *testing.F) {
 		}
 	})
 }
+
+// TestTaskListFiltered: a tasks/list answer shows a session only the tasks
+// its relayed calls created, while their warrant verifies; another
+// caller's tasks (a server shared between sessions lists them all), look-
+// alike or duplicated taskId members, non-string ids and malformed entries
+// are dropped, every other byte kept. A look-alike of the method is refused.
+func TestTaskListFiltered(t *testing.T) {
+	f := newEraFixture(t, false, true)
+	p := f.proxy(false)
+	h := newHarness(t, p, 0)
+	h.client.send(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{},` + meta2026 + `}}`)
+	h.upstream.recv()
+	h.upstream.send(`{"jsonrpc":"2.0","id":1,"result":` + taskHandle + `}`)
+	h.client.recv()
+
+	t1 := `{"taskId":"T1","status":"working"}`
+	n := 1
+	list := func(h *harness, result string) string {
+		t.Helper()
+		n++
+		msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tasks/list","params":{%s}}`, n, meta2026)
+		h.client.send(msg)
+		if got := h.upstream.recv(); got != msg {
+			t.Fatalf("tasks/list reached the server as %s", got)
+		}
+		h.upstream.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":%s}`, n, result))
+		return h.client.recv()
+	}
+	for _, tc := range []struct {
+		name, result, want string // want: the result the client gets
+	}{
+		{"own task kept byte for byte", `{"resultType":"complete", "tasks":[ ` + t1 + ` ],"nextCursor":"c"}`, ""},
+		{"another caller's task dropped", `{"tasks":[` + t1 + `,{"taskId":"T9","status":"completed"}]}`, `{"tasks":[` + t1 + `]}`},
+		{"duplicate taskId", `{"tasks":[{"taskId":"T1","taskId":"T9"}]}`, `{"tasks":[]}`},
+		{"case variant of taskId", `{"tasks":[{"taskId":"T1","TaskId":"T9"}]}`, `{"tasks":[]}`},
+		{"look-alike taskId only", `{"tasks":[{"task_id":"T1"}]}`, `{"tasks":[]}`},
+		{"numeric taskId", `{"tasks":[{"taskId":1}]}`, `{"tasks":[]}`},
+		{"nested duplicate", `{"tasks":[{"taskId":"T1","x":{"a":1,"a":2}}]}`, `{"tasks":[]}`},
+		{"escaped own id kept", `{"tasks":[{"taskId":"\u00541"},"T1",null]}`, `{"tasks":[{"taskId":"\u00541"}]}`},
+		{"case variant of the id", `{"tasks":[{"taskId":"t1"}]}`, `{"tasks":[]}`},
+	} {
+		got := list(h, tc.result)
+		want := tc.want
+		if want == "" {
+			want = tc.result
+		}
+		if wantMsg := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":%s}`, n, want); got != wantMsg {
+			t.Fatalf("%s: client got %s, want %s", tc.name, got, wantMsg)
+		}
+	}
+	for _, bad := range []string{`{"tasks":{}}`, `{}`, `{"tasks":[],"tasks":[` + t1 + `]}`, `[]`} {
+		if got := list(h, bad); field(t, got, "error.code") != "-32603" {
+			t.Fatalf("malformed tasks/list result %s relayed as %s", bad, got)
+		}
+	}
+	h.client.send(`{"jsonrpc":"2.0","id":"l","method":"Tasks/List","params":{}}`)
+	if got := h.client.recv(); field(t, got, "error.code") != "-32601" {
+		t.Fatalf("Tasks/List answered %s", got)
+	}
+	h.client.send(`{"jsonrpc":"2.0","method":"tasks/list","params":{}}`)
+	h.upstream.quiet(10 * time.Millisecond)
+
+	// Another session sees none of this session's tasks.
+	other := newHarness(t, p, 0)
+	if got := list(other, `{"tasks":[`+t1+`]}`); !strings.Contains(got, `"result":{"tasks":[]}`) {
+		t.Fatalf("another session's tasks/list answered %s", got)
+	}
+	// Past the warrant's life the task is no longer shown.
+	f.clock.Add(2 * 3600)
+	if got := list(h, `{"tasks":[`+t1+`]}`); !strings.Contains(got, `"result":{"tasks":[]}`) {
+		t.Fatalf("tasks/list past the warrant answered %s", got)
+	}
+}
