@@ -110,7 +110,7 @@ func (ep *endpoint) authenticated() bool { return ep.tokens != nil || ep.callers
 func (ep *endpoint) clientKey(r *http.Request) string {
 	if ep.callers != nil {
 		if c := ep.callers.table().match(r); c != nil {
-			return "caller:" + c.name
+			return c.key
 		}
 		return ""
 	}
@@ -121,16 +121,21 @@ func (ep *endpoint) clientKey(r *http.Request) string {
 }
 
 // heldFor returns the held warrant of the caller a session's key names, nil
-// when it has none (or is no longer in the callers file).
+// when it has none (or is no longer in the callers file with that token).
 func (ep *endpoint) heldFor(client string) *enforce.HeldWarrant {
-	name, ok := strings.CutPrefix(client, "caller:")
-	if !ok || ep.callers == nil {
+	if ep.callers == nil {
 		return nil
 	}
-	if c := ep.callers.table().byName[name]; c != nil {
+	if c := ep.callers.table().byKey[client]; c != nil {
 		return c.held
 	}
 	return nil
+}
+
+// callerGone reports whether a session's client key names a caller the
+// callers file in force no longer has (dropped, or its token replaced).
+func (ep *endpoint) callerGone(client string) bool {
+	return ep.callers != nil && ep.callers.table().byKey[client] == nil
 }
 
 // build validates every setting, refusing to start on any doubt.
@@ -407,7 +412,6 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 			}
 			return nil
 		}
-		ep.callers.watch(wctx, en.Log)
 	}
 	hooks.Install(p)
 
@@ -445,7 +449,22 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 			return "addr-" + host
 		}
 	}
+	if ep.callers != nil {
+		// A reload closes what a dropped (or re-tokened) caller holds open;
+		// a session registered as the reload ran is caught by Accept's own
+		// check below, which reads the table after the session is counted.
+		closeGone := func(*callerTable) {
+			if n := h.CloseClients(ep.callerGone); n > 0 {
+				en.Log.Info("closed the sessions of callers no longer in the callers file", "sessions", n)
+			}
+		}
+		ep.callers.changed.Store(&closeGone)
+		ep.callers.watch(wctx, en.Log)
+	}
 	h.Accept = func(ctx context.Context, s *mcphttp.Session) {
+		if ep.callerGone(s.Client()) {
+			return
+		}
 		var up transport.Conn
 		if f.upstreamURL != "" {
 			opt := mcphttp.DialOptions{Header: ep.upHdr, MaxMessage: int64(f.maxLine), Log: en.Log}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,12 +44,17 @@ type caller struct {
 	name   string
 	digest [sha256.Size]byte // of the token: only digests are kept
 	held   *enforce.HeldWarrant
+	// key names the caller's sessions (mcphttp ClientKey): its name and
+	// its token's digest, so that a session opened with a token the file
+	// no longer has is no one's.
+	key string
 }
 
 // callerTable is one loaded callers file.
 type callerTable struct {
 	callers []caller
 	byName  map[string]*caller
+	byKey   map[string]*caller
 }
 
 // match returns the caller whose token r presents (Authorization: Bearer),
@@ -87,6 +93,10 @@ type callersFile struct {
 
 	mu   sync.Mutex // serialises reloads; guards last
 	last [sha256.Size]byte
+
+	// changed, when set, is told of each table that replaces the one in
+	// force (serve closes the sessions of the callers it no longer has).
+	changed atomic.Pointer[func(*callerTable)]
 }
 
 func newCallersFile(path string, az func() *authz.Authorizer, warn func(string, ...any)) (*callersFile, error) {
@@ -127,6 +137,9 @@ func (cf *callersFile) reload(log *slog.Logger) {
 	cf.cur.Store(t)
 	cf.last = sha256.Sum256(b)
 	log.Info("callers file reloaded", "callers", len(t.callers))
+	if f := cf.changed.Load(); f != nil {
+		(*f)(t)
+	}
 }
 
 // watch reloads the file every enforceflags.WatchInterval until ctx is done.
@@ -226,8 +239,12 @@ func parseCallers(path string, b []byte, az *authz.Authorizer, warn func(string,
 		}
 		t.callers = append(t.callers, c)
 	}
+	t.byKey = map[string]*caller{}
 	for i := range t.callers {
-		t.byName[t.callers[i].name] = &t.callers[i]
+		c := &t.callers[i]
+		c.key = "caller:" + c.name + "/" + hex.EncodeToString(c.digest[:8])
+		t.byName[c.name] = c
+		t.byKey[c.key] = c
 	}
 	return t, nil
 }

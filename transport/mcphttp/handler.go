@@ -559,6 +559,25 @@ func (h *Handler) ExpireIdle(t time.Time) int {
 	return len(idle)
 }
 
+// CloseClients closes every session (pooled or not) whose Client key drop
+// reports true, and returns how many it closed: a caller whose credential
+// was withdrawn loses the streams it holds open, not only its next
+// requests.
+func (h *Handler) CloseClients(drop func(client string) bool) int {
+	h.mu.Lock()
+	var gone []*Session
+	for _, s := range h.sessions {
+		if drop(s.client) {
+			gone = append(gone, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range gone {
+		s.Close()
+	}
+	return len(gone)
+}
+
 // Shutdown stops opening sessions, ends the GET streams, waits until no
 // request awaits an answer or ctx is done, then closes every session.
 func (h *Handler) Shutdown(ctx context.Context) error {
