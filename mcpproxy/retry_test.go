@@ -31,6 +31,7 @@ func TestInputRequiredRetry(t *testing.T) {
 		refused string // when refused: part of the error message
 		revoke  bool   // revoke the warrant before this step
 		old     bool   // a pre-2026 request (no protocol version in _meta)
+		advance int64  // seconds the clock moves before this step
 	}
 	tests := []struct {
 		name  string
@@ -79,6 +80,15 @@ func TestInputRequiredRetry(t *testing.T) {
 			{answer: inputRequired(`"RS1"`)},
 			{state: `"RS1"`, revoke: true, refused: "revoked"},
 		}},
+		{"a grant does not outlive the PoP's window", []step{
+			{answer: inputRequired(`"RS1"`)},
+			{state: `"RS1"`, advance: 181, refused: "PoP signature"},
+		}},
+		{"a grant within the PoP's window is used once", []step{
+			{answer: inputRequired(`"RS1"`)},
+			{state: `"RS1"`, advance: 50, answer: complete},
+			{state: `"RS1"`, refused: "replayed"},
+		}},
 		{"a server's answer to an older-era call grants nothing", []step{
 			{old: true, answer: inputRequired(`"RS1"`)},
 			{old: true, state: `"RS1"`, refused: "replayed"},
@@ -94,6 +104,7 @@ func TestInputRequiredRetry(t *testing.T) {
 				if st.revoke {
 					f.revoked.Store(true)
 				}
+				f.clock.Add(st.advance)
 				meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},` + env + `}`
 				if st.old {
 					meta = `"_meta":{` + env + `}`
@@ -143,5 +154,47 @@ func TestInputRequiredRetry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestInputRequiredRetryRace: retries racing for one grant (sent in one
+// write, so that they are checked at once on separate workers) get it once:
+// one is forwarded, every other is refused as a replay.
+func TestInputRequiredRetryRace(t *testing.T) {
+	f := newEraFixture(t, true, false)
+	h := newHarness(t, f.proxy(false), 0)
+	const racers = 4
+	for round := range 8 {
+		args := fmt.Sprintf(`{"x":%d}`, round)
+		meta := `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},` + f.envelope(t, "echo", args) + `}`
+		call := func(id, extra string) string {
+			return `{"jsonrpc":"2.0","id":"` + id + `","method":"tools/call","params":{"name":"echo","arguments":` + args + `,` + meta + extra + `}}`
+		}
+		h.client.send(call(fmt.Sprintf("r%d", round), ""))
+		h.upstream.recv()
+		h.upstream.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":"r%d","result":%s}`, round, inputRequired(`"RS"`)))
+		h.client.recv()
+		var batch []string
+		for i := range racers {
+			batch = append(batch, call(fmt.Sprintf("r%d-%d", round, i), `,"requestState":"RS"`))
+		}
+		if _, err := h.client.w.Write([]byte(strings.Join(batch, "\n") + "\n")); err != nil {
+			t.Fatal(err)
+		}
+		refused := 0
+		for range racers - 1 {
+			got := h.client.recv()
+			if !strings.Contains(got, "replayed") {
+				t.Fatalf("round %d: a racing retry answered %s", round, got)
+			}
+			refused++
+		}
+		fwd := h.upstream.recv()
+		h.upstream.quiet(10 * time.Millisecond)
+		h.upstream.send(`{"jsonrpc":"2.0","id":` + field(t, fwd, "id") + `,"result":` + complete + `}`)
+		if got := h.client.recv(); !strings.Contains(got, `"done"`) {
+			t.Fatalf("round %d: the retry let through answered %s", round, got)
+		}
+		h.client.quiet(5 * time.Millisecond)
 	}
 }
