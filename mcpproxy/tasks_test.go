@@ -249,3 +249,60 @@ func TestTaskListFiltered(t *testing.T) {
 		t.Fatalf("tasks/list past the warrant answered %s", got)
 	}
 }
+
+// TestTaskHandleOnlyFromCalls: a task handle binds a task only as the
+// answer to a tools/call the relay let through. The same handle answering
+// a ping, a resources/read, a tools/list or a tasks/get, answering no
+// pending request, or sent by the client as its answer to a server request,
+// binds nothing: a tasks/get of the id is still refused.
+func TestTaskHandleOnlyFromCalls(t *testing.T) {
+	handle := `{"resultType":"task","taskId":"T9","status":"working"}`
+	old := `{"task":{"taskId":"T9","status":"working"}}`
+	tests := []struct {
+		name   string
+		method string // the client request the server answers; "" for none
+		params string
+		result string
+	}{
+		{"ping", "ping", `{` + meta2026 + `}`, handle},
+		{"resources/read", "resources/read", `{"uri":"file:///a",` + meta2026 + `}`, handle},
+		{"resources/read, 2025-11-25 form", "resources/read", `{"uri":"file:///a"}`, old},
+		{"prompts/get", "prompts/get", `{"name":"p",` + meta2026 + `}`, handle},
+		{"tools/list", "tools/list", `{` + meta2026 + `}`, `{"resultType":"task","taskId":"T9","tools":[]}`},
+		{"no pending request", "", "", handle},
+		{"a server request's id, answered by the client", "server", "", handle},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newEraFixture(t, false, true)
+			h := newHarness(t, f.proxy(false), 0)
+			switch tc.method {
+			case "":
+				h.upstream.send(`{"jsonrpc":"2.0","id":1,"result":` + tc.result + `}`)
+				h.client.quiet(20 * time.Millisecond)
+			case "server":
+				req := `{"jsonrpc":"2.0","id":1,"method":"elicitation/create","params":{"message":"?","requestedSchema":{"type":"object"}}}`
+				h.upstream.send(req)
+				if got := h.client.recv(); got != req {
+					t.Fatalf("server request relayed as %s", got)
+				}
+				answer := `{"jsonrpc":"2.0","id":1,"result":` + tc.result + `}`
+				h.client.send(answer)
+				if got := h.upstream.recv(); got != answer {
+					t.Fatalf("client answer relayed as %s", got)
+				}
+			default:
+				h.client.send(`{"jsonrpc":"2.0","id":1,"method":"` + tc.method + `","params":` + tc.params + `}`)
+				h.upstream.recv()
+				h.upstream.send(`{"jsonrpc":"2.0","id":1,"result":` + tc.result + `}`)
+				h.client.recv()
+			}
+			h.client.send(`{"jsonrpc":"2.0","id":2,"method":"tasks/get","params":{"taskId":"T9",` + meta2026 + `}}`)
+			if got := h.client.recv(); field(t, got, "error.code") != "-32602" || !strings.Contains(got, "unknown task") {
+				t.Fatalf("tasks/get T9 answered %s", got)
+			}
+			h.upstream.quiet(10 * time.Millisecond)
+		})
+	}
+}
