@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -89,5 +90,132 @@ func TestSessionEndsAsItOpens(t *testing.T) {
 	}
 	if n := h.InFlight(); n != 0 {
 		t.Fatalf("%d requests still counted in flight", n)
+	}
+}
+
+// progressPeer answers tools/call once two have arrived: for each, a
+// progress notification on the call's progressToken carrying its
+// arguments.tag, then the answer.
+func progressPeer(_ context.Context, s *Session) {
+	type call struct{ id, tok, tag json.RawMessage }
+	var calls []call
+	for {
+		raw, err := s.Read()
+		if err != nil {
+			return
+		}
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				Meta struct {
+					Token json.RawMessage `json:"progressToken"`
+				} `json:"_meta"`
+				Arguments struct {
+					Tag json.RawMessage `json:"tag"`
+				} `json:"arguments"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(raw, &m) != nil || m.Method != "tools/call" {
+			continue
+		}
+		calls = append(calls, call{m.ID, m.Params.Meta.Token, m.Params.Arguments.Tag})
+		if len(calls) < 2 {
+			continue
+		}
+		for _, c := range calls {
+			s.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/progress","params":{"progressToken":` + string(c.tok) + `,"progress":1,"message":` + string(c.tag) + `}}`))
+			s.Write([]byte(`{"jsonrpc":"2.0","id":` + string(c.id) + `,"result":{"resultType":"complete","content":[],"tag":` + string(c.tag) + `}}`))
+		}
+		calls = nil
+	}
+}
+
+// TestStatelessProgressTokenCollision: two clients of one caller that both
+// name progress token "p" (and id 1) each get their own call's progress,
+// under their own token, never the other's; nor does a client's event
+// stream get the progress of another's call answered as JSON.
+func TestStatelessProgressTokenCollision(t *testing.T) {
+	cases := []struct {
+		name               string
+		oneToken, twoToken string
+		oneAccept          string
+	}{
+		{"same token", "p", "p", "text/event-stream"},
+		{"one answered as JSON", "p", "q", "application/json"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newStatelessFixture(t, func(h *Handler) { h.Accept = progressPeer })
+			hdr := with(headersFor("tools/call", "x"), "X-Caller", "a")
+			call := func(tag, tok string) string {
+				return `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":{"tag":"` + tag + `"},` +
+					`"_meta":{"progressToken":"` + tok + `","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			// The first is registered before the second is sent: an event
+			// stream's headers go out after headerDelay, and the peer
+			// answers nothing until both arrived.
+			var first chan []string
+			if c.oneAccept == "application/json" {
+				first = make(chan []string, 1)
+				go func() {
+					req, _ := http.NewRequestWithContext(ctx, "POST", f.srv.URL+"/mcp", strings.NewReader(call("one", c.oneToken)))
+					for k, v := range with(hdr, "Accept", c.oneAccept, "Content-Type", "application/json") {
+						req.Header.Set(k, v)
+					}
+					resp, err := f.srv.Client().Do(req)
+					if err != nil {
+						first <- []string{err.Error()}
+						return
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					first <- []string{string(b)}
+				}()
+				time.Sleep(300 * time.Millisecond)
+			} else {
+				resp := f.do(ctx, "POST", call("one", c.oneToken), with(hdr, "Accept", c.oneAccept))
+				first = make(chan []string, 1)
+				go func() {
+					var data []string
+					for _, ev := range readEvents(t, resp.Body) {
+						data = append(data, ev.data)
+					}
+					first <- data
+				}()
+			}
+			two := f.do(ctx, "POST", call("two", c.twoToken), with(hdr, "Accept", "text/event-stream"))
+			var twoData []string
+			for _, ev := range readEvents(t, two.Body) {
+				twoData = append(twoData, ev.data)
+			}
+			got := map[string][]string{"one": <-first, "two": twoData}
+			tokens := map[string]string{"one": c.oneToken, "two": c.twoToken}
+			for tag, evs := range got {
+				progress, answered := 0, false
+				for _, d := range evs {
+					switch {
+					case strings.Contains(d, "notifications/progress"):
+						progress++
+						if !strings.Contains(d, `"message":"`+tag+`"`) || !strings.Contains(d, `"progressToken":"`+tokens[tag]+`"`) {
+							t.Errorf("%s got progress %s", tag, d)
+						}
+					case strings.Contains(d, `"tag":"`+tag+`"`) && strings.Contains(d, `"id":1`):
+						answered = true
+					default:
+						t.Errorf("%s got %s", tag, d)
+					}
+				}
+				want := 1
+				if tag == "one" && c.oneAccept == "application/json" {
+					want = 0
+				}
+				if progress != want || !answered {
+					t.Errorf("%s: %d progress notifications, answered %v: %q", tag, progress, answered, evs)
+				}
+			}
+		})
 	}
 }

@@ -389,7 +389,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 		in: make(chan []byte, 16), done: make(chan struct{}), waiting: map[string]*stream{}, idleSince: h.now(), pool: pool}
 	if pool != "" {
 		s.upID, s.lists, s.progress = map[string]json.RawMessage{}, map[string]bool{}, map[string]*stream{}
-		s.progressOf, s.bindings = map[string]string{}, map[string][]binding{}
+		s.progressOf, s.bindings, s.upToken = map[string]string{}, map[string][]binding{}, map[string]json.RawMessage{}
 	}
 	for _, name := range h.BoundHeaders {
 		if v := r.Header.Values(name); len(v) > 0 {

@@ -73,6 +73,7 @@ type Session struct {
 	lists      map[string]bool            // keys of tools/list requests awaiting answers
 	progress   map[string]*stream         // progress token key → the stream of its request
 	progressOf map[string]string          // request key → its progress token key
+	upToken    map[string]json.RawMessage // progress token key the upstream sees → the client's token, when renamed
 	bindings   map[string][]binding       // tool → the arguments its Mcp-Param-* headers mirror
 }
 
@@ -412,6 +413,7 @@ func (s *Session) forget(key string) {
 	if tok, ok := s.progressOf[key]; ok {
 		delete(s.progressOf, key)
 		delete(s.progress, tok)
+		delete(s.upToken, tok)
 	}
 }
 
@@ -462,14 +464,22 @@ func (s *Session) routeNotification(msg []byte) {
 			}
 		}
 	} else if info.method == "notifications/progress" {
-		if ms, err := members(info.params); err == nil {
-			if k, ok := idKey(ms["progressToken"]); ok {
-				target = s.progress[k]
+		// Progress belongs to its request's stream alone: for a request
+		// that is over, or one answered as JSON, it is dropped, never
+		// handed to another client's stream.
+		ms, _ := members(info.params)
+		k, ok := idKey(ms["progressToken"])
+		if target = s.progress[k]; !ok || target == nil {
+			return
+		}
+		if orig, renamed := s.upToken[k]; renamed {
+			if nb, ok := replaceMember(msg, []string{"params", "progressToken"}, orig); ok {
+				msg = nb
 			}
 		}
 	}
 	if target != nil && !target.sse {
-		target = nil // a JSON answer carries the answer alone
+		return // a JSON answer carries the answer alone
 	}
 	if target == nil {
 		for i := len(s.posts) - 1; i >= 0; i-- {

@@ -338,22 +338,32 @@ func (s *Session) registerStateless(st *stream, m *msgInfo, body []byte) ([]byte
 	}
 	key := m.key
 	if _, dup := s.waiting[key]; dup {
-		for {
-			var raw [8]byte
-			rand.Read(raw[:])
-			id := json.RawMessage(strconv.Quote("tenuo-mcp-" + hex.EncodeToString(raw[:])))
-			k, _ := idKey(id)
-			if _, dup := s.waiting[k]; dup {
-				continue
+		id, k := freshID(func(k string) bool { _, dup := s.waiting[k]; return dup })
+		nb, ok := replaceMember(body, []string{"id"}, id)
+		if !ok {
+			h.inflight.Add(-1)
+			return nil, http.StatusBadRequest, "Bad Request: the request's id cannot be read"
+		}
+		body, key = nb, k
+		s.upID[key] = id
+	}
+	// A progress token another request of the caller still uses (two
+	// clients of one caller both name "p") is renamed the same way: else
+	// one client would get the other's progress.
+	tokKey := ""
+	if tok, ok := metaOf(m)["progressToken"]; ok {
+		if k, ok := idKey(tok); ok {
+			tokKey = k
+			if _, dup := s.progress[k]; dup {
+				up, uk := freshID(func(k string) bool { _, dup := s.progress[k]; return dup })
+				nb, ok := replaceMember(body, []string{"params", "_meta", "progressToken"}, up)
+				if !ok {
+					h.inflight.Add(-1)
+					return nil, http.StatusBadRequest, "Bad Request: the request's progress token cannot be read"
+				}
+				body, tokKey = nb, uk
+				s.upToken[uk] = tok
 			}
-			nb, ok := replaceMember(body, []string{"id"}, id)
-			if !ok {
-				h.inflight.Add(-1)
-				return nil, http.StatusBadRequest, "Bad Request: the request's id cannot be read"
-			}
-			body, key = nb, k
-			s.upID[key] = id
-			break
 		}
 	}
 	s.waiting[key] = st
@@ -363,16 +373,27 @@ func (s *Session) registerStateless(st *stream, m *msgInfo, body []byte) ([]byte
 	case "tools/list":
 		s.lists[key] = true
 	}
-	if tok, ok := metaOf(m)["progressToken"]; ok {
-		if k, ok := idKey(tok); ok {
-			s.progress[k] = st
-			s.progressOf[key] = k
-		}
+	if tokKey != "" {
+		s.progress[tokKey] = st
+		s.progressOf[key] = tokKey
 	}
 	if st.sse {
 		s.posts = append(s.posts, st)
 	}
 	return body, 0, ""
+}
+
+// freshID returns an id (or progress token) of the handler's own and its
+// key, one taken does not report in use.
+func freshID(taken func(key string) bool) (json.RawMessage, string) {
+	for {
+		var raw [8]byte
+		rand.Read(raw[:])
+		id := json.RawMessage(strconv.Quote("tenuo-mcp-" + hex.EncodeToString(raw[:])))
+		if k, _ := idKey(id); !taken(k) {
+			return id, k
+		}
+	}
 }
 
 // onlyKey is the key of the one request a stateless stream carries.
