@@ -32,6 +32,7 @@ func TestInputRequiredRetry(t *testing.T) {
 		revoke  bool   // revoke the warrant before this step
 		old     bool   // a pre-2026 request (no protocol version in _meta)
 		advance int64  // seconds the clock moves before this step
+		other   bool   // another call: arguments {"x":2}, so another PoP
 	}
 	tests := []struct {
 		name  string
@@ -89,6 +90,12 @@ func TestInputRequiredRetry(t *testing.T) {
 			{state: `"RS1"`, advance: 50, answer: complete},
 			{state: `"RS1"`, refused: "replayed"},
 		}},
+		{"a state granted for one PoP does not pass another", []step{
+			{other: true, answer: complete},
+			{answer: inputRequired(`"RS1"`)},
+			{other: true, state: `"RS1"`, refused: "replayed"},
+			{state: `"RS1"`, answer: complete},
+		}},
 		{"a server's answer to an older-era call grants nothing", []step{
 			{old: true, answer: inputRequired(`"RS1"`)},
 			{old: true, state: `"RS1"`, refused: "replayed"},
@@ -99,8 +106,12 @@ func TestInputRequiredRetry(t *testing.T) {
 			t.Parallel()
 			f := newEraFixture(t, true, false)
 			h := newHarness(t, f.proxy(false), 0)
-			env := f.envelope(t, "echo", `{"x":1}`)
+			env, otherEnv := f.envelope(t, "echo", `{"x":1}`), f.envelope(t, "echo", `{"x":2}`)
 			for i, st := range tc.steps {
+				env, args := env, `{"x":1}`
+				if st.other {
+					env, args = otherEnv, `{"x":2}`
+				}
 				if st.revoke {
 					f.revoked.Store(true)
 				}
@@ -114,7 +125,7 @@ func TestInputRequiredRetry(t *testing.T) {
 					extra = `,"inputResponses":{"q":{"action":"accept","content":{"name":"a"}}},"requestState":` + st.state
 				}
 				id := fmt.Sprintf(`"s%d"`, i)
-				h.client.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"echo","arguments":{"x":1},` + meta + extra + `}}`)
+				h.client.send(`{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"echo","arguments":` + args + `,` + meta + extra + `}}`)
 				if st.refused != "" {
 					got := h.client.recv()
 					if field(t, got, "error.code") != "-32001" || field(t, got, "id") != id || !strings.Contains(got, st.refused) {
