@@ -219,3 +219,77 @@ func TestStatelessProgressTokenCollision(t *testing.T) {
 		})
 	}
 }
+
+// latePeer answers a tools/call with its arguments.tag, except tag "slow",
+// which it answers only once cancelled, and late: just before the next
+// call's answer (a server may still answer a cancelled request).
+func latePeer(cancelled chan<- struct{}) func(context.Context, *Session) {
+	return func(_ context.Context, s *Session) { latePeerServe(s, cancelled) }
+}
+
+func latePeerServe(s *Session, cancelled chan<- struct{}) {
+	var late []byte
+	for {
+		raw, err := s.Read()
+		if err != nil {
+			return
+		}
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				Arguments struct {
+					Tag string `json:"tag"`
+				} `json:"arguments"`
+				RequestID json.RawMessage `json:"requestId"`
+			} `json:"params"`
+		}
+		json.Unmarshal(raw, &m)
+		result := func(id json.RawMessage, tag string) []byte {
+			return []byte(`{"jsonrpc":"2.0","id":` + string(id) + `,"result":{"resultType":"complete","content":[],"tag":"` + tag + `"}}`)
+		}
+		switch {
+		case m.Method == "notifications/cancelled":
+			late = result(m.Params.RequestID, "slow")
+			cancelled <- struct{}{}
+		case m.Method == "tools/call" && m.Params.Arguments.Tag != "slow":
+			if late != nil {
+				s.Write(late)
+				late = nil
+			}
+			s.Write(result(m.ID, m.Params.Arguments.Tag))
+		}
+	}
+}
+
+// TestStatelessLateAnswerToAbandonedID: a client of a caller gives up its
+// call (closes its stream; the call is cancelled upstream), and another
+// client of the caller then uses the same id: the upstream's late answer to
+// the cancelled call is not delivered as the second client's answer.
+func TestStatelessLateAnswerToAbandonedID(t *testing.T) {
+	cancelled := make(chan struct{}, 1)
+	f := newStatelessFixture(t, func(h *Handler) { h.Accept = latePeer(cancelled) })
+	hdr := with(headersFor("tools/call", "x"), "X-Caller", "a")
+	call := func(tag string) string {
+		return request("1", "tools/call", `"name":"x","arguments":{"tag":"`+tag+`"}`)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if resp := f.do(ctx, "POST", call("slow"), hdr); resp.StatusCode != 200 {
+		t.Fatalf("slow: %d", resp.StatusCode)
+	}
+	cancel()
+	for deadline := time.Now().Add(5 * time.Second); f.h.InFlight() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned call is still in flight")
+		}
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the abandoned call was not cancelled upstream")
+	}
+	st, m, _ := f.call(call("second"), hdr)
+	if st != 200 || !strings.Contains(string(m["result"]), `"tag":"second"`) || string(m["id"]) != "1" {
+		t.Fatalf("second client's call: %d %s %s", st, m["id"], m["result"])
+	}
+}

@@ -390,6 +390,7 @@ func (h *Handler) newSession(w http.ResponseWriter, r *http.Request, legacy bool
 	if pool != "" {
 		s.upID, s.lists, s.progress = map[string]json.RawMessage{}, map[string]bool{}, map[string]*stream{}
 		s.progressOf, s.bindings, s.upToken = map[string]string{}, map[string][]binding{}, map[string]json.RawMessage{}
+		s.retired = map[string]bool{}
 	}
 	for _, name := range h.BoundHeaders {
 		if v := r.Header.Values(name); len(v) > 0 {

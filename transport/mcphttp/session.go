@@ -20,6 +20,7 @@ const (
 	maxStreamBytes  = 16 << 20 // queued on one stream before it is given up
 	maxReplay       = 256      // GET-stream messages kept for a client resuming with Last-Event-ID
 	maxReplayBytes  = 4 << 20  // and their bytes
+	maxRetired      = 1024     // cancelled requests of a pooled session whose late answers are awaited
 )
 
 // getEvent is a message meant for the GET stream, with its place in it; the
@@ -74,7 +75,12 @@ type Session struct {
 	progress   map[string]*stream         // progress token key → the stream of its request
 	progressOf map[string]string          // request key → its progress token key
 	upToken    map[string]json.RawMessage // progress token key the upstream sees → the client's token, when renamed
-	bindings   map[string][]binding       // tool → the arguments its Mcp-Param-* headers mirror
+	// retired are the keys of requests cancelled upstream (their client
+	// went away) whose answers may still come: until one does, another
+	// client's request with that id is renamed, and the late answer is
+	// dropped rather than taken as the other's. Bounded by maxRetired.
+	retired  map[string]bool
+	bindings map[string][]binding // tool → the arguments its Mcp-Param-* headers mirror
 }
 
 var _ transport.Conn = (*Session)(nil)
@@ -296,6 +302,15 @@ func (s *Session) abandon(st *stream) {
 		}
 		s.forget(key)
 		ids = append(ids, id)
+		if s.pool != "" {
+			for k := range s.retired { // bounded: forget one, any
+				if len(s.retired) < maxRetired {
+					break
+				}
+				delete(s.retired, k)
+			}
+			s.retired[key] = true
+		}
 	}
 	st.pending = nil
 	s.dropStream(st)
@@ -422,6 +437,10 @@ func (s *Session) forget(key string) {
 func (s *Session) routeAnswer(info msgInfo, msg []byte) {
 	st := s.waiting[info.key]
 	if st == nil {
+		if s.retired[info.key] {
+			delete(s.retired, info.key) // the late answer of a cancelled request
+			return
+		}
 		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
 		return
 	}

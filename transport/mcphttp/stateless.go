@@ -337,8 +337,9 @@ func (s *Session) registerStateless(st *stream, m *msgInfo, body []byte) ([]byte
 		return nil, http.StatusServiceUnavailable, "Service Unavailable: too many requests in flight"
 	}
 	key := m.key
-	if _, dup := s.waiting[key]; dup {
-		id, k := freshID(func(k string) bool { _, dup := s.waiting[k]; return dup })
+	inUse := func(k string) bool { _, dup := s.waiting[k]; return dup || s.retired[k] }
+	if inUse(key) {
+		id, k := freshID(inUse)
 		nb, ok := replaceMember(body, []string{"id"}, id)
 		if !ok {
 			h.inflight.Add(-1)
