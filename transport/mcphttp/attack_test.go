@@ -293,3 +293,62 @@ func TestStatelessLateAnswerToAbandonedID(t *testing.T) {
 		t.Fatalf("second client's call: %d %s %s", st, m["id"], m["result"])
 	}
 }
+
+// jsPeer answers tools/call once two have arrived, each with its
+// arguments.tag, echoing the id as JavaScript does (JSON.parse, then
+// JSON.stringify: 1.0 comes back as 1).
+func jsPeer(_ context.Context, s *Session) {
+	var held [][2]string
+	for {
+		raw, err := s.Read()
+		if err != nil {
+			return
+		}
+		var m struct {
+			ID     any    `json:"id"`
+			Method string `json:"method"`
+			Params struct {
+				Arguments struct {
+					Tag string `json:"tag"`
+				} `json:"arguments"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(raw, &m) != nil || m.Method != "tools/call" {
+			continue
+		}
+		id, _ := json.Marshal(m.ID)
+		held = append(held, [2]string{string(id), m.Params.Arguments.Tag})
+		if len(held) < 2 {
+			continue
+		}
+		for _, c := range held {
+			s.Write([]byte(`{"jsonrpc":"2.0","id":` + c[0] + `,"result":{"resultType":"complete","content":[],"tag":"` + c[1] + `"}}`))
+		}
+		held = nil
+	}
+}
+
+// TestStatelessNumericIDSpellings: two clients of one caller whose ids
+// differ in spelling only (1 and 1.0, 1e0, 10e-1) each get their own answer
+// under their own id, though the server answers both as 1.
+func TestStatelessNumericIDSpellings(t *testing.T) {
+	for _, other := range []string{"1.0", "1e0", "10e-1"} {
+		t.Run(other, func(t *testing.T) {
+			f := newStatelessFixture(t, func(h *Handler) { h.Accept = jsPeer })
+			hdr := with(headersFor("tools/call", "x"), "X-Caller", "a", "Accept", "text/event-stream")
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			first := f.do(ctx, "POST", request("1", "tools/call", `"name":"x","arguments":{"tag":"one"}`), hdr) // registered: the peer holds it
+			second := f.do(ctx, "POST", request(other, "tools/call", `"name":"x","arguments":{"tag":"two"}`), hdr)
+			for _, c := range []struct {
+				resp    *http.Response
+				id, tag string
+			}{{first, "1", "one"}, {second, other, "two"}} {
+				evs := readEvents(t, c.resp.Body)
+				if len(evs) != 1 || !strings.Contains(evs[0].data, `"id":`+c.id+`,`) || !strings.Contains(evs[0].data, `"tag":"`+c.tag+`"`) {
+					t.Errorf("id %s: %v", c.id, evs)
+				}
+			}
+		})
+	}
+}

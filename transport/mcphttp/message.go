@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -72,7 +74,7 @@ func (e *errBody) Error() string { return e.msg }
 // of a message is refused: which "method" or "id" a peer reads would then
 // depend on its decoder.
 func parseBody(b []byte) (msgs []msgInfo, batch bool, err error) {
-	b = bytes.TrimSpace(b)
+	b = bytes.Trim(b, " \t\r\n") // JSON's whitespace: TrimSpace would take a \v that json.Valid refuses
 	if !utf8.Valid(b) || !json.Valid(b) {
 		return nil, false, &errBody{codeParseError, "Parse error: body is not valid JSON"}
 	}
@@ -292,8 +294,14 @@ func membersSlow(b []byte) (map[string]json.RawMessage, error) {
 }
 
 // idKey is the key under which a request and its answer meet: the decoded
-// string for a string id, the number's text for a number (as the relay keys
-// them, so that an upstream that re-encodes an id is still matched).
+// string for a string id; for a number, the integer a server may answer it
+// with. A server echoes an id as it decoded it: JavaScript reads 1.0, 1e0
+// and 10e-1 as 1 and 2^53+1 as 2^53, the Go SDK truncates the double to an
+// int64. Two ids told apart by their text could so come back as one, and
+// one request's answer be taken for the other's (two clients of a caller,
+// one sending 1, the other 1.0): numbers are keyed by the truncated double,
+// as the relay keys them. A number whose magnitude reaches 2^63 is no
+// usable id.
 func idKey(id json.RawMessage) (string, bool) {
 	if len(id) == 0 {
 		return "", false
@@ -310,7 +318,11 @@ func idKey(id json.RawMessage) (string, bool) {
 		if json.Unmarshal(id, &n) != nil {
 			return "", false
 		}
-		return "n:" + n.String(), true
+		f, err := strconv.ParseFloat(n.String(), 64)
+		if err != nil || !(math.Abs(f) < 1<<63) {
+			return "", false
+		}
+		return "n:" + strconv.FormatInt(int64(f), 10), true // -0 is 0
 	}
 	return "", false
 }
