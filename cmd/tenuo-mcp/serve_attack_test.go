@@ -78,6 +78,7 @@ func TestServeE2EAttack2026(t *testing.T) {
 		{"invalid Base64 sentinel", raw, region, with("Mcp-Name", "region", "Mcp-Param-Region", "=?base64?!!!?="), 400, -32020},
 		{"Base64 sentinel of another value", raw, region, with("Mcp-Name", "region", "Mcp-Param-Region", "=?base64?dXM=?="), 400, -32020},
 		{"Mcp-Param header for no argument", raw, region, with("Mcp-Name", "region", "Mcp-Param-Region", "eu", "Mcp-Param-Other", "x"), 400, -32020},
+		{"_Meta beside _meta", raw, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + echo + `,"_Meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}`, v26, 200, rpcInvalidParams},
 		{"vertical tab before the body", raw, "\v" + secret, asSecret, 400, -32700},
 		{"huge Mcp-Name", raw, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{` + echo + `}}`, with("Mcp-Name", strings.Repeat("e", 300<<10)), 431, 0},
 	}
