@@ -156,6 +156,35 @@ func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmp
 	return t, rest, &edit{i: oi, remove: dropEmpty && len(oms) == 1, v: rest}, nil
 }
 
+// resultArray reads the array a list answer's result holds under key (msg
+// is the answer, resultM its result member): the result, its members, the
+// index of key among them, and the array's elements.
+func resultArray(msg []byte, resultM member, key string) (result []byte, rms []member, ai int, elems []json.RawMessage, err error) {
+	result = value(msg, resultM)
+	if !isObject(result) {
+		return nil, nil, 0, nil, errors.New("result is not an object")
+	}
+	if rms, err = objectMembers(result); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	if ai = find(rms, key); ai < 0 {
+		return nil, nil, 0, nil, fmt.Errorf("result has no %s", key)
+	}
+	arr := value(result, rms[ai])
+	if arr[0] != '[' {
+		return nil, nil, 0, nil, fmt.Errorf("result.%s is not an array", key)
+	}
+	if err = json.Unmarshal(arr, &elems); err != nil {
+		return nil, nil, 0, nil, err
+	}
+	return result, rms, ai, elems, nil
+}
+
+// jsonArray is the JSON array of elems, each as it is.
+func jsonArray(elems [][]byte) []byte {
+	return append(append([]byte{'['}, bytes.Join(elems, []byte{','})...), ']')
+}
+
 // filterToolsList rewrites a tools/list response: the tools array keeps only
 // the tools keep accepts, each kept tool's bytes untouched; a cacheScope
 // becomes "private", since the list now depends on the caller; every other
@@ -167,24 +196,8 @@ func takeEnvelope(params []byte, ms []member, outer, key, source string, dropEmp
 // (added when absent) and a ttlMs that does not outlive the warrant that
 // filtered it (cache.ttlFor).
 func filterToolsList(msg []byte, resultM member, keep func(string) bool, cache *listCache) ([]byte, error) {
-	result := value(msg, resultM)
-	if !isObject(result) {
-		return nil, errors.New("result is not an object")
-	}
-	rms, err := objectMembers(result)
+	result, rms, ti, elems, err := resultArray(msg, resultM, "tools")
 	if err != nil {
-		return nil, err
-	}
-	ti := find(rms, "tools")
-	if ti < 0 {
-		return nil, errors.New("result has no tools")
-	}
-	tools := value(result, rms[ti])
-	if tools[0] != '[' {
-		return nil, errors.New("result.tools is not an array")
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(tools, &elems); err != nil {
 		return nil, err
 	}
 	kept := make([][]byte, 0, len(elems))
@@ -206,8 +219,7 @@ func filterToolsList(msg []byte, resultM member, keep func(string) bool, cache *
 	}
 	var edits []edit
 	if len(kept) != len(elems) {
-		arr := append(append([]byte{'['}, bytes.Join(kept, []byte{','})...), ']')
-		edits = append(edits, edit{i: ti, v: arr})
+		edits = append(edits, edit{i: ti, v: jsonArray(kept)})
 	}
 	const private = `"private"`
 	ci := find(rms, "cacheScope")

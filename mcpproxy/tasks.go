@@ -1,7 +1,6 @@
 package mcpproxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,24 +251,8 @@ func (s *session) startTaskList(m *message) {
 // taskId is a string naming a task one of its relayed calls created, and
 // whose call's warrant still verifies. Every other byte is kept.
 func (s *session) filterTaskList(msg []byte, resultM member) ([]byte, error) {
-	result := value(msg, resultM)
-	if !isObject(result) {
-		return nil, errors.New("result is not an object")
-	}
-	rms, err := objectMembers(result)
+	result, rms, ti, elems, err := resultArray(msg, resultM, "tasks")
 	if err != nil {
-		return nil, err
-	}
-	ti := find(rms, "tasks")
-	if ti < 0 {
-		return nil, errors.New("result has no tasks")
-	}
-	list := value(result, rms[ti])
-	if list[0] != '[' {
-		return nil, errors.New("result.tasks is not an array")
-	}
-	var elems []json.RawMessage
-	if err := json.Unmarshal(list, &elems); err != nil {
 		return nil, err
 	}
 	kept := make([][]byte, 0, len(elems))
@@ -299,6 +282,5 @@ func (s *session) filterTaskList(msg []byte, resultM member) ([]byte, error) {
 	if len(kept) == len(elems) {
 		return msg, nil
 	}
-	arr := append(append([]byte{'['}, bytes.Join(kept, []byte{','})...), ']')
-	return replaceValue(msg, resultM, applyEdits(result, rms, edit{i: ti, v: arr})), nil
+	return replaceValue(msg, resultM, applyEdits(result, rms, edit{i: ti, v: jsonArray(kept)})), nil
 }
