@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
-	"github.com/tenuo-mcp/tenuo-mcp/gateway"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway/extauthz"
 )
 
@@ -86,18 +85,7 @@ the one they started with, and one in doubt is refused with the reason
 				hc.PathPrefix = f.pathPrefix
 				servers = append(servers, httpServer("http", l, hc.AuthzHandler()))
 			}
-			if f.admin != "" {
-				l, err := listen(f.admin)
-				if err != nil {
-					closeAll()
-					return badInput("", "--admin: %v", err)
-				}
-				servers = append(servers, httpServer("admin", l, gateway.AdminHandler(b.ready, b.metrics)))
-			}
-			wctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			b.watch(wctx)
-			return serveAll(ctx, b.log, onListen, servers)
+			return b.run(ctx, f.admin, onListen, servers)
 		},
 	}
 	fl := c.Flags()

@@ -57,19 +57,7 @@ the one they started with, and one in doubt is refused with the reason
 			if err != nil {
 				return badInput("", "--listen: %v", err)
 			}
-			servers := []server{httpServer("sidecar", l, sc)}
-			if f.admin != "" {
-				al, err := listen(f.admin)
-				if err != nil {
-					l.Close()
-					return badInput("", "--admin: %v", err)
-				}
-				servers = append(servers, httpServer("admin", al, gateway.AdminHandler(b.ready, b.metrics)))
-			}
-			wctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			b.watch(wctx)
-			return serveAll(ctx, b.log, onListen, servers)
+			return b.run(ctx, f.admin, onListen, []server{httpServer("sidecar", l, sc)})
 		},
 	}
 	fl := c.Flags()

@@ -169,6 +169,26 @@ func listen(addr string) (net.Listener, error) {
 }
 
 // server is one listener and what it serves.
+// run serves the decision servers, and the admin server when admin names
+// an address, while the configuration is watched, until ctx ends. A bad
+// admin address closes the listeners already open.
+func (b *built) run(ctx context.Context, admin string, onListen started, servers []server) error {
+	if admin != "" {
+		l, err := listen(admin)
+		if err != nil {
+			for _, s := range servers {
+				s.l.Close()
+			}
+			return badInput("", "--admin: %v", err)
+		}
+		servers = append(servers, httpServer("admin", l, gateway.AdminHandler(b.ready, b.metrics)))
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.watch(wctx)
+	return serveAll(ctx, b.log, onListen, servers)
+}
+
 type server struct {
 	name string
 	l    net.Listener
@@ -228,7 +248,7 @@ func (l loader) PublicKey(from, ref string) (authz.PublicKey, error) {
 	if k, err := authz.ParsePublicKey(ref); err == nil {
 		return k, nil
 	}
-	b, err := readSmall(ref)
+	b, err := enforceflags.ReadBoundedFile(ref)
 	if err != nil {
 		return authz.PublicKey{}, badInput("a public key is 64 hex digits, or a file holding it", "%s: not a public key, nor a readable key file", from)
 	}
@@ -249,7 +269,7 @@ func (l loader) SigningKey(flag, ref string) (*authz.SigningKey, error) {
 		b = []byte(l.getenv(name))
 	} else {
 		var err error
-		if b, err = readSmall(ref); err != nil {
+		if b, err = enforceflags.ReadBoundedFile(ref); err != nil {
 			return nil, badInput("", "--%s: cannot read the key file", flag)
 		}
 	}
@@ -262,24 +282,8 @@ func (l loader) SigningKey(flag, ref string) (*authz.SigningKey, error) {
 
 // WarrantText reads a warrant from a file, or takes ref as the text.
 func (l loader) WarrantText(flag, ref string) ([]byte, error) {
-	if b, err := readSmall(ref); err == nil {
+	if b, err := enforceflags.ReadBoundedFile(ref); err == nil {
 		return b, nil
 	}
 	return []byte(ref), nil
-}
-
-func readSmall(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 1<<20+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > 1<<20 {
-		return nil, errors.New("file too large")
-	}
-	return b, nil
 }

@@ -319,7 +319,7 @@ func (f *Flags) Build(ld Loader, stderr io.Writer) (*Enforcement, error) {
 		// its lifetime watched; one given as text or in TENUO_WARRANT cannot
 		// change.
 		if st, err := os.Stat(f.Warrant); err == nil && st.Mode().IsRegular() {
-			raw, _ := readBoundedFile(f.Warrant)
+			raw, _ := ReadBoundedFile(f.Warrant)
 			en.held = &heldFile{path: f.Warrant, key: held.Key, point: en.Current, log: en.Log, raw: raw, tolerance: tolerance}
 			en.watched = append(en.watched, watched{"held warrant", en.held})
 		} else {

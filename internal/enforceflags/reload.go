@@ -35,7 +35,7 @@ func (f *Flags) loadPolicy(ld Loader) (*policy, error) {
 			return
 		}
 		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
-			b, _ := readBoundedFile(path)
+			b, _ := ReadBoundedFile(path)
 			pol.raw[path] = b
 		}
 	}
@@ -107,7 +107,7 @@ type policyFile struct {
 func (p *policyFile) snapshot() map[string][]byte {
 	snap := make(map[string][]byte, len(p.raw))
 	for path := range p.raw {
-		b, _ := readBoundedFile(path)
+		b, _ := ReadBoundedFile(path)
 		snap[path] = b
 	}
 	return snap

@@ -88,7 +88,10 @@ type heldFile struct {
 	warned, expired string // warrant ids already warned about
 }
 
-func readBoundedFile(path string) ([]byte, error) {
+// ReadBoundedFile reads a small file the enforcement flags name (a key,
+// a warrant, a revocation list, a config): at most 1 MiB, a larger one is
+// an error rather than a truncated read.
+func ReadBoundedFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -105,7 +108,7 @@ func readBoundedFile(path string) ([]byte, error) {
 }
 
 func (h *heldFile) Reload() (bool, error) {
-	b, err := readBoundedFile(h.path)
+	b, err := ReadBoundedFile(h.path)
 	if err != nil {
 		return false, err
 	}
