@@ -6,15 +6,14 @@
 package gatewaytest
 
 import (
-	"bytes"
 	"encoding/base64"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
+	"github.com/tenuo-mcp/tenuo-mcp/enforce/enforcetest"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -57,14 +56,7 @@ routes:
 `
 
 // Key returns the signing key of the 32-byte seed of b repeated.
-func Key(t testing.TB, b byte) *authz.SigningKey {
-	t.Helper()
-	k, err := authz.NewSigningKeyFromSeed(bytes.Repeat([]byte{b}, authz.SeedSize))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
+func Key(t testing.TB, b byte) *authz.SigningKey { t.Helper(); return enforcetest.Key(t, b) }
 
 // Fixture: a trusted root; an agent whose warrant grants read (path under
 // /data/), scale (cluster staging-*, replicas 1–10, any tenant, mode
@@ -81,20 +73,8 @@ type Fixture struct {
 	Audit                      *SyncBuffer
 }
 
-// SyncBuffer is a bytes.Buffer safe for concurrent writes.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// String returns what was written.
-func (s *SyncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+// SyncBuffer is a bytes.Buffer safe for concurrent writes (enforcetest's).
+type SyncBuffer = enforcetest.SyncBuffer
 
 func f64(v float64) *float64 { return &v }
 
