@@ -76,7 +76,7 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on (loopback unless told otherwise; port 0 picks a free one)")
 	fl.StringArrayVar(&f.allowOrigins, "allow-origin", nil, "a browser Origin allowed besides loopback ones, e.g. https://app.example (repeatable)")
 	fl.StringVar(&f.tokenFile, "auth-token-file", "", "require a bearer token from `FILE` (one per line, at least 16 characters; # comments)")
-	fl.StringVar(&f.callersFile, "callers", "", "require a bearer token from the callers `FILE` (YAML), which maps each token to its caller's own held warrant and key; reloaded on change and SIGHUP")
+	fl.StringVar(&f.callersFile, "callers", "", "require a bearer token from the callers `FILE` (YAML), which maps each token to its caller's own held warrant and key; reloaded when it or a file it names changes, and on SIGHUP")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM; with --tls-key)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "the certificate's private key `FILE` (PEM)")
 	fl.Int64Var(&f.maxBody, "max-body", mcphttp.DefaultMaxBody, "largest POST body in bytes")
@@ -323,9 +323,15 @@ tokens to callers and their warrant and key files:
       warrant: alice.warrant   # optional, with key; relative to this file
       key: alice.key
 
-(reloaded when it changes and on SIGHUP), or one --warrant/--key which serve
-hands to every caller, so it refuses to hold one on a non-loopback address
-without --auth-token-file or --callers.
+It is read again when it, or a warrant or key file it names, changes
+(edited in place, replaced by a rename, or swapped as a Kubernetes secret
+volume is; looked at every 2s) and on SIGHUP: a new warrant or key takes
+effect at the caller's next request, in the sessions it has open; a caller
+dropped, or whose token changed, loses its open sessions and streams at
+once; a file that does not hold is logged once and the callers in force
+stay. Or one --warrant/--key, which serve hands to every caller, so it
+refuses to hold one on a non-loopback address without --auth-token-file or
+--callers.
 
 It listens on loopback unless told otherwise, rejects browser Origins that
 are not loopback or --allow-origin (403), and never forwards the client's
@@ -370,7 +376,7 @@ Authorization header. /healthz and /readyz report liveness and readiness.`,
 					case <-hup:
 						en.Reload()
 						if ep.callers != nil {
-							ep.callers.reload(en.Log)
+							ep.callers.reload(en.Log, true)
 						}
 						if err := en.ReopenAudit(); err != nil {
 							en.Log.Error("audit log not reopened; writing to the old file", "err", err)

@@ -82,8 +82,10 @@ func bearerDigest(r *http.Request) ([sha256.Size]byte, bool) {
 	return sha256.Sum256([]byte(strings.TrimSpace(tok))), true
 }
 
-// callersFile is the callers file in force, kept current: a changed file is
-// read and verified entirely before it replaces the one in force; on any
+// callersFile is the callers file in force, kept current: a changed file,
+// or a changed warrant or key file it names (edited in place or replaced by
+// a rename or a symlink swap, as editors and Kubernetes secret volumes do),
+// is read and verified entirely before it replaces the one in force; on any
 // doubt the one in force stays.
 type callersFile struct {
 	path string
@@ -91,51 +93,107 @@ type callersFile struct {
 	warn func(format string, args ...any)
 	cur  atomic.Pointer[callerTable]
 
-	mu   sync.Mutex // serialises reloads; guards last
-	last [sha256.Size]byte
+	mu sync.Mutex // serialises reloads; guards seen
+	// seen is what the last reading (taken or refused) was made of: a
+	// reload is tried again only when one of those files changes, so a
+	// bad file is reported once, not at every look.
+	seen callersSnapshot
 
 	// changed, when set, is told of each table that replaces the one in
 	// force (serve closes the sessions of the callers it no longer has).
 	changed atomic.Pointer[func(*callerTable)]
 }
 
+// fileSum is what one file read held: the SHA-256 of its content, or the
+// reason it could not be read.
+type fileSum struct {
+	path string
+	sum  [sha256.Size]byte
+	err  string
+}
+
+// callersSnapshot is the files one reading of the callers file read: the
+// file itself, then each warrant and key file, in the order read.
+type callersSnapshot struct {
+	files []fileSum
+}
+
+// recorder reads files for one reading of the callers file and records
+// what each held.
+type recorder struct{ snap *callersSnapshot }
+
+func (r recorder) read(path string) ([]byte, error) {
+	b, err := readFileBounded(path)
+	f := fileSum{path: path}
+	if err != nil {
+		f.err = err.Error()
+	} else {
+		f.sum = sha256.Sum256(b)
+	}
+	r.snap.files = append(r.snap.files, f)
+	return b, err
+}
+
+// current reports whether every file of s still holds what it held.
+func (s *callersSnapshot) current() bool {
+	if len(s.files) == 0 {
+		return false
+	}
+	for _, f := range s.files {
+		var now callersSnapshot
+		recorder{&now}.read(f.path)
+		if now.files[0] != f {
+			return false
+		}
+	}
+	return true
+}
+
 func newCallersFile(path string, az func() *authz.Authorizer, warn func(string, ...any)) (*callersFile, error) {
 	cf := &callersFile{path: path, az: az, warn: warn}
-	b, err := readFileBounded(path)
+	var snap callersSnapshot
+	rec := recorder{&snap}
+	b, err := rec.read(path)
 	if err != nil {
 		return nil, badInput("", "--callers: %s", fileProblem("callers file", path, err))
 	}
-	t, err := parseCallers(path, b, az(), warn, time.Now())
+	t, err := parseCallersWith(path, b, az(), warn, time.Now(), rec.read)
 	if err != nil {
 		return nil, badInput("see 'tenuo-mcp serve --help' for the callers file's form", "--callers: %v", err)
 	}
 	cf.cur.Store(t)
-	cf.last = sha256.Sum256(b)
+	cf.seen = snap
 	return cf, nil
 }
 
 // table returns the callers in force.
 func (cf *callersFile) table() *callerTable { return cf.cur.Load() }
 
-// reload reads the file again and takes it when it changed and holds.
-func (cf *callersFile) reload(log *slog.Logger) {
+// reload reads the callers file again, with the warrant and key files it
+// names, and takes it when any of them changed (or force is set, as on
+// SIGHUP) and it holds. A file that does not hold is logged, and the one in
+// force stays.
+func (cf *callersFile) reload(log *slog.Logger, force bool) {
 	cf.mu.Lock()
 	defer cf.mu.Unlock()
-	b, err := readFileBounded(cf.path)
+	if !force && cf.seen.current() {
+		return
+	}
+	var snap callersSnapshot
+	rec := recorder{&snap}
+	b, err := rec.read(cf.path)
 	if err != nil {
+		cf.seen = snap // a file that cannot be read is reported once too
 		log.Error("callers file not reloaded; the one in force stays", "err", fileProblem("callers file", cf.path, err))
 		return
 	}
-	if sha256.Sum256(b) == cf.last {
-		return
-	}
-	t, err := parseCallers(cf.path, b, cf.az(), cf.warn, time.Now())
+	t, err := parseCallersWith(cf.path, b, cf.az(), cf.warn, time.Now(), rec.read)
+	cf.seen = snap
 	if err != nil {
 		log.Error("callers file not reloaded; the one in force stays", "err", err.Error())
 		return
 	}
 	cf.cur.Store(t)
-	cf.last = sha256.Sum256(b)
 	log.Info("callers file reloaded", "callers", len(t.callers))
 	if f := cf.changed.Load(); f != nil {
 		(*f)(t)
@@ -152,7 +210,7 @@ func (cf *callersFile) watch(ctx context.Context, log *slog.Logger) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				cf.reload(log)
+				cf.reload(log, false)
 			}
 		}
 	}()
@@ -165,6 +223,12 @@ func callersError(path string, line int, format string, args ...any) error {
 
 // parseCallers reads a callers file (b, read from path) strictly.
 func parseCallers(path string, b []byte, az *authz.Authorizer, warn func(string, ...any), now time.Time) (*callerTable, error) {
+	return parseCallersWith(path, b, az, warn, now, readFileBounded)
+}
+
+// parseCallersWith is parseCallers reading the warrant and key files with
+// read.
+func parseCallersWith(path string, b []byte, az *authz.Authorizer, warn func(string, ...any), now time.Time, read func(string) ([]byte, error)) (*callerTable, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -231,7 +295,7 @@ func parseCallers(path string, b []byte, az *authz.Authorizer, warn func(string,
 		}
 		tokens[c.digest] = tok.Line
 		if w := fields["warrant"]; w != nil {
-			h, err := loadCallerWarrant(dir, w.Value, fields["key"].Value, az, warn, now)
+			h, err := loadCallerWarrant(dir, w.Value, fields["key"].Value, az, warn, now, read)
 			if err != nil {
 				return nil, callersError(path, w.Line, "caller %q: %v", name.Value, err)
 			}
@@ -251,7 +315,7 @@ func parseCallers(path string, b []byte, az *authz.Authorizer, warn func(string,
 
 // loadCallerWarrant reads a caller's warrant and key files (relative to dir)
 // and checks the warrant chains to a trusted root now and the key holds it.
-func loadCallerWarrant(dir, wpath, kpath string, az *authz.Authorizer, warn func(string, ...any), now time.Time) (*enforce.HeldWarrant, error) {
+func loadCallerWarrant(dir, wpath, kpath string, az *authz.Authorizer, warn func(string, ...any), now time.Time, read func(string) ([]byte, error)) (*enforce.HeldWarrant, error) {
 	rel := func(p string) string {
 		if filepath.IsAbs(p) {
 			return p
@@ -259,11 +323,11 @@ func loadCallerWarrant(dir, wpath, kpath string, az *authz.Authorizer, warn func
 		return filepath.Join(dir, p)
 	}
 	wpath, kpath = rel(wpath), rel(kpath)
-	text, err := readFileBounded(wpath)
+	text, err := read(wpath)
 	if err != nil {
 		return nil, fmt.Errorf("warrant: %s", fileProblem("warrant file", wpath, err))
 	}
-	kb, err := readFileBounded(kpath)
+	kb, err := read(kpath)
 	if err != nil {
 		return nil, fmt.Errorf("key: %s", fileProblem("key file", kpath, err))
 	}

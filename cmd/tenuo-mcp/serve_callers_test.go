@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -270,5 +271,238 @@ func TestServeE2ECallersRefused(t *testing.T) {
 				t.Fatalf("exit %v, output %s; want exit 2 and %q", err, out, c.want)
 			}
 		})
+	}
+}
+
+// mintFile writes, atomically (a rename, as editors do), a warrant from
+// w.root to holder for tools at path.
+func (w *callersWorld) mintFile(t *testing.T, path string, holder *authz.SigningKey, tools ...string) {
+	t.Helper()
+	grant := map[string]authz.ConstraintSet{}
+	for _, tl := range tools {
+		grant[tl] = authz.ConstraintSet{AllowUnknown: true}
+	}
+	wt, err := authz.Mint(w.root, authz.Grant{Holder: holder.Public(), TTL: 10 * time.Minute, Tools: grant}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceFile(t, path, authz.Stack{wt}.Base64())
+}
+
+// replaceFile replaces path by a rename of a new file.
+func replaceFile(t *testing.T, path, text string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secretVolume lays out dir/name the way a Kubernetes secret volume does:
+// name is a symlink to ..data/name, ..data a symlink to the version
+// directory. swap(files) writes a new version and swaps ..data to it in one
+// rename.
+type secretVolume struct {
+	t   *testing.T
+	dir string
+	n   int
+}
+
+func (v *secretVolume) swap(files map[string]string) {
+	v.t.Helper()
+	v.n++
+	ver := fmt.Sprintf("..v%d", v.n)
+	if err := os.MkdirAll(filepath.Join(v.dir, ver), 0o700); err != nil {
+		v.t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(v.dir, ver, name), []byte(text), 0o600); err != nil {
+			v.t.Fatal(err)
+		}
+		link := filepath.Join(v.dir, name)
+		if _, err := os.Lstat(link); err != nil {
+			if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
+				v.t.Fatal(err)
+			}
+		}
+	}
+	tmp := filepath.Join(v.dir, "..data_tmp")
+	if err := os.Symlink(ver, tmp); err != nil {
+		v.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(v.dir, "..data")); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+// TestCallersReload: reload takes a callers file whose warrant or key files
+// changed though the file itself did not (edited in place, replaced by a
+// rename, or swapped as a Kubernetes secret volume is), keeps the table in
+// force when the new files do not hold, says why once per change rather
+// than at every look, and does nothing while no file changed.
+func TestCallersReload(t *testing.T) {
+	w := newCallersWorld(t)
+	vol := &secretVolume{t: t, dir: w.dir}
+	os.Remove(filepath.Join(w.dir, "bob.warrant"))
+	os.Remove(filepath.Join(w.dir, "bob.key"))
+	bobWarrant := func(holder *authz.SigningKey, tools ...string) string {
+		p := filepath.Join(t.TempDir(), "w")
+		w.mintFile(t, p, holder, tools...)
+		b, _ := os.ReadFile(p)
+		return string(b)
+	}
+	vol.swap(map[string]string{"bob.warrant": bobWarrant(w.bob, "remember"), "bob.key": w.bob.SeedHex()})
+	path := w.write(t, goodCallers)
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cf, err := newCallersFile(path, func() *authz.Authorizer { return w.az }, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables int
+	onChange := func(*callerTable) { tables++ }
+	cf.changed.Store(&onChange)
+	tools := func(name string) []string {
+		h := cf.table().byName[name].held
+		if h == nil {
+			return nil
+		}
+		var out []string
+		for tl := range h.Stack.Leaf().Tools {
+			out = append(out, tl)
+		}
+		slices.Sort(out)
+		return out
+	}
+	carol := newKey(t)
+	steps := []struct {
+		name   string
+		edit   func()
+		tables int    // tables taken so far
+		alice  string // alice's tools after the step
+		bob    string
+		logged string // the reason logged, when refused
+	}{
+		{"nothing changed", func() {}, 0, "echo pid", "remember", ""},
+		{"warrant replaced by rename", func() { w.mintFile(t, filepath.Join(w.dir, "alice.warrant"), w.alice, "remember") }, 1, "remember", "remember", ""},
+		{"warrant garbled in place", func() { os.WriteFile(filepath.Join(w.dir, "alice.warrant"), []byte("not a warrant"), 0o644) }, 1, "remember", "remember", "alice.warrant must chain"},
+		{"still garbled", func() {}, 1, "remember", "remember", ""},
+		{"warrant fixed in place", func() {
+			w.mintFile(t, filepath.Join(w.dir, "new.warrant"), w.alice, "echo")
+			b, _ := os.ReadFile(filepath.Join(w.dir, "new.warrant"))
+			os.WriteFile(filepath.Join(w.dir, "alice.warrant"), b, 0o644)
+		}, 2, "echo", "remember", ""},
+		{"secret volume swapped: new holder and warrant", func() {
+			vol.swap(map[string]string{"bob.warrant": bobWarrant(carol, "pid"), "bob.key": carol.SeedHex()})
+		}, 3, "echo", "pid", ""},
+		{"secret volume swapped: a key not the warrant's holder", func() {
+			vol.swap(map[string]string{"bob.warrant": bobWarrant(carol, "echo"), "bob.key": w.bob.SeedHex()})
+		}, 3, "echo", "pid", "held warrant: the key"},
+		{"key file deleted", func() { os.Remove(filepath.Join(w.dir, "alice.key")) }, 3, "echo", "pid", "no such key file"},
+		{"key file back, bob's volume fixed", func() {
+			os.WriteFile(filepath.Join(w.dir, "alice.key"), []byte(w.alice.SeedHex()), 0o600)
+			vol.swap(map[string]string{"bob.warrant": bobWarrant(carol, "echo", "pid"), "bob.key": carol.SeedHex()})
+		}, 4, "echo", "echo pid", ""},
+	}
+	for _, s := range steps {
+		before := strings.Count(logs.String(), "not reloaded")
+		s.edit()
+		cf.reload(log, false)
+		cf.reload(log, false) // a second look finds nothing new
+		refusals := strings.Count(logs.String(), "not reloaded") - before
+		switch {
+		case tables != s.tables:
+			t.Errorf("%s: %d tables taken, want %d", s.name, tables, s.tables)
+		case strings.Join(tools("alice"), " ") != s.alice || strings.Join(tools("bob"), " ") != s.bob:
+			t.Errorf("%s: alice %v, bob %v; want %q, %q", s.name, tools("alice"), tools("bob"), s.alice, s.bob)
+		case s.logged == "" && refusals != 0, s.logged != "" && (refusals != 1 || !strings.Contains(logs.String(), s.logged)):
+			t.Errorf("%s: %d refusals logged, want %q once:\n%s", s.name, refusals, s.logged, logs.String())
+		}
+	}
+	// SIGHUP reads everything again even when nothing changed.
+	cf.reload(log, true)
+	if tables != 5 {
+		t.Errorf("a forced reload took %d tables, want 5", tables)
+	}
+}
+
+// TestServeE2ECallersFilesReload: with serve running, a caller's warrant
+// replaced by a rename, and another's warrant and key swapped as a
+// Kubernetes secret volume is, take effect in the sessions they already
+// have, the callers file unchanged and no SIGHUP sent; a garbled warrant
+// keeps the one in force and says why; a caller dropped from the file loses
+// its open session at the next look.
+func TestServeE2ECallersFilesReload(t *testing.T) {
+	t.Parallel()
+	w := newCallersWorld(t)
+	vol := &secretVolume{t: t, dir: filepath.Join(w.dir, "bob")}
+	os.Mkdir(vol.dir, 0o700)
+	bobFiles := func(holder *authz.SigningKey, tools ...string) map[string]string {
+		p := filepath.Join(t.TempDir(), "w")
+		w.mintFile(t, p, holder, tools...)
+		b, _ := os.ReadFile(p)
+		return map[string]string{"bob.warrant": string(b), "bob.key": holder.SeedHex()}
+	}
+	vol.swap(bobFiles(w.bob, "remember", "pid"))
+	callers := strings.ReplaceAll(goodCallers, "bob.warrant", "bob/bob.warrant")
+	callers = strings.ReplaceAll(callers, "bob.key", "bob/bob.key")
+	path := w.write(t, callers)
+	srv := startServe(t, nil, []string{"--trusted-root", w.root.Public().Hex(), "--callers", path, "--log-level", "info"}, gosdkPeer(t))
+	as := func(tok string) *mcp.ClientSession {
+		return connectGosdk(t, srv.url, "2025-11-25", map[string]string{"Authorization": "Bearer " + tok}, nil)
+	}
+	alice, bob, ci := as(aliceToken), as(bobToken), as(ciToken)
+	// waitFor polls until ok or 10 s have passed (the watcher looks every 2 s).
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s", what)
+			}
+		}
+	}
+	code := func(s *mcp.ClientSession, tool string) int {
+		_, c := callText(t, s, tool, map[string]any{"text": "x", "value": "x"}, nil)
+		return c
+	}
+	if code(alice, "echo") != 0 || code(alice, "remember") != rpcAccessDenied || code(bob, "remember") != 0 || code(bob, "echo") != rpcAccessDenied {
+		t.Fatal("the callers' first warrants are not in force")
+	}
+
+	w.mintFile(t, filepath.Join(w.dir, "alice.warrant"), w.alice, "remember", "pid")
+	waitFor("alice's renamed warrant in force", func() bool { return code(alice, "remember") == 0 })
+	runChecks(t, []check{
+		{"alice's old grant gone", code(alice, "echo") == rpcAccessDenied},
+		{"alice's listing is the new warrant's", slices.Equal(toolNames(t, alice), []string{"pid", "remember"})},
+	})
+
+	carol := newKey(t)
+	vol.swap(bobFiles(carol, "echo"))
+	waitFor("bob's swapped warrant and key in force", func() bool { return code(bob, "echo") == 0 })
+	if code(bob, "remember") != rpcAccessDenied {
+		t.Error("bob keeps his old grant after the swap")
+	}
+
+	os.WriteFile(filepath.Join(w.dir, "alice.warrant"), []byte("garbled"), 0o644)
+	waitFor("the garbled warrant reported", func() bool {
+		return strings.Contains(srv.stderr.String(), "callers file not reloaded") && strings.Contains(srv.stderr.String(), "alice.warrant must chain")
+	})
+	if code(alice, "remember") != 0 || code(bob, "echo") != 0 {
+		t.Error("a garbled warrant file did not keep the callers in force")
+	}
+
+	// ci is dropped (alice's warrant mended in the same rename): its open
+	// session ends without a SIGHUP.
+	w.mintFile(t, filepath.Join(w.dir, "alice.warrant"), w.alice, "echo")
+	replaceFile(t, path, strings.Split(callers, "  - name: ci")[0])
+	waitFor("ci dropped", func() bool {
+		_, err := ci.CallTool(context.Background(), &mcp.CallToolParams{Name: "pid", Arguments: map[string]any{}})
+		return err != nil && code(alice, "echo") == 0
+	})
+	if resp, b := (&rawClient{t: t, url: srv.url, hdr: map[string]string{"Authorization": "Bearer " + ciToken}}).post(`{"jsonrpc":"2.0","id":1,"method":"ping"}`, nil); resp.StatusCode != 401 {
+		t.Errorf("ci's token after it was dropped: %d %s", resp.StatusCode, b)
 	}
 }
