@@ -3,8 +3,11 @@ package mcphttp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"math"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -184,9 +187,13 @@ func FuzzMembers(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fast, ferr := members(b)
+		parseMessage(b)
+		jsonString(b)
+		idKey(b)
 		if !json.Valid(b) {
 			return // only valid JSON is promised anything but no panic
 		}
+		checkFastReaders(t, b)
 		slow, serr := membersSlow(b)
 		if (ferr == nil) != (serr == nil) {
 			t.Fatalf("%q: scanner %v, reader %v", b, ferr, serr)
@@ -203,4 +210,96 @@ func FuzzMembers(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkFastReaders holds the readers that skip encoding/json on the common
+// case to what encoding/json reads of b (valid JSON): the string decoder,
+// the id key, one member's lookup and the message reader.
+func checkFastReaders(t *testing.T, b []byte) {
+	t.Helper()
+	v := bytes.Trim(b, " \t\r\n")
+	var want string
+	if err := json.Unmarshal(v, &want); err == nil {
+		if got, ok := jsonString(v); !ok || got != want {
+			t.Fatalf("jsonString(%q) = %q %v, want %q", v, got, ok, want)
+		}
+	} else if _, ok := jsonString(v); ok {
+		t.Fatalf("jsonString(%q) took what is no string", v)
+	}
+	gk, gok := idKey(v)
+	wk, wok := idKeySlow(v)
+	if gk != wk || gok != wok {
+		t.Fatalf("idKey(%q) = %q %v, want %q %v", v, gk, gok, wk, wok)
+	}
+	got, gerr := parseMessage(b)
+	exp, werr := parseMessageSlow(b)
+	if (gerr == nil) != (werr == nil) {
+		t.Fatalf("%q: parseMessage %v, reference %v", b, gerr, werr)
+	}
+	if gerr == nil && (!bytes.Equal(got.id, exp.id) || got.key != exp.key || got.method != exp.method ||
+		got.hasMethod != exp.hasMethod || !bytes.Equal(got.params, exp.params)) {
+		t.Fatalf("%q: parseMessage %+v, reference %+v", b, got, exp)
+	}
+	if ms, err := membersSlow(b); err == nil {
+		for k, want := range ms {
+			if got, ok := member(b, k); !ok || !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
+				t.Fatalf("%q: member %q = %q %v, want %q", b, k, got, ok, want)
+			}
+		}
+	}
+}
+
+// idKeySlow is idKey by encoding/json alone.
+func idKeySlow(id json.RawMessage) (string, bool) {
+	if len(id) == 0 {
+		return "", false
+	}
+	switch c := id[0]; {
+	case c == '"':
+		var s string
+		if json.Unmarshal(id, &s) != nil {
+			return "", false
+		}
+		return "s:" + s, true
+	case c == '-' || (c >= '0' && c <= '9'):
+		var n json.Number
+		if json.Unmarshal(id, &n) != nil {
+			return "", false
+		}
+		f, err := strconv.ParseFloat(n.String(), 64)
+		if err != nil || !(math.Abs(f) < 1<<63) {
+			return "", false
+		}
+		return "n:" + strconv.FormatInt(int64(f), 10), true
+	}
+	return "", false
+}
+
+// parseMessageSlow is parseMessage over encoding/json's token reader.
+func parseMessageSlow(b []byte) (msgInfo, error) {
+	var m msgInfo
+	ms, err := membersSlow(b)
+	if err != nil {
+		return m, err
+	}
+	if v, ok := ms["id"]; ok && string(v) != "null" {
+		key, ok := idKeySlow(v)
+		if !ok {
+			return m, errors.New("bad id")
+		}
+		m.id, m.key = v, key
+	}
+	if v, ok := ms["method"]; ok {
+		if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &m.method) != nil {
+			return m, errors.New("bad method")
+		}
+		m.hasMethod = true
+	}
+	m.params = ms["params"]
+	_, r := ms["result"]
+	_, e := ms["error"]
+	if !m.hasMethod && m.id == nil && !r && !e {
+		return m, errors.New("no message")
+	}
+	return m, nil
 }

@@ -43,15 +43,7 @@ func (m *msgInfo) paramMembers() map[string]json.RawMessage {
 // param returns the string member key of params, and whether it is there
 // as a string.
 func (m *msgInfo) param(key string) (string, bool) {
-	v := m.paramMembers()[key]
-	if len(v) == 0 || v[0] != '"' {
-		return "", false
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return jsonString(m.paramMembers()[key])
 }
 
 // isRequest reports whether m expects an answer.
@@ -105,100 +97,248 @@ func parseBody(b []byte) (msgs []msgInfo, batch bool, err error) {
 	return nil, false, &errBody{codeInvalidRequest, "Invalid Request: a message must be a JSON object"}
 }
 
-// parseMessage reads the top-level members of one message (valid JSON).
+// parseMessage reads the top-level members of one message (valid JSON). It
+// walks them with a memberScanner and builds no map: every message crossing
+// the transport is read this way, most of them more than once.
 func parseMessage(b []byte) (msgInfo, error) {
 	var m msgInfo
-	ms, err := members(b)
-	if err != nil {
-		return m, &errBody{codeInvalidRequest, "Invalid Request: " + err.Error()}
+	var seen dupSet
+	var id, method json.RawMessage
+	hasAnswer := false
+	sc := memberScanner{b: b}
+	if !sc.open() {
+		return m, &errBody{codeInvalidRequest, "Invalid Request: " + sc.err.Error()}
 	}
-	for k, v := range ms {
-		switch k {
+	for {
+		k, v, ok := sc.next()
+		if !ok {
+			break
+		}
+		if seen.add(k) {
+			return m, &errBody{codeInvalidRequest, "Invalid Request: " + fmt.Sprintf("member %q appears twice", k)}
+		}
+		switch string(k) {
 		case "id":
-			if string(v) == "null" {
-				continue // an answer to an unreadable request; no route
-			}
-			key, ok := idKey(v)
-			if !ok {
-				return m, &errBody{codeInvalidRequest, "Invalid Request: id must be a string or a number"}
-			}
-			m.id, m.key = v, key
+			id = v
 		case "method":
-			var s string
-			if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
-				return m, &errBody{codeInvalidRequest, "Invalid Request: method must be a string"}
-			}
-			m.method, m.hasMethod = s, true
+			method = v
 		case "params":
 			m.params = v
+		case "result", "error":
+			hasAnswer = true
 		}
 	}
-	if !m.hasMethod && m.id == nil {
-		if _, ok := ms["result"]; !ok {
-			if _, ok := ms["error"]; !ok {
-				return m, &errBody{codeInvalidRequest, "Invalid Request: neither a request, a notification nor a response"}
-			}
+	if sc.err != nil {
+		return m, &errBody{codeInvalidRequest, "Invalid Request: " + sc.err.Error()}
+	}
+	if id != nil && string(id) != "null" { // null: an answer to an unreadable request; no route
+		key, ok := idKey(id)
+		if !ok {
+			return m, &errBody{codeInvalidRequest, "Invalid Request: id must be a string or a number"}
 		}
+		m.id, m.key = id, key
+	}
+	if method != nil {
+		s, ok := jsonString(method)
+		if !ok {
+			return m, &errBody{codeInvalidRequest, "Invalid Request: method must be a string"}
+		}
+		m.method, m.hasMethod = s, true
+	}
+	if !m.hasMethod && m.id == nil && !hasAnswer {
+		return m, &errBody{codeInvalidRequest, "Invalid Request: neither a request, a notification nor a response"}
 	}
 	return m, nil
+}
+
+// dupSet tells whether a member name was seen before in one object: a
+// short list compared in place, a map past that (an object of many members
+// must not cost their square).
+type dupSet struct {
+	few  [8][]byte
+	n    int
+	many map[string]bool
+}
+
+// add records k and reports whether it was there already.
+func (d *dupSet) add(k []byte) bool {
+	if d.many != nil {
+		if d.many[string(k)] {
+			return true
+		}
+		d.many[string(k)] = true
+		return false
+	}
+	for _, o := range d.few[:d.n] {
+		if bytes.Equal(o, k) {
+			return true
+		}
+	}
+	if d.n < len(d.few) {
+		d.few[d.n] = k
+		d.n++
+		return false
+	}
+	d.many = make(map[string]bool, 2*len(d.few))
+	for _, o := range d.few {
+		d.many[string(o)] = true
+	}
+	d.many[string(k)] = true
+	return false
+}
+
+// memberScanner walks the top-level members of a JSON object (valid JSON)
+// without decoding their values: open, then next until it reports false;
+// err then says whether the object was malformed. A key comes as its bytes
+// when it holds no escape (valid UTF-8), else decoded.
+type memberScanner struct {
+	b   []byte
+	i   int
+	err error
+	end bool
+}
+
+// open reads the opening brace.
+func (s *memberScanner) open() bool {
+	s.i = skipWS(s.b, 0)
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		s.err = errors.New("not an object")
+		return false
+	}
+	s.i = skipWS(s.b, s.i+1)
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.end = true
+	}
+	return true
+}
+
+func (s *memberScanner) fail(msg string) ([]byte, json.RawMessage, bool) {
+	s.err, s.end = errors.New(msg), true
+	return nil, nil, false
+}
+
+// next returns the next member.
+func (s *memberScanner) next() (key []byte, val json.RawMessage, ok bool) {
+	if s.end {
+		return nil, nil, false
+	}
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '"' {
+		return s.fail("object key is not a string")
+	}
+	end, escaped, ok := stringEnd(b, i)
+	if !ok {
+		return s.fail("unterminated string")
+	}
+	key = b[i+1 : end-1]
+	if escaped || !utf8.Valid(key) {
+		var k string
+		if json.Unmarshal(b[i:end], &k) != nil {
+			return s.fail("bad object key")
+		}
+		key = []byte(k)
+	}
+	i = skipWS(b, end)
+	if i >= len(b) || b[i] != ':' {
+		return s.fail("missing colon")
+	}
+	i = skipWS(b, i+1)
+	vend, ok := valueEnd(b, i)
+	if !ok {
+		return s.fail("bad value")
+	}
+	val = json.RawMessage(b[i:vend])
+	i = skipWS(b, vend)
+	if i >= len(b) {
+		return s.fail("unterminated object")
+	}
+	switch b[i] {
+	case ',':
+		i = skipWS(b, i+1)
+	case '}':
+		s.end = true
+	default:
+		return s.fail("missing comma")
+	}
+	s.i = i
+	return key, val, true
 }
 
 // members returns the members of a JSON object by exact name, refusing a
 // name that appears twice. b must be valid JSON. It scans the object's
 // top level by hand (the values are delimited, not decoded): the
 // encoding/json token reader it agrees with (membersSlow, checked by
-// FuzzMembers) costs several times as much, and every message crossing
-// the transport is read this way at least twice.
+// FuzzMembers) costs several times as much.
 func members(b []byte) (map[string]json.RawMessage, error) {
-	i := skipWS(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return nil, errors.New("not an object")
+	sc := memberScanner{b: b}
+	if !sc.open() {
+		return nil, sc.err
 	}
 	out := map[string]json.RawMessage{}
-	i = skipWS(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return out, nil
-	}
 	for {
-		if i >= len(b) || b[i] != '"' {
-			return nil, errors.New("object key is not a string")
-		}
-		end, escaped, ok := stringEnd(b, i)
+		k, v, ok := sc.next()
 		if !ok {
-			return nil, errors.New("unterminated string")
+			break
 		}
-		k := string(b[i+1 : end-1])
-		if escaped || !utf8.ValidString(k) {
-			if json.Unmarshal(b[i:end], &k) != nil {
-				return nil, errors.New("bad object key")
-			}
-		}
-		i = skipWS(b, end)
-		if i >= len(b) || b[i] != ':' {
-			return nil, errors.New("missing colon")
-		}
-		i = skipWS(b, i+1)
-		vend, ok := valueEnd(b, i)
-		if !ok {
-			return nil, errors.New("bad value")
-		}
-		if _, dup := out[k]; dup {
+		if _, dup := out[string(k)]; dup {
 			return nil, fmt.Errorf("member %q appears twice", k)
 		}
-		out[k] = json.RawMessage(b[i:vend])
-		i = skipWS(b, vend)
-		if i >= len(b) {
-			return nil, errors.New("unterminated object")
+		out[string(k)] = v
+	}
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	return out, nil
+}
+
+// member returns the value of the member key of the object b (valid JSON),
+// without building a map; false when b is no object or has no such member.
+// A name that appears twice is as good as absent.
+func member(b []byte, key string) (json.RawMessage, bool) {
+	sc := memberScanner{b: b}
+	if !sc.open() {
+		return nil, false
+	}
+	var found json.RawMessage
+	n := 0
+	for {
+		k, v, ok := sc.next()
+		if !ok {
+			break
 		}
-		switch b[i] {
-		case ',':
-			i = skipWS(b, i+1)
-		case '}':
-			return out, nil
-		default:
-			return nil, errors.New("missing comma")
+		if string(k) == key {
+			found, n = v, n+1
 		}
 	}
+	if sc.err != nil || n != 1 {
+		return nil, false
+	}
+	return found, true
+}
+
+// jsonString decodes the JSON string raw: its bytes as they are when it
+// holds no escape, no control character and is valid UTF-8 (what
+// encoding/json would return then), else by encoding/json.
+func jsonString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	plain := true
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 || c >= utf8.RuneSelf {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(inner), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func skipWS(b []byte, i int) int {
@@ -308,12 +448,15 @@ func idKey(id json.RawMessage) (string, bool) {
 	}
 	switch c := id[0]; {
 	case c == '"':
-		var s string
-		if json.Unmarshal(id, &s) != nil {
+		s, ok := jsonString(id)
+		if !ok {
 			return "", false
 		}
 		return "s:" + s, true
 	case c == '-' || (c >= '0' && c <= '9'):
+		if n, ok := smallInt(id); ok {
+			return "n:" + strconv.FormatInt(n, 10), true // -0 is 0
+		}
 		var n json.Number
 		if json.Unmarshal(id, &n) != nil {
 			return "", false
@@ -327,25 +470,37 @@ func idKey(id json.RawMessage) (string, bool) {
 	return "", false
 }
 
+// smallInt reads a JSON integer of at most 15 digits (no fraction, no
+// exponent), which a double holds exactly: the common id, read without
+// encoding/json.
+func smallInt(b []byte) (int64, bool) {
+	d := b
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && len(d) > 1) {
+		return 0, false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	return n, err == nil
+}
+
 // stringMember returns the string member key of the object raw, and whether
 // it is there as a string.
 func stringMember(raw json.RawMessage, key string) (string, bool) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return "", false
 	}
-	ms, err := members(raw)
-	if err != nil {
+	v, ok := member(raw, key)
+	if !ok {
 		return "", false
 	}
-	v, ok := ms[key]
-	if !ok || len(v) == 0 || v[0] != '"' {
-		return "", false
-	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return jsonString(v)
 }
 
 // JSON-RPC error codes the transport answers with.

@@ -240,8 +240,10 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 			return
 		}
 		if len(buf) > 0 {
+			// The last write of a stream that is over is not flushed: the
+			// server sends it with the response's end, in one write.
 			h.writeDeadline(rc)
-			if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
+			if _, err := w.Write(buf); err != nil || (!over && rc.Flush() != nil) {
 				s.abandon(st)
 				return
 			}
