@@ -129,14 +129,48 @@ var jsonrpcMembers = []string{"jsonrpc", "id", "method", "params", "result", "er
 // server could read the other, so such a message is refused, never relayed.
 func misspelledMember(ms []member, names []string) (key, want string, bad bool) {
 	for _, m := range ms {
-		k := withoutDelims(m.key)
 		for _, n := range names {
-			if m.key != n && (strings.EqualFold(m.key, n) || strings.EqualFold(k, withoutDelims(n))) {
+			if m.key != n && foldEqualNoDelims(m.key, n) {
 				return m.key, n, true
 			}
 		}
 	}
 	return "", "", false
+}
+
+// foldEqualNoDelims reports whether a and b are equal under Unicode simple
+// case folding once '_' and '-' are removed from both, without allocating
+// when both are ASCII (every name the relay reads is).
+func foldEqualNoDelims(a, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i] == '_' || a[i] == '-') {
+			i++
+		}
+		for j < len(b) && (b[j] == '_' || b[j] == '-') {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		ca, cb := a[i], b[j]
+		if ca >= utf8.RuneSelf || cb >= utf8.RuneSelf {
+			// Non-ASCII folds to ASCII in places (U+017F to s, U+212A to
+			// k): the general comparison decides.
+			return strings.EqualFold(withoutDelims(a), withoutDelims(b))
+		}
+		if 'A' <= ca && ca <= 'Z' {
+			ca += 'a' - 'A'
+		}
+		if 'A' <= cb && cb <= 'Z' {
+			cb += 'a' - 'A'
+		}
+		if ca != cb {
+			return false
+		}
+		i++
+		j++
+	}
 }
 
 // withoutDelims is s without '_' and '-'.

@@ -95,6 +95,13 @@ func idKey(id json.RawMessage) (string, bool) {
 		}
 		return "s:" + s, true
 	case c == '-' || (c >= '0' && c <= '9'):
+		if plainInteger(id) {
+			// The common case: the integer is its own text ("-0" is 0).
+			if string(id) == "-0" {
+				return "n:0", true
+			}
+			return "n:" + string(id), true
+		}
 		sc := scanner{data: id}
 		if sc.number() != nil || sc.off != len(id) {
 			return "", false
@@ -106,6 +113,25 @@ func idKey(id json.RawMessage) (string, bool) {
 		return "n:" + strconv.FormatInt(int64(f), 10), true // -0 is 0
 	}
 	return "", false
+}
+
+// plainInteger reports whether id is an integer written without a leading
+// zero, fraction or exponent, short enough (15 digits) that a double holds
+// it exactly: its idKey is its own text.
+func plainInteger(id []byte) bool {
+	d := id
+	if len(d) > 0 && d[0] == '-' {
+		d = d[1:]
+	}
+	if len(d) == 0 || len(d) > 15 || (d[0] == '0' && len(d) > 1) {
+		return false
+	}
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // jsonString decodes a raw JSON string, refusing invalid UTF-8 and escapes

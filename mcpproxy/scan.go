@@ -1,10 +1,10 @@
 package mcpproxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -48,18 +48,18 @@ func (s *scanner) ws() {
 // scanDocument checks that data is exactly one JSON value, with whitespace
 // around it only. With record, the value must be an object and its members
 // are kept in s.top.
-func scanDocument(data []byte, record, nestedKeys bool) (*scanner, error) {
-	s := &scanner{data: data, nestedKeys: nestedKeys}
+func scanDocument(data []byte, record, nestedKeys bool) (scanner, error) {
+	s := scanner{data: data, nestedKeys: nestedKeys}
 	s.ws()
 	if record && (s.off >= len(data) || data[s.off] != '{') {
-		return nil, errors.New("not an object")
+		return scanner{}, errors.New("not an object")
 	}
 	if err := s.value(0, record); err != nil {
-		return nil, err
+		return scanner{}, err
 	}
 	s.ws()
 	if s.off != len(data) {
-		return nil, s.errorf("data after the value")
+		return scanner{}, s.errorf("data after the value")
 	}
 	return s, nil
 }
@@ -123,25 +123,33 @@ func (s *scanner) object(depth int, record bool) error {
 		return nil
 	}
 	checkKeys := depth == 0 || s.nestedKeys
-	var keys []string
+	// The keys seen so far, as bytes of the document (or their unescaped
+	// form): most objects have a few, held on the stack.
+	var keyBuf [8][]byte
+	keys := keyBuf[:0]
 	var seen map[string]string
+	if record && s.top == nil {
+		s.top = make([]member, 0, 8)
+	}
 	for {
 		s.ws()
 		if s.off >= len(s.data) || s.data[s.off] != '"' {
 			return s.errorf("expected a string key")
 		}
 		keyStart := s.off
-		var key string
 		raw, escaped, err := s.str()
 		if err != nil {
 			return err
 		}
+		var key []byte
 		if checkKeys || record {
-			key = string(raw[1 : len(raw)-1])
+			key = raw[1 : len(raw)-1]
 			if escaped {
-				if err := json.Unmarshal(raw, &key); err != nil {
+				var k string
+				if err := json.Unmarshal(raw, &k); err != nil {
 					return s.errorf("bad key: %v", err)
 				}
+				key = []byte(k)
 			}
 		}
 		if checkKeys {
@@ -152,25 +160,25 @@ func (s *scanner) object(depth int, record bool) error {
 			if seen == nil && len(keys) >= 16 {
 				seen = make(map[string]string, 2*len(keys))
 				for _, k := range keys {
-					seen[foldKey(k)] = k
+					seen[foldKey(string(k))] = string(k)
 				}
 			}
 			prev, dup := "", false
 			if seen != nil {
-				fk := foldKey(key)
+				fk := foldKey(string(key))
 				if prev, dup = seen[fk]; !dup {
-					seen[fk] = key
+					seen[fk] = string(key)
 				}
 			} else {
 				for _, k := range keys {
-					if strings.EqualFold(k, key) {
-						prev, dup = k, true
+					if bytes.EqualFold(k, key) {
+						prev, dup = string(k), true
 						break
 					}
 				}
 			}
 			switch {
-			case dup && prev == key:
+			case dup && prev == string(key):
 				return fmt.Errorf("%w %q", errDuplicateKey, key)
 			case dup:
 				return fmt.Errorf("%w: %q and %q differ only in letter case", errDuplicateKey, prev, key)
@@ -188,7 +196,7 @@ func (s *scanner) object(depth int, record bool) error {
 			return err
 		}
 		if record {
-			s.top = append(s.top, member{key: key, keyStart: keyStart, valStart: valStart, valEnd: s.off})
+			s.top = append(s.top, member{key: internKey(key), keyStart: keyStart, valStart: valStart, valEnd: s.off})
 		}
 		s.ws()
 		if s.off >= len(s.data) {
@@ -203,6 +211,61 @@ func (s *scanner) object(depth int, record bool) error {
 		}
 		s.off++
 	}
+}
+
+// internKey returns key as a string, without allocating for the member
+// names the relay reads (the compiler matches a switch on string(key)
+// without converting it).
+func internKey(key []byte) string {
+	switch string(key) {
+	case "jsonrpc":
+		return "jsonrpc"
+	case "id":
+		return "id"
+	case "method":
+		return "method"
+	case "params":
+		return "params"
+	case "result":
+		return "result"
+	case "error":
+		return "error"
+	case "name":
+		return "name"
+	case "arguments":
+		return "arguments"
+	case "_meta":
+		return "_meta"
+	case "tenuo":
+		return "tenuo"
+	case "_tenuo":
+		return "_tenuo"
+	case "content":
+		return "content"
+	case "isError":
+		return "isError"
+	case "structuredContent":
+		return "structuredContent"
+	case "progressToken":
+		return "progressToken"
+	case "task":
+		return "task"
+	case "taskId":
+		return "taskId"
+	case "requestState":
+		return "requestState"
+	case "resultType":
+		return "resultType"
+	case "tools":
+		return "tools"
+	case "nextCursor":
+		return "nextCursor"
+	case "cursor":
+		return "cursor"
+	case "protocolVersion":
+		return "protocolVersion"
+	}
+	return string(key)
 }
 
 // plain marks the bytes a string holds as they are: not '"', '\\', a

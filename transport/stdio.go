@@ -166,6 +166,11 @@ func (c *stdioConn) Close() error {
 // escapeLineSeparators writes U+0085, U+2028 and U+2029 in msg as \u
 // escapes; the JSON value is unchanged (outside strings they are not JSON).
 func escapeLineSeparators(msg []byte) []byte {
+	// U+0085 is C2 85 in UTF-8, U+2028 and U+2029 are E2 80 A8/A9: a
+	// message with neither lead byte (any ASCII one) needs no look closer.
+	if bytes.IndexByte(msg, 0xC2) < 0 && bytes.IndexByte(msg, 0xE2) < 0 {
+		return msg
+	}
 	if !bytes.Contains(msg, []byte("\u2028")) && !bytes.Contains(msg, []byte("\u2029")) && !bytes.Contains(msg, []byte("\u0085")) {
 		return msg
 	}
