@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,15 +57,18 @@ type ClientConn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	in     chan []byte
+	work   chan func() // taken by idle workers (spawn)
 	once   sync.Once
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex // guards the fields below
 	sessionID string
 	version   string
-	initKey   string
-	listening bool
-	endpoint  string // legacy: where to POST
+	// the two above as header values, made once (see valJSON)
+	sessionHdr, versionHdr []string
+	initKey                string
+	listening              bool
+	endpoint               string // legacy: where to POST
 
 	// 2026-07-28: each request is its own POST, and closing its answer's
 	// stream is its cancellation.
@@ -108,7 +110,7 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, err
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("mcphttp: upstream URL %q is not an http(s) URL", rawURL)
 	}
-	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64),
+	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64), work: make(chan func()),
 		cancels: map[string]context.CancelFunc{}, dropped: map[string]bool{}, lists: map[string]bool{}, bindings: map[string][]binding{}}
 	if c.client == nil {
 		c.client = sharedClient()
@@ -227,15 +229,15 @@ func (c *ClientConn) request(method, u string, body []byte) (*http.Request, erro
 		req.Header[k] = append([]string(nil), vs...)
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header["Content-Type"] = valJSON
 	}
 	if !c.legacy {
 		c.mu.Lock()
 		if c.sessionID != "" {
-			req.Header.Set(HeaderSessionID, c.sessionID)
+			req.Header[HeaderSessionID] = c.sessionHdr
 		}
 		if c.version != "" {
-			req.Header.Set(HeaderProtocolVersion, c.version)
+			req.Header[HeaderProtocolVersion] = c.versionHdr
 		}
 		c.mu.Unlock()
 	}
@@ -262,15 +264,15 @@ func (c *ClientConn) Write(msg []byte) error {
 		if c.cancelStateless(&msgs[0]) {
 			return nil // its stream is closed: that is the cancel
 		}
-		if raw := metaOf(&msgs[0])[MetaProtocolVersion]; len(raw) > 0 {
-			json.Unmarshal(raw, &stateless)
+		if raw := metaValue(&msgs[0], MetaProtocolVersion); len(raw) > 0 {
+			stateless, _ = jsonString(raw)
 		}
 	}
 	req, err := c.request(http.MethodPost, target, msg)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header["Accept"] = valAcceptBoth
 	var done func() // ends a 2026-07-28 request's bookkeeping
 	if m := &msgs[0]; stateless != "" && m.isRequest() {
 		req.Header.Set(HeaderProtocolVersion, stateless)
@@ -319,17 +321,47 @@ func (c *ClientConn) Write(msg []byte) error {
 	if done != nil {
 		// A 2026-07-28 request is its own POST, in no order with the others:
 		// it is sent in the background, and a failure is its answer.
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		c.spawn(func() {
 			if err := c.exchange(req, msgs, pending, finish); err != nil && c.ctx.Err() == nil {
 				c.logger().Warn("upstream request failed", "err", err)
 				c.unanswered(pending)
 			}
-		}()
+		})
 		return nil
 	}
 	return c.exchange(req, msgs, pending, finish)
+}
+
+// workerIdle is how long a ClientConn's worker waits for more work.
+const workerIdle = 5 * time.Second
+
+// spawn runs f on an idle worker of c, or a new one: the POSTs of
+// 2026-07-28 requests and the answers read as event streams each run on
+// their own goroutine, and one whose stack has grown for net/http's
+// client is worth keeping a while.
+func (c *ClientConn) spawn(f func()) {
+	select {
+	case c.work <- f:
+		return
+	default:
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		idle := time.NewTimer(workerIdle)
+		defer idle.Stop()
+		for {
+			f()
+			idle.Reset(workerIdle)
+			select {
+			case f = <-c.work:
+			case <-idle.C:
+				return
+			case <-c.ctx.Done():
+				return
+			}
+		}
+	}()
 }
 
 // exchange sends req, the POST of msgs, and reads or starts reading its
@@ -350,7 +382,7 @@ func (c *ClientConn) exchange(req *http.Request, msgs []msgInfo, pending map[str
 	if sid := resp.Header.Get(HeaderSessionID); sid != "" {
 		c.mu.Lock()
 		if c.sessionID == "" {
-			c.sessionID = sid
+			c.sessionID, c.sessionHdr = sid, []string{sid}
 		}
 		c.mu.Unlock()
 	}
@@ -373,49 +405,81 @@ func (c *ClientConn) exchange(req *http.Request, msgs []msgInfo, pending map[str
 		resp.Body.Close()
 		// The upstream's own JSON-RPC error, when it sent one, is its answer.
 		if m, _, err := parseBody(b); err == nil && len(m) == 1 && m[0].key != "" && pending[m[0].key] != nil {
-			c.deliver(b)
+			c.deliverParsed(b, m)
 			return nil
 		}
 		return fmt.Errorf("mcphttp: upstream answered HTTP %d", resp.StatusCode)
 	case isEventStream(resp):
-		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
+		c.spawn(func() {
 			defer finish()
 			defer resp.Body.Close()
 			c.pump(newEventScanner(resp.Body, c.max()), pending)
-		}()
+		})
 		return nil
 	default:
-		b, err := io.ReadAll(io.LimitReader(resp.Body, c.max()+1))
+		b, err := readCapped(resp.Body, resp.ContentLength, c.max())
 		resp.Body.Close()
-		if err != nil || int64(len(b)) > c.max() {
+		if err != nil {
 			return fmt.Errorf("mcphttp: upstream answer unreadable or over %d bytes", c.max())
 		}
-		c.answered(b, pending)
-		c.deliver(b)
+		c.deliverAnswer(b, pending)
 		c.unanswered(pending)
 		return nil
 	}
 }
 
-func isEventStream(resp *http.Response) bool {
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	return mt == "text/event-stream"
+// readCapped reads a body of at most max bytes, whose length is n when
+// known (n >= 0): into a buffer of that size at once, else as it comes.
+func readCapped(r io.Reader, n, max int64) ([]byte, error) {
+	if n > max {
+		return nil, errTooBig
+	}
+	if n >= 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = errTooBig
+	}
+	return b, err
 }
 
-// answered strikes from pending the requests msg answers.
-func (c *ClientConn) answered(msg []byte, pending map[string][]byte) {
-	if pending == nil {
-		return
+var errTooBig = errors.New("mcphttp: body over its cap")
+
+func isEventStream(resp *http.Response) bool {
+	switch ct := resp.Header.Get("Content-Type"); ct {
+	case "text/event-stream":
+		return true
+	case "application/json":
+		return false
+	default:
+		mt, _, _ := mime.ParseMediaType(ct)
+		return mt == "text/event-stream"
 	}
-	if msgs, _, err := parseBody(msg); err == nil {
+}
+
+// deliverAnswer hands msg to Read, striking from pending (when not nil)
+// the requests it answers; it is read once for both.
+func (c *ClientConn) deliverAnswer(msg []byte, pending map[string][]byte) {
+	msgs, batch, err := parseBody(msg)
+	if err != nil {
+		msgs = nil // the relay above refuses it
+	}
+	if pending != nil {
 		for _, m := range msgs {
 			if m.isResponse() {
 				delete(pending, m.key)
 			}
 		}
 	}
+	if batch {
+		msgs = nil // as before: a batch's answers teach nothing
+	}
+	c.deliverParsed(msg, msgs)
 }
 
 // unanswered answers, with an error, each request of pending that a
@@ -448,8 +512,7 @@ func (c *ClientConn) pump(er *eventScanner, pending map[string][]byte) {
 		if ev.name != "" && ev.name != "message" || len(bytes.TrimSpace(ev.data)) == 0 {
 			continue
 		}
-		c.answered(ev.data, pending)
-		c.deliver(ev.data)
+		c.deliverAnswer(ev.data, pending)
 	}
 	if c.ctx.Err() == nil {
 		c.unanswered(pending)
@@ -486,8 +549,15 @@ func (c *ClientConn) cancelStateless(m *msgInfo) bool {
 }
 
 // deliver hands one message to Read.
-func (c *ClientConn) deliver(msg []byte) {
-	if info, err := parseMessage(bytes.TrimSpace(msg)); err == nil && info.isResponse() {
+func (c *ClientConn) deliver(msg []byte) { c.deliverAnswer(msg, nil) }
+
+// deliverParsed hands msg, one message read as msgs (nil for a batch or
+// what could not be read), to Read; the answers to a tools/list and to
+// initialize are read on the way (Mcp-Param-* bindings, the negotiated
+// version).
+func (c *ClientConn) deliverParsed(msg []byte, msgs []msgInfo) {
+	if len(msgs) == 1 && msgs[0].isResponse() {
+		info := &msgs[0]
 		c.mu.Lock()
 		if c.lists[info.key] {
 			delete(c.lists, info.key)
@@ -495,8 +565,10 @@ func (c *ClientConn) deliver(msg []byte) {
 		}
 		if info.key == c.initKey {
 			c.initKey = ""
-			if v, ok := stringMember(mustMembers(msg)["result"], "protocolVersion"); ok {
-				c.version = v
+			if res, ok := member(msg, "result"); ok {
+				if v, ok := stringMember(res, "protocolVersion"); ok {
+					c.version, c.versionHdr = v, []string{v}
+				}
 			}
 		}
 		c.mu.Unlock()

@@ -240,13 +240,63 @@ func checkFastReaders(t *testing.T, b []byte) {
 		got.hasMethod != exp.hasMethod || !bytes.Equal(got.params, exp.params)) {
 		t.Fatalf("%q: parseMessage %+v, reference %+v", b, got, exp)
 	}
+	if gerr == nil {
+		for _, k := range []string{MetaProtocolVersion, "progressToken"} {
+			fresh, read := got, got
+			if v, w := metaValue(&fresh, k), metaOf(&read)[k]; !bytes.Equal(v, w) {
+				t.Fatalf("%q: metaValue %q = %q, metaOf %q", b, k, v, w)
+			}
+		}
+	}
 	if ms, err := membersSlow(b); err == nil {
 		for k, want := range ms {
 			if got, ok := member(b, k); !ok || !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
 				t.Fatalf("%q: member %q = %q %v, want %q", b, k, got, ok, want)
 			}
+			paths := [][]string{{k}}
+			if inner, err := membersSlow(want); err == nil {
+				for k2 := range inner {
+					paths = append(paths, []string{k, k2})
+				}
+			}
+			for _, p := range paths {
+				s1, e1, ok1 := memberSpan(b, 0, p)
+				s2, e2, ok2 := memberSpanSlow(b, 0, p)
+				if s1 != s2 || e1 != e2 || ok1 != ok2 {
+					t.Fatalf("%q: memberSpan %q = %d %d %v, want %d %d %v", b, p, s1, e1, ok1, s2, e2, ok2)
+				}
+			}
 		}
 	}
+}
+
+// memberSpanSlow is memberSpan by encoding/json's token reader.
+func memberSpanSlow(b []byte, off int, path []string) (int, int, bool) {
+	dec := json.NewDecoder(bytes.NewReader(b[off:]))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0, 0, false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return 0, 0, false
+		}
+		k, _ := t.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return 0, 0, false
+		}
+		end := off + int(dec.InputOffset())
+		start := end - len(v)
+		if k != path[0] {
+			continue
+		}
+		if len(path) == 1 {
+			return start, end, true
+		}
+		return memberSpanSlow(b, start, path[1:])
+	}
+	return 0, 0, false
 }
 
 // idKeySlow is idKey by encoding/json alone.

@@ -41,6 +41,17 @@ const maxSavedCallers = 1024
 // Versions are the protocol versions the handler speaks, oldest first.
 var Versions = []string{"2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"}
 
+// Header values the transport sets on every request or response, shared
+// rather than made each time: net/http reads header values and never
+// writes into them, and nothing here does.
+var (
+	valJSON       = []string{"application/json"}
+	valSSE        = []string{"text/event-stream"}
+	valAcceptBoth = []string{"application/json, text/event-stream"}
+	valNoCache    = []string{"no-cache, no-transform"}
+	valNo         = []string{"no"}
+)
+
 // Header names.
 const (
 	HeaderSessionID       = "Mcp-Session-Id"
@@ -294,9 +305,12 @@ func accepts(r *http.Request) (json, sse bool) {
 	}
 	for _, v := range vs {
 		for part := range strings.SplitSeq(v, ",") {
-			mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil {
-				continue
+			mt := strings.TrimSpace(part)
+			if strings.ContainsAny(mt, ";\"") || mt != strings.ToLower(mt) {
+				var err error
+				if mt, _, err = mime.ParseMediaType(mt); err != nil {
+					continue
+				}
 			}
 			switch mt {
 			case "application/json", "application/*":
@@ -313,7 +327,11 @@ func accepts(r *http.Request) (json, sse bool) {
 
 // contentTypeOK checks that a POST body is declared as JSON in UTF-8.
 func contentTypeOK(r *http.Request) bool {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct == "application/json" {
+		return true
+	}
+	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -626,5 +627,57 @@ func TestGetStreamResumes(t *testing.T) {
 	// An id this session never gave replays nothing from the log.
 	if r := f.do("GET", "", map[string]string{"Accept": "text/event-stream", "Last-Event-ID": "g99"}); r.StatusCode != 200 {
 		t.Fatalf("GET with an unknown Last-Event-ID: %d", r.StatusCode)
+	}
+}
+
+// TestMediaTypeFastPaths: the Accept and Content-Type readers, which skip
+// mime.ParseMediaType on the plain spellings, decide as it does.
+func TestMediaTypeFastPaths(t *testing.T) {
+	ref := func(vs []string) (j, e bool) {
+		if len(vs) == 0 {
+			return true, true
+		}
+		for _, v := range vs {
+			for part := range strings.SplitSeq(v, ",") {
+				mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+				if err != nil {
+					continue
+				}
+				switch mt {
+				case "application/json", "application/*":
+					j = true
+				case "text/event-stream", "text/*":
+					e = true
+				case "*/*":
+					j, e = true, true
+				}
+			}
+		}
+		return j, e
+	}
+	for _, vs := range [][]string{nil, {""}, {"application/json"}, {"text/event-stream"}, {"application/json, text/event-stream"},
+		{"APPLICATION/JSON"}, {"application/json;q=0.5"}, {"text/event-stream; charset=\"x\""}, {"application /json"},
+		{"application/json ,  text/*"}, {"*/*"}, {"application/*"}, {"text/html", "application/json"}, {",,"},
+		{"application/json\t"}, {"application/jsonx"}, {"text/event-stream;"}, {"Text/Event-Stream"}, {"a/b;c"}} {
+		r := httptest.NewRequest("POST", "/mcp", nil)
+		for _, v := range vs {
+			r.Header.Add("Accept", v)
+		}
+		gj, ge := accepts(r)
+		wj, we := ref(vs)
+		if gj != wj || ge != we {
+			t.Errorf("Accept %q: %v %v, want %v %v", vs, gj, ge, wj, we)
+		}
+	}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "application/json; charset=latin1",
+		"Application/JSON", "application/json;", "text/plain", "", "application/json x"} {
+		r := httptest.NewRequest("POST", "/mcp", nil)
+		r.Header.Set("Content-Type", ct)
+		mt, params, err := mime.ParseMediaType(ct)
+		cs, ok := params["charset"]
+		want := err == nil && mt == "application/json" && (!ok || strings.EqualFold(cs, "utf-8"))
+		if got := contentTypeOK(r); got != want {
+			t.Errorf("Content-Type %q: %v, want %v", ct, got, want)
+		}
 	}
 }

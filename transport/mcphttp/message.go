@@ -192,10 +192,11 @@ func (d *dupSet) add(k []byte) bool {
 // err then says whether the object was malformed. A key comes as its bytes
 // when it holds no escape (valid UTF-8), else decoded.
 type memberScanner struct {
-	b   []byte
-	i   int
-	err error
-	end bool
+	b      []byte
+	i      int
+	err    error
+	end    bool
+	vstart int // where the value next returned starts in b
 }
 
 // open reads the opening brace.
@@ -247,7 +248,7 @@ func (s *memberScanner) next() (key []byte, val json.RawMessage, ok bool) {
 	if !ok {
 		return s.fail("bad value")
 	}
-	val = json.RawMessage(b[i:vend])
+	val, s.vstart = json.RawMessage(b[i:vend]), i
 	i = skipWS(b, vend)
 	if i >= len(b) {
 		return s.fail("unterminated object")
@@ -291,29 +292,32 @@ func members(b []byte) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// member returns the value of the member key of the object b (valid JSON),
-// without building a map; false when b is no object or has no such member.
-// A name that appears twice is as good as absent.
+// member returns members(b)[key] without building a map: false when b is
+// no object, has no such member, or names a member twice.
 func member(b []byte, key string) (json.RawMessage, bool) {
 	sc := memberScanner{b: b}
 	if !sc.open() {
 		return nil, false
 	}
+	var seen dupSet
 	var found json.RawMessage
-	n := 0
+	ok := false
 	for {
-		k, v, ok := sc.next()
-		if !ok {
+		k, v, more := sc.next()
+		if !more {
 			break
 		}
+		if seen.add(k) {
+			return nil, false
+		}
 		if string(k) == key {
-			found, n = v, n+1
+			found, ok = v, true
 		}
 	}
-	if sc.err != nil || n != 1 {
+	if sc.err != nil {
 		return nil, false
 	}
-	return found, true
+	return found, ok
 }
 
 // jsonString decodes the JSON string raw: its bytes as they are when it

@@ -207,18 +207,23 @@ func (h *Handler) writeDeadline(rc *http.ResponseController) {
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the body is read; the stream may last
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache, no-transform")
-	w.Header().Set("X-Accel-Buffering", "no")
+	hdr := w.Header()
+	hdr["Content-Type"], hdr["Cache-Control"], hdr["X-Accel-Buffering"] = valSSE, valNoCache, valNo
 	w.WriteHeader(http.StatusOK)
 	var buf []byte
 	// A stream that may stay quiet is opened at once; a POST's headers go
 	// out with its first message (one write fewer per call), or after
 	// headerDelay when the answer takes longer.
-	headers := time.NewTimer(headerDelay)
-	defer headers.Stop()
-	if first != "" || st.persistent {
-		headers.Stop()
+	// One timer serves both: first the header delay, then the keepalives.
+	keepAlive := or(h.KeepAlive, DefaultKeepAlive)
+	headersDue := first == "" && !st.persistent
+	wait := keepAlive
+	if headersDue {
+		wait = headerDelay
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	if !headersDue {
 		buf = append(buf, first...)
 		h.writeDeadline(rc)
 		if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
@@ -226,8 +231,6 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 			return
 		}
 	}
-	tick := time.NewTicker(or(h.KeepAlive, DefaultKeepAlive))
-	defer tick.Stop()
 	for {
 		msgs, ids, over, dead := st.take()
 		buf = buf[:0]
@@ -259,12 +262,16 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 		case <-r.Context().Done():
 			s.abandon(st)
 			return
-		case <-headers.C:
-			if rc.Flush() != nil {
-				s.abandon(st)
-				return
+		case <-timer.C:
+			timer.Reset(keepAlive)
+			if headersDue {
+				headersDue = false
+				if rc.Flush() != nil {
+					s.abandon(st)
+					return
+				}
+				continue
 			}
-		case <-tick.C:
 			h.writeDeadline(rc)
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {
 				s.abandon(st)
@@ -304,7 +311,7 @@ func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request, s *Session, 
 	} else {
 		body = got[0]
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = valJSON
 	h.writeDeadline(http.NewResponseController(w))
 	w.Write(body)
 }

@@ -66,6 +66,20 @@ func metaOf(m *msgInfo) map[string]json.RawMessage {
 	return m.meta
 }
 
+// metaValue returns metaOf(m)[key], reading no more than it needs when
+// _meta was not read yet.
+func metaValue(m *msgInfo, key string) json.RawMessage {
+	if m.metaParsed || m.pmRead {
+		return metaOf(m)[key]
+	}
+	meta, ok := member(m.params, "_meta")
+	if !ok || len(meta) == 0 || meta[0] != '{' {
+		return nil
+	}
+	v, _ := member(meta, key)
+	return v
+}
+
 // isStateless reports whether a POST without a session id is a 2026-07-28
 // request: its MCP-Protocol-Version says so, or its _meta names a version.
 func isStateless(r *http.Request, msgs []msgInfo, batch bool) bool {
@@ -483,33 +497,26 @@ func replaceMember(b []byte, path []string, val json.RawMessage) ([]byte, bool) 
 }
 
 // memberSpan finds the byte span of the value at path in the object that
-// starts at b[off:].
+// starts at b[off:] (the first member of each name on the way).
 func memberSpan(b []byte, off int, path []string) (int, int, bool) {
-	dec := json.NewDecoder(bytes.NewReader(b[off:]))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	sc := memberScanner{b: b[off:]}
+	if !sc.open() {
 		return 0, 0, false
 	}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
+	for {
+		k, v, ok := sc.next()
+		if !ok {
 			return 0, 0, false
 		}
-		k, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return 0, 0, false
-		}
-		end := off + int(dec.InputOffset())
-		start := end - len(v)
-		if k != path[0] {
+		if string(k) != path[0] {
 			continue
 		}
+		start := off + sc.vstart
 		if len(path) == 1 {
-			return start, end, true
+			return start, start + len(v), true
 		}
 		return memberSpan(b, start, path[1:])
 	}
-	return 0, 0, false
 }
 
 // binding is one tool argument mirrored into a header (x-mcp-header).
