@@ -107,7 +107,9 @@ type ListRequest struct {
 // serves any number of sessions at once, each with its own Relay.
 type Proxy struct {
 	// AuthorizeCall decides each tools/call. It runs in its own goroutine;
-	// ctx is cancelled when the client cancels the request or the proxy stops.
+	// ctx is cancelled when the client cancels the request (without
+	// QuickHooks: a quick hook is never waited on, so a cancelled call is
+	// simply not forwarded) or the proxy stops.
 	// A nil AuthorizeCall, a nil Verdict or a panic denies.
 	AuthorizeCall func(ctx context.Context, call *Call) *Verdict
 
@@ -411,7 +413,15 @@ func (s *session) addPending(id json.RawMessage, k kind, setup ...func(*pending)
 		return nil, false
 	}
 	e := &pending{key: key, id: id, kind: k}
-	e.ctx, e.cancel = context.WithCancel(s.ctx)
+	if s.p.QuickHooks {
+		// A quick hook runs to its end in microseconds and watches no
+		// context: a cancellation is honoured by e.cancelled alone, and a
+		// cancellable context per request (two allocations, and a child
+		// registered with the session's) buys nothing.
+		e.ctx, e.cancel = s.ctx, noCancel
+	} else {
+		e.ctx, e.cancel = context.WithCancel(s.ctx)
+	}
 	for _, f := range setup {
 		f(e)
 	}
@@ -425,6 +435,8 @@ func (s *session) addPending(id json.RawMessage, k kind, setup ...func(*pending)
 	s.pending[key] = e
 	return e, true
 }
+
+func noCancel() {}
 
 // take removes and returns the pending request with the given key, or nil.
 func (s *session) take(key string) *pending {

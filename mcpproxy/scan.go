@@ -129,7 +129,7 @@ func (s *scanner) object(depth int, record bool) error {
 	keys := keyBuf[:0]
 	var seen map[string]string
 	if record && s.top == nil {
-		s.top = make([]member, 0, 8)
+		s.top = make([]member, 0, 4)
 	}
 	for {
 		s.ws()
