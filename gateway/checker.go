@@ -71,15 +71,28 @@ type Checker struct {
 	PathPrefix string
 }
 
-// prepared is what the checker made of a request, kept in its context.
+// prepared is what the checker made of a request. It is the request's
+// context too (the request's own, with itself as the value of
+// preparedKey), and holds the request's URL copy: one allocation for the
+// three.
 type prepared struct {
+	context.Context
 	point  *enforce.Point // decides the request (nil: none, denied)
 	method string         // as sent (HEAD stays HEAD when forwarded)
 	canon  string         // the canonical escaped path, routed and forwarded
 	err    error          // why the request is refused before any warrant check
+	url    url.URL        // the URL of the request decided
 }
 
 type preparedKey struct{}
+
+// Value returns p for preparedKey, and the parent's values otherwise.
+func (p *prepared) Value(key any) any {
+	if _, ok := key.(preparedKey); ok {
+		return p
+	}
+	return p.Context.Value(key)
+}
 
 func preparedFrom(ctx context.Context) *prepared {
 	p, _ := ctx.Value(preparedKey{}).(*prepared)
@@ -133,13 +146,39 @@ func (c *Checker) Wrap(next http.Handler) http.Handler {
 	if c.Current == nil {
 		mw := c.middleware(c.Point)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mw.Serve(w, c.prepare(r, c.Point), next)
+			mw.Serve(w, c.prepare(r.Context(), r, c.Point), next)
 		})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := c.Current()
-		c.middleware(p).Serve(w, c.prepare(r, p), next)
+		c.middleware(p).Serve(w, c.prepare(r.Context(), r, p), next)
 	})
+}
+
+// Decision is what [Checker.Decide] found.
+type Decision struct {
+	// Forward: the request goes on (allowed, or audit mode).
+	Forward bool
+	// WarrantID is the id of the warrant that allowed it, or "".
+	WarrantID string
+	// Credentials are the headers that carry credentials under the
+	// configuration that decided it (as [CredentialHeaders]).
+	Credentials [3]string
+}
+
+// Decide decides r, with ctx as its context, as Wrap does, for a front
+// end that answers for itself instead of forwarding (Envoy's gRPC
+// ext_authz): a denial is written to w; a request that goes on writes
+// nothing. r is the caller's to build and is not changed; its own context
+// is not used.
+func (c *Checker) Decide(ctx context.Context, w http.ResponseWriter, r *http.Request) Decision {
+	point := c.point()
+	mw := c.middleware(point)
+	res, ok := mw.Decide(w, c.prepare(ctx, r, point))
+	if !ok {
+		return Decision{}
+	}
+	return Decision{Forward: true, WarrantID: warrantID(res), Credentials: credentialHeaders(configOf(point))}
 }
 
 // AllowedWarrantID returns the id of the warrant that allowed r, a request
@@ -168,17 +207,18 @@ func ForwardMethod(r *http.Request) string {
 	return r.Method
 }
 
-// prepare returns the request to decide: a shallow copy with the canonical
-// path and the routing method, whose context says what was found.
-func (c *Checker) prepare(r *http.Request, point *enforce.Point) *http.Request {
-	p := &prepared{point: point, method: r.Method}
-	r2 := r.WithContext(context.WithValue(r.Context(), preparedKey{}, p))
+// prepare returns the request to decide: a shallow copy of r with the
+// canonical path and the routing method, whose context, ctx's child, says
+// what was found.
+func (c *Checker) prepare(ctx context.Context, r *http.Request, point *enforce.Point) *http.Request {
+	p := &prepared{Context: ctx, point: point, method: r.Method}
+	r2 := r.WithContext(p)
 	if r.URL == nil {
 		p.err = errors.New("the request has no URL")
 		return r2
 	}
-	u := *r.URL
-	r2.URL = &u
+	p.url = *r.URL
+	r2.URL = &p.url
 	if r.Method == http.MethodHead {
 		r2.Method = http.MethodGet // an upstream answers HEAD with its GET handler
 	}

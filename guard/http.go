@@ -150,16 +150,36 @@ func (m *HTTP) requestID(r *http.Request) string {
 }
 
 func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if r.URL != nil && slices.Contains(m.Exempt, r.URL.Path) {
+	res, ok := m.decide(w, r)
+	switch {
+	case !ok:
+	case res == nil: // an exempt path
 		next.ServeHTTP(w, r)
-		return
+	default:
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, res)))
+	}
+}
+
+// Decide decides r as the middleware does, for a front end that answers
+// for itself instead of calling a handler (Envoy's gRPC ext_authz): a
+// denial is written to w and Decide returns false; a request that goes on
+// (allowed, or audit mode) gets true and the decision, with r's body
+// replaced by the very bytes decided when they were read. An exempt path
+// goes on undecided (nil, true). Nothing is written to w then.
+func (m *HTTP) Decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, bool) {
+	return m.decide(w, r)
+}
+
+func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, bool) {
+	if r.URL != nil && slices.Contains(m.Exempt, r.URL.Path) {
+		return nil, true
 	}
 	rid := m.requestID(r)
 	if m.Point == nil {
 		res := &enforce.Result{Verdict: enforce.Deny, Kind: enforce.KindInternal,
 			Denial: &authz.Denial{Code: authz.CodeInvalidEnvelopeStructure, Err: authz.ErrInternal, Message: "no decision point configured"}}
 		m.deny(w, res, rid)
-		return
+		return nil, false
 	}
 	var precheck error
 	if m.Precheck != nil {
@@ -180,7 +200,7 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 			m.Point.Refused(&enforce.Refusal{Front: m.front(), RequestID: jsonString(rid), Event: "http",
 				HTTPStatus: res.HTTPStatus(m.style()), Reason: res.Denial.Message})
 			m.deny(w, res, rid)
-			return
+			return nil, false
 		}
 		// An unreadable body is a malformed request, decided (and audited)
 		// as one.
@@ -203,7 +223,7 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 	res := m.Point.Check(r.Context(), c)
 	if !res.Forward() {
 		m.deny(w, res, rid)
-		return
+		return nil, false
 	}
 	if readBody {
 		// The handler reads the very bytes that were decided.
@@ -211,7 +231,7 @@ func (m *HTTP) serve(w http.ResponseWriter, r *http.Request, next http.Handler) 
 		r.ContentLength = int64(len(body))
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resultKey{}, res)))
+	return res, true
 }
 
 func (m *HTTP) readBody(r *http.Request) ([]byte, error) {

@@ -102,6 +102,37 @@ func TestHTTPMiddleware(t *testing.T) {
 				t.Fatalf("the human reason reached the client without Debug: %v", body["message"])
 			}
 		})
+		// Decide, for front ends that answer for themselves, decides the
+		// same: a denial is written, a request that goes on writes nothing
+		// and carries the bytes decided.
+		t.Run(tc.name+"/Decide", func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.target, strings.NewReader(tc.body))
+			req.Header.Set("X-Request-Id", "req-1")
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			res, ok := mw.Decide(rec, req)
+			if ok != (tc.status == 200) {
+				t.Fatalf("goes on: %v, want status %d (%d %s)", ok, tc.status, rec.Code, rec.Body)
+			}
+			if !ok {
+				if rec.Code != tc.status || !strings.Contains(rec.Body.String(), fmt.Sprintf(`"error_code":%d`, tc.code)) {
+					t.Fatalf("denial %d %s, want %d", rec.Code, rec.Body, tc.status)
+				}
+				return
+			}
+			if len(rec.Header()) != 0 || rec.Body.Len() != 0 || res == nil || res.Verdict != enforce.Allow {
+				t.Fatalf("allowed: %v, wrote %v %q", res, rec.Header(), rec.Body)
+			}
+			if b, err := io.ReadAll(req.Body); err != nil || string(b) != tc.body {
+				t.Fatalf("body %q %v, want %q", b, err, tc.body)
+			}
+		})
+	}
+	// An exempt path goes on undecided.
+	if res, ok := (&guard.HTTP{Point: f.Point, Exempt: []string{"/healthz"}}).Decide(httptest.NewRecorder(), httptest.NewRequest("GET", "/healthz", nil)); !ok || res != nil {
+		t.Fatalf("exempt: %v %v", res, ok)
 	}
 }
 

@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -53,7 +52,6 @@ type Config struct {
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
 	checker     *gateway.Checker
-	handler     http.Handler
 	forwardCred bool
 	names       atomic.Pointer[headerNames] // of the credential headers last seen
 }
@@ -70,9 +68,24 @@ type headerNames struct {
 
 var lowerWarrantID = strings.ToLower(gateway.WarrantIDHeader)
 
+// removeWarrantID is the headers to remove of a request let through
+// without a warrant id when the credentials are forwarded.
+var removeWarrantID = []string{lowerWarrantID}
+
+// commonHeaders are headers most requests carry, or the checker reads, whose
+// canonical form is kept rather than worked out for every request.
+var commonHeaders = []string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Connection",
+	"Content-Encoding", "Content-Length", "Content-Type", "Cookie", "Origin", "Referer", "Te",
+	"Transfer-Encoding", "Upgrade", "User-Agent", "X-Forwarded-For", "X-Forwarded-Host",
+	"X-Forwarded-Proto", "X-Envoy-Expected-Rq-Timeout-Ms", "X-Envoy-Internal",
+	gateway.EnvoyPartialBodyHeader, "X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
+	gateway.WarrantIDHeader, "X-Request-Id",
+}
+
 func newHeaderNames(creds [3]string) *headerNames {
 	n := &headerNames{creds: creds, canonical: map[string]string{}}
-	for _, h := range append(creds[:], gateway.WarrantIDHeader, "X-Request-Id") {
+	for _, h := range append(creds[:], commonHeaders...) {
 		l := strings.ToLower(h)
 		n.canonical[l] = http.CanonicalHeaderKey(l)
 	}
@@ -106,172 +119,277 @@ func New(cfg Config) *Server {
 	c.EnvoyPartialBody = true
 	s := &Server{checker: &c, forwardCred: cfg.ForwardCredentials}
 	s.names.Store(newHeaderNames(gateway.CredentialHeaders(&http.Request{})))
-	// Behind the checker: an allowed request's warrant id and the
-	// credential headers of the configuration that decided it, for the
-	// OkHttpResponse.
-	s.handler = c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec, ok := w.(*recorder)
-		if !ok {
-			w.WriteHeader(http.StatusForbidden)
-			return
-		}
-		rec.allowed = true
-		rec.warrantID = gateway.AllowedWarrantID(r)
-		if !s.forwardCred {
-			rec.creds = gateway.CredentialHeaders(r)
-		}
-		rec.WriteHeader(http.StatusOK)
-	}))
 	return s
 }
 
 // ServerOptions are the gRPC server options the service is meant to run
 // with: messages up to maxMsg bytes (the largest body Envoy is configured
-// to send, plus headers), and one stream worker per CPU, which keeps the
-// grown stacks of goroutines that verify signatures instead of growing a
-// new goroutine's stack for every Check (a fifth of a decision's CPU time
-// otherwise, measured by BenchmarkCheckServerCPU).
+// to send, plus headers), and 16 stream workers per CPU. A worker keeps
+// the grown stack of the goroutine that verifies signatures instead of
+// growing a new goroutine's stack for every Check, but only while one is
+// free: with fewer workers than Checks in flight (Envoy sends many at
+// once), gRPC starts a goroutine per stream again, which cost a twentieth
+// of a decision's CPU time with 16 in flight and one worker per CPU
+// (BenchmarkCheckServerCPU's profile).
 func ServerOptions(maxMsg int) []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0)))}
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.NumStreamWorkers(uint32(16 * runtime.GOMAXPROCS(0)))}
 }
 
-// Register registers the service on g.
-func (s *Server) Register(g *grpc.Server) { authv3.RegisterAuthorizationServer(g, s) }
+// Register registers the service on g. Its gRPC handler reads the
+// CheckRequest and writes the CheckResponse with this package's own code
+// (see wire.go), unless g has a unary interceptor: interceptors are given
+// the generated messages, and Check.
+func (s *Server) Register(g *grpc.Server) { g.RegisterService(&serviceDesc, s) }
+
+var serviceDesc = grpc.ServiceDesc{
+	ServiceName: authv3.Authorization_ServiceDesc.ServiceName,
+	HandlerType: authv3.Authorization_ServiceDesc.HandlerType,
+	Methods:     []grpc.MethodDesc{{MethodName: "Check", Handler: checkHandler}},
+	Streams:     []grpc.StreamDesc{},
+	Metadata:    authv3.Authorization_ServiceDesc.Metadata,
+}
+
+// generatedCheck is the generated handler of Check.
+var generatedCheck = func() grpc.MethodHandler {
+	for _, m := range authv3.Authorization_ServiceDesc.Methods {
+		if m.MethodName == "Check" {
+			return m.Handler
+		}
+	}
+	panic("extauthz: the generated Authorization service has no Check")
+}()
+
+func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	if interceptor != nil {
+		return generatedCheck(srv, ctx, dec, interceptor)
+	}
+	in := &wireRequest{}
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	a := srv.(*Server).decide(ctx, &in.v)
+	return &wireResponse{b: a.appendWire(make([]byte, 0, 256))}, nil
+}
 
 // Check decides one request. It never returns an error and never panics:
 // anything unexpected is a denial.
-func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, _ error) {
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	v := viewOf(req.GetAttributes().GetRequest().GetHttp())
+	a := s.decide(ctx, &v)
+	return a.proto(), nil
+}
+
+// viewOf is what Check reads of h.
+func viewOf(h *authv3.AttributeContext_HttpRequest) httpView {
+	if h == nil {
+		return httpView{}
+	}
+	v := httpView{ok: true, id: h.GetId(), method: h.GetMethod(), path: h.GetPath(), host: h.GetHost()}
+	for k, val := range h.GetHeaders() {
+		v.headers = append(v.headers, header{k, val})
+	}
+	v.headers = sortedHeaders(v.headers)
+	for _, hv := range h.GetHeaderMap().GetHeaders() {
+		val := hv.GetValue()
+		if raw := hv.GetRawValue(); len(raw) > 0 {
+			val = string(raw)
+		}
+		v.headerMap = append(v.headerMap, header{hv.GetKey(), val})
+	}
+	v.body = h.GetRawBody()
+	if len(v.body) == 0 && h.GetBody() != "" {
+		v.body = []byte(h.GetBody())
+	}
+	if len(v.body) == 0 {
+		v.body = nil
+	}
+	return v
+}
+
+// answer is a Check's answer, before it is a CheckResponse.
+type answer struct {
+	allowed bool
+	// Allowed: the warrant id to set and the headers to remove.
+	warrantID string
+	remove    []string
+	// Denied: the HTTP status, headers and body for the client, and the
+	// gRPC status message.
+	status  int
+	headers []header
+	body    []byte
+	message string
+}
+
+func (a *answer) code() codes.Code {
+	if a.allowed {
+		return codes.OK
+	}
+	return codes.PermissionDenied
+}
+
+// denialHeaders are the headers of a denial passed back to the client.
+var denialHeaders = [...]string{"Content-Type", "Cache-Control", "X-Content-Type-Options"}
+
+func deniedAnswer(status int, h http.Header, body []byte, msg string) answer {
+	a := answer{status: status, body: body, message: msg}
+	for _, k := range denialHeaders {
+		if v := h.Get(k); v != "" {
+			a.headers = append(a.headers, header{strings.ToLower(k), v})
+		}
+	}
+	return a
+}
+
+var internalDenial = deniedAnswer(http.StatusForbidden, nil, []byte(`{"authorized":false,"error":"internal"}`), "internal error")
+
+// decide is the decision on v.
+func (s *Server) decide(ctx context.Context, v *httpView) (a answer) {
 	defer func() {
 		if p := recover(); p != nil {
-			resp = denied(http.StatusForbidden, nil, []byte(`{"authorized":false,"error":"internal"}`), "internal error")
+			a = internalDenial
 		}
 	}()
-	rec := &recorder{header: http.Header{}}
-	hreq := req.GetAttributes().GetRequest().GetHttp()
-	r, err := httpRequest(ctx, hreq, s.names.Load().canonical)
-	if err != nil {
-		s.checker.Refuse(ctx, rec, hreq.GetId(), err)
+	rec := &recorder{}
+	var d gateway.Decision
+	if r, err := v.request(s.names.Load().canonical); err != nil {
+		s.checker.Refuse(ctx, rec, v.id, err)
 	} else {
-		s.handler.ServeHTTP(rec, r)
+		d = s.checker.Decide(ctx, rec, r)
 	}
-	if rec.status == 0 {
-		rec.status = http.StatusOK
-	}
-	if rec.status != http.StatusOK || !rec.allowed {
-		if rec.status == http.StatusOK {
-			rec.status = http.StatusForbidden // never an allow that the checker did not give
+	if !d.Forward || rec.status != 0 {
+		status := rec.status
+		if status == 0 || status == http.StatusOK {
+			status = http.StatusForbidden // never an allow that the checker did not give
 		}
-		return denied(rec.status, rec.header, rec.body.Bytes(), http.StatusText(rec.status)), nil
+		return deniedAnswer(status, rec.header, rec.body.Bytes(), http.StatusText(status))
 	}
-	ok := &authv3.OkHttpResponse{}
-	id := rec.warrantID
+	a = answer{allowed: true, warrantID: d.WarrantID}
 	switch {
-	case s.forwardCred && id == "":
-		ok.HeadersToRemove = []string{lowerWarrantID}
+	case s.forwardCred && d.WarrantID == "":
+		a.remove = removeWarrantID
 	case s.forwardCred:
-	case id == "":
-		ok.HeadersToRemove = s.namesFor(rec.creds).removeID
+	case d.WarrantID == "":
+		a.remove = s.namesFor(d.Credentials).removeID
 	default:
-		ok.HeadersToRemove = s.namesFor(rec.creds).remove
+		a.remove = s.namesFor(d.Credentials).remove
 	}
-	if id != "" {
-		ok.Headers = append(ok.Headers, &corev3.HeaderValueOption{
-			Header:       &corev3.HeaderValue{Key: lowerWarrantID, Value: id},
-			AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-		})
-	}
-	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.OK)},
-		HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok}}, nil
+	return a
 }
 
-func denied(status int, h http.Header, body []byte, msg string) *authv3.CheckResponse {
-	d := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(status)}, Body: string(body)}
-	for _, k := range []string{"Content-Type", "Cache-Control", "X-Content-Type-Options"} {
-		if v := h.Get(k); v != "" {
-			d.Headers = append(d.Headers, &corev3.HeaderValueOption{
-				Header:       &corev3.HeaderValue{Key: strings.ToLower(k), Value: v},
-				AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
-			})
+// proto is a as the generated message.
+func (a *answer) proto() *authv3.CheckResponse {
+	st := &rpcstatus.Status{Code: int32(a.code()), Message: a.message}
+	if !a.allowed {
+		d := &authv3.DeniedHttpResponse{Status: &typev3.HttpStatus{Code: typev3.StatusCode(a.status)}, Body: string(a.body)}
+		for _, h := range a.headers {
+			d.Headers = append(d.Headers, overwrite(h.key, h.value))
 		}
+		return &authv3.CheckResponse{Status: st, HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: d}}
 	}
-	return &authv3.CheckResponse{Status: &rpcstatus.Status{Code: int32(codes.PermissionDenied), Message: msg},
-		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: d}}
+	ok := &authv3.OkHttpResponse{HeadersToRemove: a.remove}
+	if a.warrantID != "" {
+		ok.Headers = append(ok.Headers, overwrite(lowerWarrantID, a.warrantID))
+	}
+	return &authv3.CheckResponse{Status: st, HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok}}
 }
 
-// httpRequest is the request Envoy describes: its method, target (path and
+func overwrite(k, v string) *corev3.HeaderValueOption {
+	return &corev3.HeaderValueOption{Header: &corev3.HeaderValue{Key: k, Value: v},
+		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD}
+}
+
+// request is the request Envoy describes: its method, target (path and
 // query as sent), host, headers — from header_map when Envoy sends it
 // (encode_raw_headers: each value apart, raw bytes preferred), else the
 // headers map, where Envoy has joined repeated headers with "," — and body
-// (raw_body when packed as bytes, else body).
-func httpRequest(ctx context.Context, h *authv3.AttributeContext_HttpRequest, canonical map[string]string) (*http.Request, error) {
+// (raw_body when packed as bytes, else body). Its context is the
+// checker's to set.
+func (v *httpView) request(canonical map[string]string) (*http.Request, error) {
 	switch {
-	case h == nil:
+	case !v.ok:
 		return nil, errors.New("the check request has no HTTP attributes")
-	case h.GetMethod() == "":
+	case v.method == "":
 		return nil, errors.New("the check request has no method")
-	case h.GetPath() == "":
+	case v.path == "":
 		return nil, errors.New("the check request has no path")
 	}
-	u, err := url.ParseRequestURI(h.GetPath())
+	u, err := url.ParseRequestURI(v.path)
 	if err != nil || u.Scheme != "" || u.Host != "" {
 		return nil, errors.New("the check request's path is not an origin-form request target")
 	}
-	body := h.GetRawBody()
-	if len(body) == 0 && h.GetBody() != "" {
-		body = []byte(h.GetBody())
+	if !validMethod(v.method) {
+		return nil, errors.New("the check request's method is not valid")
 	}
-	r, err := http.NewRequestWithContext(ctx, h.GetMethod(), "http://envoy", nil)
-	if err != nil {
-		return nil, fmt.Errorf("the check request's method is not valid")
+	hs := v.headerMap
+	if len(hs) == 0 {
+		hs = v.headers
 	}
-	r.URL = u
-	r.RequestURI = h.GetPath()
-	r.Host = h.GetHost()
-	if len(body) > 0 {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.ContentLength = int64(len(body))
+	n := 0
+	for _, h := range hs {
+		if !strings.HasPrefix(h.key, ":") {
+			n++
+		}
 	}
-	add := func(k string, v string) {
-		if strings.HasPrefix(k, ":") {
-			if k == ":authority" && r.Host == "" {
-				r.Host = v
+	r := &http.Request{Method: v.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: make(http.Header, n), Host: v.host, RequestURI: v.path}
+	// One array holds every header's value: a key's slice is capped, so
+	// that a second value of the key is appended to a copy.
+	vals := make([]string, n)
+	i := 0
+	for _, h := range hs {
+		if strings.HasPrefix(h.key, ":") {
+			if h.key == ":authority" && r.Host == "" {
+				r.Host = h.value
 			}
-			return // pseudo-headers: method and path are read above
+			continue // pseudo-headers: method and path are read above
 		}
-		if ck, ok := canonical[k]; ok { // as Header.Add would store it, without working it out again
-			r.Header[ck] = append(r.Header[ck], v)
-			return
+		ck, ok := canonical[h.key] // as Header.Add would store it, without working it out again
+		if !ok {
+			ck = http.CanonicalHeaderKey(h.key)
 		}
-		r.Header.Add(k, v)
+		vals[i] = h.value
+		if old, ok := r.Header[ck]; ok {
+			r.Header[ck] = append(old, h.value)
+		} else {
+			r.Header[ck] = vals[i : i+1 : i+1]
+		}
+		i++
 	}
-	if hm := h.GetHeaderMap(); hm != nil && len(hm.GetHeaders()) > 0 {
-		for _, hv := range hm.GetHeaders() {
-			v := hv.GetValue()
-			if raw := hv.GetRawValue(); len(raw) > 0 {
-				v = string(raw)
-			}
-			add(hv.GetKey(), v)
-		}
-	} else {
-		for k, v := range h.GetHeaders() {
-			add(k, v)
-		}
+	if len(v.body) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(v.body))
+		r.ContentLength = int64(len(v.body))
 	}
 	return r, nil
 }
 
-// recorder is the response the checker writes, kept for the CheckResponse.
+// validMethod reports whether m is an HTTP token (RFC 9110 §9.1), as
+// net/http requires of a request's method.
+func validMethod(m string) bool {
+	if m == "" {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder is the denial the checker writes, kept for the CheckResponse.
 type recorder struct {
 	header http.Header
 	status int
 	body   bytes.Buffer
-
-	allowed   bool // the checker let the request go on
-	warrantID string
-	creds     [3]string
 }
 
-func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Header() http.Header {
+	if r.header == nil {
+		r.header = http.Header{}
+	}
+	return r.header
+}
 func (r *recorder) WriteHeader(s int) {
 	if r.status == 0 {
 		r.status = s

@@ -203,7 +203,8 @@ func TestCheckDenialTable(t *testing.T) {
 	for _, dc := range enforce.DenialCases() {
 		rec := &recorder{header: http.Header{}}
 		(&guard.HTTP{AuthorizerStyle: true}).Deny(rec, dc.Result, "r1")
-		resp := denied(rec.status, rec.header, rec.body.Bytes(), "")
+		a := deniedAnswer(rec.status, rec.header, rec.body.Bytes(), "")
+		resp := a.proto()
 		d := resp.GetDeniedResponse()
 		if resp.Status.Code != int32(codes.PermissionDenied) || int(d.Status.Code) != dc.HTTPAuthorizer {
 			t.Errorf("%s: %v, want %d", dc.Name, resp, dc.HTTPAuthorizer)
