@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -62,6 +64,10 @@ type serveFlags struct {
 	maxInFlightTotal int
 	idle             time.Duration
 	shutdown         time.Duration
+	readHeader       time.Duration
+	readBody         time.Duration
+	maxConns         int
+	maxConnsPerAddr  int
 }
 
 func (f *serveFlags) register(c *cobra.Command) {
@@ -86,6 +92,10 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.IntVar(&f.maxInFlightTotal, "max-in-flight-total", mcphttp.DefaultMaxInFlightTotal, "most requests awaiting answers in all; past it 503")
 	fl.DurationVar(&f.idle, "session-idle-timeout", mcphttp.DefaultIdleTimeout, "close a session (and its server) idle for this long")
 	fl.DurationVar(&f.shutdown, "shutdown-timeout", 10*time.Second, "on SIGTERM, how long calls in flight may take to finish")
+	fl.DurationVar(&f.readHeader, "read-header-timeout", 10*time.Second, "close a connection that has not sent a request's headers within this long (new connections too)")
+	fl.DurationVar(&f.readBody, "read-timeout", 60*time.Second, "answer 400 to a request whose headers and body take longer than this to arrive (an answer may take longer)")
+	fl.IntVar(&f.maxConns, "max-connections", defaultMaxConns, "most open client connections; past it 503 with Retry-After")
+	fl.IntVar(&f.maxConnsPerAddr, "max-connections-per-client", defaultMaxConnsPerAddr, "most open connections from one client IP address; past it 429 with Retry-After")
 }
 
 // endpoint is what serve's own flags built.
@@ -146,13 +156,17 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 	if f.maxBody < 1024 {
 		return nil, nil, badInput("", "--max-body must be at least 1024 bytes")
 	}
-	for name, v := range map[string]int{"--max-sessions": f.maxSessions, "--max-sessions-per-client": f.maxPerClient, "--max-in-flight": f.maxInFlight, "--max-in-flight-total": f.maxInFlightTotal} {
+	for name, v := range map[string]int{"--max-sessions": f.maxSessions, "--max-sessions-per-client": f.maxPerClient, "--max-in-flight": f.maxInFlight, "--max-in-flight-total": f.maxInFlightTotal,
+		"--max-connections": f.maxConns, "--max-connections-per-client": f.maxConnsPerAddr} {
 		if v < 1 {
 			return nil, nil, badInput("", "%s must be at least 1", name)
 		}
 	}
 	if f.idle < time.Second || f.shutdown <= 0 {
 		return nil, nil, badInput("", "--session-idle-timeout must be at least 1s and --shutdown-timeout positive")
+	}
+	if f.readHeader < 100*time.Millisecond || f.readBody < f.readHeader {
+		return nil, nil, badInput("", "--read-header-timeout must be at least 100ms and --read-timeout at least as long")
 	}
 	ep := &endpoint{upHdr: http.Header{}}
 	switch f.upstreamTransport {
@@ -335,7 +349,12 @@ refuses to hold one on a non-loopback address without --auth-token-file or
 
 It listens on loopback unless told otherwise, rejects browser Origins that
 are not loopback or --allow-origin (403), and never forwards the client's
-Authorization header. /healthz and /readyz report liveness and readiness.`,
+Authorization header. A connection that has not sent its request's headers
+within --read-header-timeout is closed, a request whose body has not arrived
+within --read-timeout is answered 400, and connections past
+--max-connections (503) or --max-connections-per-client (one IP address,
+429) are answered with Retry-After and closed. /healthz and /readyz report
+liveness and readiness.`,
 		Example: `  tenuo-mcp serve --listen 127.0.0.1:8080 --trusted-root ROOT_PUB \
     -- npx -y @modelcontextprotocol/server-filesystem /data
   tenuo-mcp serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem \
@@ -525,19 +544,21 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second, // the streams lift it once the body is read
+		ReadHeaderTimeout: f.readHeader,
+		ReadTimeout:       f.readBody, // the streams lift it once the body is read
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    256 << 10, // a warrant header can be 64 KiB
 		TLSConfig:         ep.tls,
 		ErrorLog:          nil,
 	}
+	ln := &connLimiter{Listener: ep.ln, max: f.maxConns, perAddr: f.maxConnsPerAddr, tls: ep.tls,
+		refused: func(status int) { metrics.refused.WithLabelValues(strconv.Itoa(status)).Inc() }}
 	served := make(chan error, 1)
 	go func() {
 		if ep.tls != nil {
-			served <- srv.ServeTLS(ep.ln, "", "")
+			served <- srv.ServeTLS(ln, "", "")
 		} else {
-			served <- srv.Serve(ep.ln)
+			served <- srv.Serve(ln)
 		}
 	}()
 	fmt.Fprintf(e.stderr, "tenuo-mcp: serving MCP on %s/mcp (legacy SSE at %s/sse); held warrant: %v, inbound tokens: %v\n",
@@ -563,6 +584,134 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		en.Log.Warn("calls still in flight at the shutdown deadline were cut short", "err", herr)
 	}
 	return nil
+}
+
+const (
+	defaultMaxConns        = 2048
+	defaultMaxConnsPerAddr = 256
+	// refusalWait is how long a connection past a bound has to send its
+	// request's headers before it is answered and closed.
+	refusalWait = time.Second
+)
+
+// connLimiter bounds the open client connections, in all and per client IP
+// address. A connection past a bound is answered, 503 (in all) or 429 (one
+// address) with Retry-After and a JSON-RPC error, once its request's headers
+// are read or refusalWait has passed, and closed: a client that opens
+// connections and sends nothing meets a clear refusal, never a hang, and
+// the connections within the bounds that send nothing are closed by the
+// server's read-header timeout, making room again.
+type connLimiter struct {
+	net.Listener
+	max, perAddr int
+	tls          *tls.Config // to answer a refusal over TLS
+	refused      func(status int)
+
+	mu     sync.Mutex // guards open and byAddr
+	open   int
+	byAddr map[string]int
+
+	refusing atomic.Int32 // refusals being answered
+}
+
+func (l *connLimiter) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		addr, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		status := 0
+		l.mu.Lock()
+		switch {
+		case l.open >= l.max:
+			status = http.StatusServiceUnavailable
+		case l.byAddr[addr] >= l.perAddr:
+			status = http.StatusTooManyRequests
+		default:
+			if l.byAddr == nil {
+				l.byAddr = map[string]int{}
+			}
+			l.open++
+			l.byAddr[addr]++
+		}
+		l.mu.Unlock()
+		if status == 0 {
+			return &limitedConn{Conn: c, l: l, addr: addr}, nil
+		}
+		l.refuse(c, status)
+	}
+}
+
+// refuse answers c with status and closes it, in the background; past as
+// many refusals at once as connections allowed, it closes c unanswered.
+func (l *connLimiter) refuse(c net.Conn, status int) {
+	if l.refused != nil {
+		l.refused(status)
+	}
+	if l.refusing.Add(1) > int32(l.max) {
+		l.refusing.Add(-1)
+		c.Close()
+		return
+	}
+	go func() {
+		defer l.refusing.Add(-1)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(refusalWait))
+		var rw net.Conn = c
+		if l.tls != nil {
+			cfg := l.tls.Clone()
+			cfg.NextProtos = []string{"http/1.1"} // the refusal is written in HTTP/1.1
+			tc := tls.Server(c, cfg)
+			if tc.Handshake() != nil {
+				return
+			}
+			rw = tc
+		}
+		// The request's headers, up to a blank line (or the deadline).
+		br := bufio.NewReaderSize(rw, 4096)
+		for range 128 {
+			line, err := br.ReadSlice('\n')
+			if err != nil && err != bufio.ErrBufferFull || err == nil && len(bytes.TrimRight(line, "\r\n")) == 0 {
+				break
+			}
+		}
+		msg, retry := "Service Unavailable: too many open connections", "5"
+		if status == http.StatusTooManyRequests {
+			msg, retry = "Too Many Requests: too many open connections from this address", "1"
+		}
+		body := `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"` + msg + `"}}` + "\n"
+		c.SetDeadline(time.Now().Add(refusalWait))
+		fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nRetry-After: %s\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+			status, http.StatusText(status), retry, len(body), body)
+		// Close the writing side, then read what the client still sends
+		// (until the deadline), so that closing does not reset the
+		// connection before the client has read the answer.
+		if cw, ok := rw.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		io.Copy(io.Discard, io.LimitReader(rw, 1<<20))
+	}()
+}
+
+// limitedConn is a connection connLimiter counts until it is closed.
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	addr string
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		c.l.open--
+		if c.l.byAddr[c.addr]--; c.l.byAddr[c.addr] == 0 {
+			delete(c.l.byAddr, c.addr)
+		}
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
 }
 
 // authenticate requires an inbound bearer token when tokens are configured,
