@@ -227,23 +227,32 @@ func (s *session) checkTask(m *message, id string, recheck bool) *Refusal {
 }
 
 // forwardPlain relays a request whose answer goes back untouched.
-func (s *session) forwardPlain(m *message) {
-	e, ok := s.addPending(m.id, kindPlain)
-	if !ok {
-		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
-		return
-	}
-	s.toUpstream(m.raw, e)
-}
+func (s *session) forwardPlain(m *message) { s.forwardStripped(m, kindPlain) }
 
 // startTaskList relays a tasks/list request; its answer is filtered.
-func (s *session) startTaskList(m *message) {
-	e, ok := s.addPending(m.id, kindTasks)
+func (s *session) startTaskList(m *message) { s.forwardStripped(m, kindTasks) }
+
+// forwardStripped relays a tasks/* or subscriptions/listen request without
+// the Tenuo envelope a client may attach to every request's _meta (the
+// relay decides these by task binding, not by a PoP): a warrant and its
+// proof of possession never reach the server, as on tools/call and
+// tools/list. A malformed envelope is refused as it is there.
+func (s *session) forwardStripped(m *message, k kind) {
+	fwd := m.raw
+	if p := m.paramsRaw(); p != nil {
+		_, stripped, err := stripListEnvelope(p)
+		if err != nil {
+			s.refuse(s.refusal(m, CodeInvalidParams, "Invalid params: "+err.Error()))
+			return
+		}
+		fwd = m.withParams(stripped)
+	}
+	e, ok := s.addPending(m.id, k)
 	if !ok {
 		s.replyError(m.id, CodeInvalidRequest, "Invalid Request: id is already in use by a pending request", nil)
 		return
 	}
-	s.toUpstream(m.raw, e)
+	s.toUpstream(fwd, e)
 }
 
 // filterTaskList returns the tasks/list answer msg (resultM its result)

@@ -66,6 +66,27 @@ func TestTaskBinding(t *testing.T) {
 	relayed("subscriptions/listen", `{"notifications":{"taskIds":["T1"],"toolsListChanged":true},`+meta2026+`}`, `{"resultType":"complete"}`)
 	relayed("subscriptions/listen", `{"notifications":{"toolsListChanged":true},`+meta2026+`}`, `{"resultType":"complete"}`)
 
+	// An envelope a client attaches to every request never reaches the
+	// server: tasks/* and subscriptions/listen are decided by task
+	// binding, and the warrant and its PoP stay with the relay.
+	for _, method := range []string{"tasks/get", "subscriptions/listen", "tasks/list"} {
+		n++
+		params := `{"taskId":"T1","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","tenuo":{"warrant":"AAAA","signature":"BBBB"},"x":1}}`
+		if method == "subscriptions/listen" {
+			params = `{"notifications":{"taskIds":["T1"]},"_meta":{"tenuo":{"warrant":"AAAA","signature":"BBBB"}}}`
+		}
+		h.client.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":%q,"params":%s}`, n, method, params))
+		got := h.upstream.recv()
+		if strings.Contains(got, "tenuo") || strings.Contains(got, "AAAA") || !strings.Contains(got, `"T1"`) {
+			t.Fatalf("%s reached the server as %s", method, got)
+		}
+		if method != "subscriptions/listen" && !strings.Contains(got, `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","x":1}`) {
+			t.Fatalf("%s lost more than the envelope: %s", method, got)
+		}
+		h.upstream.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"result":{"resultType":"complete","tasks":[]}}`, n))
+		h.client.recv()
+	}
+	refused("tasks/get", `{"taskId":"T1","_meta":{"tenuo":"AAAA"}}`, -32602, "tenuo")
 	refused("tasks/get", task("T9"), -32602, "unknown task")
 	refused("tasks/cancel", task("T2"), -32602, "unknown task")
 	refused("tasks/result", task("t1"), -32602, "unknown task")
