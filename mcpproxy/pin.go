@@ -1,6 +1,7 @@
 package mcpproxy
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +35,9 @@ type PinConfig struct {
 	// OnRefused, when set, is told of each call refused (for audit: pass
 	// Hooks.Refused). It must not block.
 	OnRefused func(*Refusal)
+	// Context is the session's (the one its Relay gets), passed as each
+	// refusal's Context so that its audit record names the session.
+	Context context.Context
 	// FetchTimeout bounds the wait for the proxy's own tools/list
 	// (DefaultPinFetchTimeout when zero).
 	FetchTimeout time.Duration
@@ -514,7 +518,7 @@ func (c *pinConn) noteVersion(m []byte, ms []member) {
 func (c *pinConn) refuse(id json.RawMessage, tool, why string, stateless bool) {
 	reason := fmt.Sprintf("Access denied: tool %q is pinned (--pin) and %s", tool, why)
 	if c.cfg.OnRefused != nil {
-		c.cfg.OnRefused(&Refusal{Method: methodCall, ID: id, Code: CodeAccessDenied, Reason: reason})
+		c.cfg.OnRefused(&Refusal{Method: methodCall, ID: id, Code: CodeAccessDenied, Reason: reason, Context: c.cfg.Context})
 	}
 	c.log.Warn("tools/call refused: the tool differs from the pin lock", "tool", tool, "difference", why)
 	data := map[string]any{"tenuo_pin": map[string]any{"tool": tool, "reason": why}}
