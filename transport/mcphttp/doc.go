@@ -18,10 +18,22 @@
 // one; an unknown or made-up id is 404, so a client whose session expired
 // starts a new one. MCP-Protocol-Version, when sent, must be a version this
 // handler speaks (else 400); within a session another supported version is
-// answered, as servers answer it, and a stateless one refused. The GET stream's events carry ids (g1, g2, …) and its last
-// messages are kept: a client that reconnects with Last-Event-ID gets what
-// it missed. POST streams carry no ids, so a client does not try to resume
-// them: a client that goes away has its requests cancelled (see Limits).
+// answered, as servers answer it, and a stateless one refused.
+//
+// Event streams are resumable (2025-03-26 and later with sessions). The
+// GET stream's events carry ids (g1, g2, …) and its last messages are kept:
+// a client that reconnects with Last-Event-ID gets what it missed. A POST
+// stream's events carry ids of their own stream (p<n>-1, p<n>-2, …): a
+// client whose stream broke GETs it back with the last id it saw, and gets
+// that stream's later events — never another stream's — then the rest of
+// it, the stream ending when its requests are answered. Its requests wait
+// for that for [Handler.ResumeWindow] once the client is gone, then are
+// cancelled upstream; a client that saw no event id yet cannot resume, and
+// its requests are cancelled at once (see Limits). A stream the session no
+// longer keeps (the last few that ended are) resumes as one that ends at
+// once. The 2026-07-28 streams have no ids: closing one is its
+// cancellation.
+//
 // Mcp-Method and Mcp-Name, when sent, must match the body byte for
 // byte (else 400 with -32020): the check is stricter than any normalisation
 // a server could apply, and a body whose method only looks like an
@@ -79,5 +91,6 @@
 // never a silent drop). A session with nothing in flight and no open stream
 // expires after [Handler.IdleTimeout]. A client that goes away while its
 // requests run has them cancelled upstream with notifications/cancelled: no
-// one is left to read their answers.
+// one is left to read their answers (after ResumeWindow, when it could come
+// back for them).
 package mcphttp

@@ -32,6 +32,7 @@ const (
 	DefaultIdleTimeout          = 10 * time.Minute
 	DefaultWriteTimeout         = 30 * time.Second
 	DefaultKeepAlive            = 25 * time.Second
+	DefaultResumeWindow         = 30 * time.Second
 )
 
 // maxSavedCallers bounds the callers whose learned Mcp-Param-* bindings
@@ -123,6 +124,11 @@ type Handler struct {
 	// KeepAlive is how often an idle event stream gets an SSE comment
 	// (DefaultKeepAlive when zero).
 	KeepAlive time.Duration
+	// ResumeWindow is how long the requests of a POST event stream whose
+	// client went away after it was sent an event id wait for the client
+	// to resume the stream (GET with Last-Event-ID) before they are
+	// cancelled upstream (DefaultResumeWindow when zero).
+	ResumeWindow time.Duration
 
 	// OnRefused, when set, is told of each request the handler answers
 	// itself with an error status, before any message reaches a session. It

@@ -170,6 +170,9 @@ func (s *Session) register(st *stream, msgs []msgInfo, n int) (int, string) {
 	}
 	if st != nil && st.sse {
 		s.posts = append(s.posts, st)
+		s.postNum++
+		st.num = s.postNum // resumable: its events get ids
+		s.track(st)
 	}
 	return 0, ""
 }
@@ -205,6 +208,7 @@ func (h *Handler) writeDeadline(rc *http.ResponseController) {
 // goes away (then its requests are cancelled upstream). A first event, when
 // given, is written before any message (the legacy endpoint event).
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string) {
+	wake, gen := st.writer()
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the body is read; the stream may last
 	hdr := w.Header()
@@ -227,19 +231,22 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 		buf = append(buf, first...)
 		h.writeDeadline(rc)
 		if _, err := w.Write(buf); err != nil || rc.Flush() != nil {
-			s.abandon(st)
+			s.abandon(st, gen)
 			return
 		}
 	}
 	for {
-		msgs, ids, over, dead := st.take()
+		msgs, ids, over, dead, mine := st.take(gen)
+		if !mine {
+			return // a client resuming the stream took it over
+		}
 		buf = buf[:0]
 		for i, m := range msgs {
 			buf = appendEvent(buf, "message", ids[i], m)
 		}
 		if dead {
 			h.logger().Warn("gave up an event stream: its client reads too slowly", "session", s.id)
-			s.abandon(st)
+			s.abandon(st, gen)
 			return
 		}
 		if len(buf) > 0 {
@@ -247,34 +254,42 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 			// server sends it with the response's end, in one write.
 			h.writeDeadline(rc)
 			if _, err := w.Write(buf); err != nil || (!over && rc.Flush() != nil) {
-				s.abandon(st)
+				s.abandon(st, gen)
 				return
+			}
+			if st.num != 0 {
+				st.wrote(gen, ids)
 			}
 		}
 		if over {
 			s.mu.Lock()
 			s.dropStream(st)
+			if st.num != 0 && st.wasSent() {
+				s.keep(st) // a client whose stream broke at its end may resume it yet
+			} else {
+				s.untrack(st)
+			}
 			s.mu.Unlock()
 			return
 		}
 		select {
-		case <-st.wake:
+		case <-wake:
 		case <-r.Context().Done():
-			s.abandon(st)
+			s.abandon(st, gen)
 			return
 		case <-timer.C:
 			timer.Reset(keepAlive)
 			if headersDue {
 				headersDue = false
 				if rc.Flush() != nil {
-					s.abandon(st)
+					s.abandon(st, gen)
 					return
 				}
 				continue
 			}
 			h.writeDeadline(rc)
 			if _, err := w.Write([]byte(": keepalive\n\n")); err != nil || rc.Flush() != nil {
-				s.abandon(st)
+				s.abandon(st, gen)
 				return
 			}
 		}
@@ -284,17 +299,18 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 // serveJSON waits for every answer st awaits and writes them as one JSON
 // value (an array for a batch).
 func (h *Handler) serveJSON(w http.ResponseWriter, r *http.Request, s *Session, st *stream, batch bool) {
+	wake, gen := st.writer()
 	var got [][]byte
 	for {
-		msgs, _, over, _ := st.take()
+		msgs, _, over, _, _ := st.take(gen)
 		got = append(got, msgs...)
 		if over {
 			break
 		}
 		select {
-		case <-st.wake:
+		case <-wake:
 		case <-r.Context().Done():
-			s.abandon(st)
+			s.abandon(st, gen)
 			return
 		}
 	}
@@ -329,8 +345,12 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	if s == nil || !h.versionOK(w, r) {
 		return
 	}
-	st := newStream(true, true)
 	lastID := r.Header.Get("Last-Event-ID")
+	if num, seq, ok := parsePostEventID(lastID); ok {
+		h.resumePost(w, r, s, num, seq)
+		return
+	}
+	st := newStream(true, true)
 	h.mu.Lock() // before s.mu: the lock order is h.mu, then s.mu
 	closing := h.closing
 	h.mu.Unlock()
@@ -361,6 +381,42 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) {
 	s.active++
 	s.mu.Unlock()
 	defer s.end()
+	h.serveStream(w, r, s, st, "")
+}
+
+// resumePost serves a GET resuming POST event stream num after its event
+// seq: the events the client missed, then the rest of that stream, ending
+// with it. A stream the session no longer keeps is an event stream that
+// ends at once: the client learns its requests will get no answer there.
+func (h *Handler) resumePost(w http.ResponseWriter, r *http.Request, s *Session, num, seq uint64) {
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: the MCP session ended")
+		return
+	}
+	st := s.resumable[num]
+	if st == nil {
+		s.mu.Unlock()
+		h.logger().Info("a client resumed an event stream no longer kept", "session", s.id, "stream", num)
+		hdr := w.Header()
+		hdr["Content-Type"], hdr["Cache-Control"] = valSSE, valNoCache
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if st.detached {
+		st.detached = false
+		st.expire.Stop()
+		st.expire = nil
+	}
+	st.takeOver(seq)
+	if len(st.pending) > 0 && !slices.Contains(s.posts, st) {
+		s.posts = append(s.posts, st)
+	}
+	s.active++
+	s.mu.Unlock()
+	defer s.end()
+	h.logger().Debug("a client resumed an event stream", "session", s.id, "stream", num, "after", seq)
 	h.serveStream(w, r, s, st, "")
 }
 

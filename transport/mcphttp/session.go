@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ const (
 	maxReplay       = 256      // GET-stream messages kept for a client resuming with Last-Event-ID
 	maxReplayBytes  = 4 << 20  // and their bytes
 	maxRetired      = 1024     // cancelled requests of a pooled session whose late answers are awaited
+	maxKeptStreams  = 8        // ended resumable POST streams kept for a late Last-Event-ID
 )
 
 // getEvent is a message meant for the GET stream, with its place in it; the
@@ -66,6 +68,11 @@ type Session struct {
 	// wait for an answer no one gives (Close answered those before it), so
 	// register refuses it.
 	ended bool
+	// The resumable POST streams by number: those still open or detached,
+	// and the last maxKeptStreams that ended (kept, oldest first).
+	postNum   uint64
+	resumable map[uint64]*stream
+	kept      []uint64
 
 	// A pooled session (pool != "") carries the 2026-07-28 requests of one
 	// caller; these are its own.
@@ -156,6 +163,11 @@ func (s *Session) Close() error {
 		for _, st := range s.posts {
 			st.finish()
 		}
+		for _, st := range s.resumable {
+			if st.expire != nil {
+				st.expire.Stop()
+			}
+		}
 		if s.get != nil {
 			s.get.finish()
 		}
@@ -183,6 +195,10 @@ func (s *Session) route(msg []byte) {
 			st.push("", msg)
 			if len(st.pending) == 0 && !st.persistent {
 				st.finish()
+				if st.detached { // all its answers are kept: no request left to give up
+					st.detached = false
+					st.expire.Stop()
+				}
 			}
 			s.h.inflightDone(1)
 			return
@@ -195,7 +211,7 @@ func (s *Session) route(msg []byte) {
 		return
 	}
 	for i := len(s.posts) - 1; i >= 0; i-- {
-		if st := s.posts[i]; st.sse && len(st.pending) > 0 {
+		if st := s.posts[i]; st.sse && len(st.pending) > 0 && !st.detached {
 			if st.push("", msg) {
 				return
 			}
@@ -290,9 +306,97 @@ func (s *Session) endIfIdle(t time.Time) bool {
 
 // abandon gives up a stream whose client went away: its requests still
 // awaiting answers are cancelled upstream, since no one is left to read
-// them.
-func (s *Session) abandon(st *stream) {
+// them. A resumable stream whose client saw an event id is detached
+// instead: its client may come back for it (Last-Event-ID) within
+// Handler.ResumeWindow, and only then are its requests cancelled.
+//
+// gen is the abandoning writer's generation: a writer another took over
+// from (a client resuming the stream) abandons nothing.
+func (s *Session) abandon(st *stream, gen uint64) {
 	s.mu.Lock()
+	st.mu.Lock()
+	superseded := st.gen != gen
+	st.mu.Unlock()
+	if superseded {
+		s.mu.Unlock()
+		return
+	}
+	if st.num != 0 && !s.ended {
+		st.mu.Lock()
+		resumable := st.sent && !st.dead
+		if resumable {
+			st.gen++ // no writer until one resumes it
+		}
+		st.mu.Unlock()
+		if resumable {
+			s.keep(st)
+			s.dropStream(st) // no longer a stream to send other messages on
+			if len(st.pending) > 0 && !st.detached {
+				st.detached = true
+				if st.expire != nil {
+					st.expire.Stop()
+				}
+				st.expire = time.AfterFunc(or(s.h.ResumeWindow, DefaultResumeWindow), func() { s.expireDetached(st) })
+				s.h.logger().Debug("an event stream's client went away; its requests await its return", "session", s.id, "stream", st.num)
+			}
+			s.mu.Unlock()
+			return
+		}
+	}
+	ids := s.cancelStream(st)
+	s.mu.Unlock()
+	s.sendCancels(ids)
+}
+
+// expireDetached gives up a detached stream no client resumed in time.
+func (s *Session) expireDetached(st *stream) {
+	s.mu.Lock()
+	if !st.detached || s.ended {
+		s.mu.Unlock()
+		return
+	}
+	st.detached, st.expire = false, nil
+	ids := s.cancelStream(st)
+	s.mu.Unlock()
+	s.sendCancels(ids)
+}
+
+// track records a new resumable stream; s.mu is held.
+func (s *Session) track(st *stream) {
+	if s.resumable == nil {
+		s.resumable = map[uint64]*stream{}
+	}
+	s.resumable[st.num] = st
+}
+
+// keep records the resumable stream st, which ended or lost its client, as
+// one a client may still resume, among the last maxKeptStreams; s.mu is
+// held.
+func (s *Session) keep(st *stream) {
+	if slices.Contains(s.kept, st.num) {
+		return
+	}
+	s.track(st)
+	s.kept = append(s.kept, st.num)
+	for len(s.kept) > maxKeptStreams {
+		if old := s.resumable[s.kept[0]]; old != nil && old.detached {
+			break // still awaited: kept until it is resumed or given up
+		}
+		delete(s.resumable, s.kept[0])
+		s.kept = s.kept[1:]
+	}
+}
+
+// untrack forgets a resumable stream no client can resume; s.mu is held.
+func (s *Session) untrack(st *stream) {
+	if st.num != 0 && s.resumable[st.num] == st && !slices.Contains(s.kept, st.num) {
+		delete(s.resumable, st.num)
+	}
+}
+
+// cancelStream kills st and forgets its requests still awaiting answers,
+// returning the ids the upstream knows them by; s.mu is held.
+func (s *Session) cancelStream(st *stream) []json.RawMessage {
 	st.kill()
 	var ids []json.RawMessage
 	for key, id := range st.pending {
@@ -314,7 +418,13 @@ func (s *Session) abandon(st *stream) {
 	}
 	st.pending = nil
 	s.dropStream(st)
-	s.mu.Unlock()
+	s.untrack(st)
+	return ids
+}
+
+// sendCancels counts the requests of ids done and sends the upstream a
+// notifications/cancelled for each.
+func (s *Session) sendCancels(ids []json.RawMessage) {
 	s.h.inflightDone(len(ids))
 	for _, id := range ids {
 		n, _ := json.Marshal(struct {
@@ -345,28 +455,45 @@ func (s *Session) dropStream(st *stream) {
 
 // stream is one response the session writes to: a POST's answer (an event
 // stream or a JSON value) or the GET (legacy: SSE) stream.
+//
+// A POST event stream of a session (not legacy, not pooled) is resumable:
+// its events carry ids "p<num>-<seq>" and are kept (bounded), so that a
+// client whose stream broke can GET it back with Last-Event-ID, from where
+// it broke to its end.
 type stream struct {
 	sole       string // a 2026-07-28 POST's: the key of its one request
 	sse        bool
-	persistent bool // the GET stream: it stays open when nothing is pending
+	persistent bool   // the GET stream: it stays open when nothing is pending
+	num        uint64 // a resumable stream's number in its session; 0 for none
 
 	// pending maps the key of each request whose answer is still due to its
-	// raw id; guarded by Session.mu.
+	// raw id; guarded by Session.mu, as detached and expire are.
 	pending map[string]json.RawMessage
+	// detached is set while a resumable stream has no writer (its client
+	// went away after it saw an event id): answers are still kept for it,
+	// until expire gives it up.
+	detached bool
+	expire   *time.Timer
 
-	mu       sync.Mutex // guards q, ids, qbytes, finished and dead
+	mu       sync.Mutex // guards the fields below
 	q        [][]byte
 	ids      []string // each queued message's event id, "" for none
 	qbytes   int
 	finished bool // nothing more comes: end once q is written
 	dead     bool // given up: nothing more is queued
 	wake     chan struct{}
+	gen      uint64     // the writer's generation: a resuming writer takes over
+	seq      uint64     // a resumable stream's last event number
+	log      []getEvent // and its last events, for Last-Event-ID
+	logBytes int
+	sent     bool // an event with an id was written: the client may resume
 }
 
 func newStream(sse, persistent bool) *stream {
 	return &stream{sse: sse, persistent: persistent, pending: map[string]json.RawMessage{}, wake: make(chan struct{}, 1)}
 }
 
+// signal wakes the stream's writer; st.mu is held.
 func (st *stream) signal() {
 	select {
 	case st.wake <- struct{}{}:
@@ -374,8 +501,8 @@ func (st *stream) signal() {
 	}
 }
 
-// push queues msg with the event id id ("" for none); false when the stream
-// takes nothing more.
+// push queues msg with the event id id ("" for none: a resumable stream
+// gives it the next of its own); false when the stream takes nothing more.
 func (st *stream) push(id string, msg []byte) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -387,6 +514,16 @@ func (st *stream) push(id string, msg []byte) bool {
 		st.signal()
 		return false
 	}
+	if st.num != 0 && id == "" {
+		st.seq++
+		id = postEventID(st.num, st.seq)
+		st.log = append(st.log, getEvent{seq: st.seq, msg: msg})
+		st.logBytes += len(msg)
+		for len(st.log) > maxReplay || st.logBytes > maxReplayBytes {
+			st.logBytes -= len(st.log[0].msg)
+			st.log = st.log[1:]
+		}
+	}
 	st.q = append(st.q, msg)
 	st.ids = append(st.ids, id)
 	st.qbytes += len(msg)
@@ -397,24 +534,93 @@ func (st *stream) push(id string, msg []byte) bool {
 func (st *stream) finish() {
 	st.mu.Lock()
 	st.finished = true
-	st.mu.Unlock()
 	st.signal()
+	st.mu.Unlock()
 }
 
 func (st *stream) kill() {
 	st.mu.Lock()
 	st.dead = true
-	st.mu.Unlock()
 	st.signal()
+	st.mu.Unlock()
+}
+
+// writer returns what a new writer of st waits on, and its generation.
+func (st *stream) writer() (chan struct{}, uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.wake, st.gen
 }
 
 // take returns what is queued, and whether the stream is over (finished
-// with nothing left, or dead).
-func (st *stream) take() (msgs [][]byte, ids []string, over, dead bool) {
+// with nothing left, or dead). mine is false, and nothing is taken, when
+// the writer of generation gen was superseded.
+func (st *stream) take(gen uint64) (msgs [][]byte, ids []string, over, dead, mine bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if st.gen != gen {
+		return nil, nil, false, false, false
+	}
 	msgs, ids, st.q, st.ids, st.qbytes = st.q, st.ids, nil, nil, 0
-	return msgs, ids, st.finished || st.dead, st.dead
+	return msgs, ids, st.finished || st.dead, st.dead, true
+}
+
+// wrote records that the writer of generation gen wrote events, ids among
+// them when any is not "".
+func (st *stream) wrote(gen uint64, ids []string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gen == gen && slices.ContainsFunc(ids, func(id string) bool { return id != "" }) {
+		st.sent = true
+	}
+}
+
+// wasSent reports whether an event with an id was written.
+func (st *stream) wasSent() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.sent
+}
+
+// takeOver makes a new writer generation, waking and superseding the old
+// writer, and queues the kept events after seq: what the client resuming
+// from seq has not seen.
+func (st *stream) takeOver(seq uint64) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	close(st.wake)
+	st.wake = make(chan struct{}, 1)
+	st.gen++
+	st.q, st.ids, st.qbytes = nil, nil, 0
+	for _, ev := range st.log {
+		if ev.seq > seq {
+			st.q = append(st.q, ev.msg)
+			st.ids = append(st.ids, postEventID(st.num, ev.seq))
+			st.qbytes += len(ev.msg)
+		}
+	}
+	st.signal()
+}
+
+// postEventID is the id of event seq of resumable POST stream num.
+func postEventID(num, seq uint64) string {
+	b := make([]byte, 0, 24)
+	b = append(b, 'p')
+	b = strconv.AppendUint(b, num, 10)
+	b = append(b, '-')
+	return string(strconv.AppendUint(b, seq, 10))
+}
+
+// parsePostEventID reads a POST stream's event id.
+func parsePostEventID(id string) (num, seq uint64, ok bool) {
+	rest, ok := strings.CutPrefix(id, "p")
+	n, q, ok2 := strings.Cut(rest, "-")
+	if !ok || !ok2 {
+		return 0, 0, false
+	}
+	num, err1 := strconv.ParseUint(n, 10, 64)
+	seq, err2 := strconv.ParseUint(q, 10, 64)
+	return num, seq, err1 == nil && err2 == nil && num > 0
 }
 
 // forget drops what a pooled session kept about the request key; s.mu is

@@ -422,6 +422,7 @@ func (h *Handler) serveStateless(w http.ResponseWriter, r *http.Request, s *Sess
 		h.serveJSON(w, r, s, st, false)
 		return
 	}
+	wake, gen := st.writer()
 	var got [][]byte
 	timer := time.NewTimer(headerDelay)
 	defer timer.Stop()
@@ -429,17 +430,17 @@ func (h *Handler) serveStateless(w http.ResponseWriter, r *http.Request, s *Sess
 wait:
 	for {
 		var msgs [][]byte
-		msgs, _, over, _ = st.take()
+		msgs, _, over, _, _ = st.take(gen)
 		got = append(got, msgs...)
 		if over || len(got) > 0 {
 			break
 		}
 		select {
-		case <-st.wake:
+		case <-wake:
 		case <-timer.C:
 			break wait
 		case <-r.Context().Done():
-			s.abandon(st)
+			s.abandon(st, gen)
 			return
 		}
 	}
