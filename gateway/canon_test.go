@@ -82,3 +82,38 @@ func FuzzCanonicalPath(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryKeys: on a route that reads the query, keys another server
+// could read as one (or as a structure) are refused; distinct keys pass.
+func TestQueryKeys(t *testing.T) {
+	for q, refused := range map[string]bool{
+		"":                         false,
+		"path=/data/a":             false,
+		"path=/data/a&other=1":     false,
+		"a_b=1&ab=2&a-b=3":         false,
+		"Path=/data/a":             false,
+		"path=&x=":                 false,
+		"p%61th=/data/a&x=1":       false,
+		"path=1&path=2":            true,
+		"path=1&p%61th=2":          true,
+		"path=1&path[]=2":          true,
+		"path[]=1":                 true,
+		"a[b]=1":                   true,
+		"a]=1":                     true,
+		"path=1&PATH=2":            true,
+		"path=1&%20path=2":         true,
+		"path=1&%20%20Path=2":      true,
+		"my_key=1&my.key=2":        true,
+		"my_key=1&my+key=2":        true,
+		"path=1&path%00x=2":        true,
+		"x=1&path=1&y=2&pAtH%00=3": true,
+	} {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if err := gateway.QueryKeys(v); (err != nil) != refused {
+			t.Errorf("%q: %v, want refused: %v", q, err, refused)
+		}
+	}
+}

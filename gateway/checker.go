@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
@@ -259,6 +260,16 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			return fmt.Errorf("method override header %s (the upstream could run another method than the one checked)", methodOverrideHeaders[i])
 		}
 	}
+	for k := range r.Header {
+		if !strings.Contains(k, "_") {
+			continue
+		}
+		// CGI-style servers (PHP, WSGI, Rack) name headers HTTP_X_A: X_A
+		// is X-A to them.
+		if dashed := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); slices.Contains(methodOverrideKeys, dashed) {
+			return fmt.Errorf("method override header %s (as %s, which CGI-style servers read as one)", dashed, k)
+		}
+	}
 	if queryHasKey(r.URL.RawQuery, "_method") {
 		return errors.New("method override in the query (_method)")
 	}
@@ -280,9 +291,14 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		if err != nil {
 			return fmt.Errorf("the query does not parse: %v", err)
 		}
-		for k, v := range q {
-			if len(v) > 1 {
-				return fmt.Errorf("query key %q given %d times (servers disagree on which counts)", k, len(v))
+		if err := queryKeys(q); err != nil {
+			return err
+		}
+	}
+	if reads.Header {
+		for k := range r.Header {
+			if strings.Contains(k, "_") {
+				return fmt.Errorf("header %s on a route that extracts from headers (CGI-style servers read _ as -, so it could stand for a header checked)", k)
 			}
 		}
 	}
@@ -324,6 +340,53 @@ func jsonBody(r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// queryKeys refuses, in a query of a route that extracts from it, what
+// another server could read as a key checked with another value: a key
+// given more than once, a key in array or object notation (key[] or
+// key[x]: PHP, Rack and Express's qs read it as key), and two keys that are
+// one to a lenient reader (ASP.NET compares keys in any letter case; PHP
+// drops leading spaces and reads "." and " " as "_"; C servers stop at a
+// NUL).
+func queryKeys(q url.Values) error {
+	keys := make([]string, 0, len(q))
+	for k, v := range q {
+		if len(v) > 1 {
+			return fmt.Errorf("query key %q given %d times (servers disagree on which counts)", k, len(v))
+		}
+		if strings.ContainsAny(k, "[]") {
+			return fmt.Errorf("query key %q in array notation (PHP, Rack and Express read it as another key, or a structure the check does not see)", k)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) < 2 {
+		return nil
+	}
+	slices.Sort(keys) // a deterministic message
+	seen := make(map[string]string, len(keys))
+	for _, k := range keys {
+		lk := looseQueryKey(k)
+		if other, ok := seen[lk]; ok {
+			return fmt.Errorf("query keys %q and %q are one key to some servers", other, k)
+		}
+		seen[lk] = k
+	}
+	return nil
+}
+
+// looseQueryKey is a query key as the most lenient common reader sees it.
+func looseQueryKey(k string) string {
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		k = k[:i]
+	}
+	k = strings.ToLower(strings.TrimLeft(k, " "))
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '.' {
+			return '_'
+		}
+		return r
+	}, k)
 }
 
 // queryHasKey reports whether a raw query has key, separated by & or ;

@@ -27,10 +27,18 @@
 //     would turn the connection into a tunnel of HTTP/2 requests that
 //     the upstream serves and nothing checks);
 //   - refuses method-override headers (X-HTTP-Method-Override,
-//     X-HTTP-Method, X-Method-Override) and a "_method" query key, which
+//     X-HTTP-Method, X-Method-Override), also spelled with underscores
+//     (X_HTTP_Method_Override: CGI-style servers such as PHP, WSGI and Rack
+//     read "_" in a header name as "-"), and a "_method" query key, which
 //     frameworks honour to run another handler than the one routed;
 //   - on a route that extracts from the query, refuses a query Go cannot
-//     parse (";" separators, bad escapes) and any repeated key;
+//     parse (";" separators, bad escapes), any repeated key, a key in
+//     array or object notation (key[] or key[x], which PHP, Rack and
+//     Express's qs read as key), and two keys that a lenient reader takes
+//     for one (keys differing in letter case, as ASP.NET compares them, or
+//     by PHP's leading spaces and its reading of "." and " " as "_");
+//   - on a route that extracts from headers, refuses a header name with
+//     "_" (to a CGI-style server X_Tenant_Id is X-Tenant-Id);
 //   - on a route that extracts from the body, refuses a body that is not
 //     JSON by its Content-Type (a form, which the upstream would parse as
 //     one; a charset other than UTF-8) or that is content-encoded, reads it
@@ -43,6 +51,10 @@
 // WebSocket frames are not checked after an allowed upgrade: the upgrade
 // request is (its route, warrant and PoP), and then the sidecar relays the
 // frames both ways unread for as long as the connection lasts. A
-// configuration reload does not close connections upgraded before it. A form body's "_method" field on a route that does not read
-// the body is not seen (the body streams unread).
+// configuration reload does not close connections upgraded before it. A
+// form body's "_method" field on a route that does not read the body is
+// not seen (the body streams unread). A query key that a lenient upstream
+// reads as a key the route extracts, given alone in another spelling
+// (LIMIT=… for limit, to ASP.NET), is not refused: the checker knows which
+// parts of a request a route reads, not which keys.
 package gateway

@@ -18,3 +18,6 @@ var (
 	IsCanonical       = isCanonical
 	CanonicalPathSlow = canonicalPath
 )
+
+// QueryKeys is the check of a query's keys on routes that read the query.
+var QueryKeys = queryKeys

@@ -93,6 +93,14 @@ func Cases() []Case {
 		{"query: repeated key", "GET", "/files?path=/data/a&path=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: semicolon", "GET", "/files?path=/data/a;path=/etc", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: missing", "GET", "/files", "", nil, agent, "read", read("/data/a"), 403, authz.CodeConstraintViolation},
+		// Keys Go reads apart but PHP, Rack or Express's qs read as the key
+		// checked (an array), ASP.NET in any letter case, PHP without its
+		// leading space: refused on routes that read the query.
+		{"query: array key", "GET", "/files?path=/data/a&path[]=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: array key alone", "GET", "/files?path=/data/a&limit[x]=1", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: key in another case", "GET", "/files?path=/data/a&PATH=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: key with a leading space", "GET", "/files?path=/data/a&%20path=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: key with a dot for an underscore", "GET", "/files?path=/data/a&my_key=1&my.key=2", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"path, header, body, literal: allowed", "POST", "/clusters/staging-1/scale", `{"spec": {"replicas": 3}, "note": "x"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: charset utf-8", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=UTF-8"), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: constraint", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 50), 403, authz.CodeConstraintViolation},
@@ -113,6 +121,9 @@ func Cases() []Case {
 		{"escaped slash", "POST", "/clusters/staging-1%2Fx/scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1/x", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"path parameter", "GET", "/files;x=1?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override header", "GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// CGI-style servers (PHP, WSGI, Rack) read X_A as X-A.
+		{"method override header with underscores", "GET", "/files?path=/data/a", "", map[string]string{"X_HTTP_Method_Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"header: name with underscores", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "X_Tenant_Id", "evil"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
