@@ -615,9 +615,18 @@ func (s *session) filter(e *pending, req *ListRequest) (keep func(string) bool) 
 	return keep
 }
 
-// upstreamLoop reads the upstream until its stream ends.
+// upstreamLoop reads the upstream until its stream ends. Answers relayed
+// while the server's next message is already buffered are held back to
+// share one write to the client with those after them (a burst of answers
+// under concurrent calls); before any read that may wait, they are written.
 func (s *session) upstreamLoop() error {
+	ready, _ := s.upstream.(transport.Ready)
+	more := func() bool { return ready != nil && ready.MessageReady() }
+	defer s.flushClient()
 	for {
+		if !more() {
+			s.flushClient()
+		}
 		msg, err := s.upstream.Read()
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
@@ -637,14 +646,37 @@ func (s *session) upstreamLoop() error {
 		if s.stopped.Load() {
 			continue
 		}
+		deferOut := more()
 		s.upMu.Lock()
-		s.fromUpstream(msg)
+		s.fromUpstream(msg, deferOut)
 		s.upMu.Unlock()
 	}
 }
 
-// fromUpstream handles one message (or batch) from the upstream.
-func (s *session) fromUpstream(raw []byte) {
+// flushClient writes what relayUp held back.
+func (s *session) flushClient() {
+	if d, ok := s.client.(transport.Deferrer); ok {
+		if err := d.Flush(); err != nil {
+			s.log.Warn("write to client failed", "err", err)
+		}
+	}
+}
+
+// relayUp writes a message from the upstream to the client; with deferOut
+// it may be held back until the upstream loop's next flush.
+func (s *session) relayUp(msg []byte, deferOut bool) {
+	if d, ok := s.client.(transport.Deferrer); ok && deferOut {
+		if err := d.WriteDeferred(msg); err != nil {
+			s.log.Warn("write to client failed", "err", err)
+		}
+		return
+	}
+	s.toClient(msg)
+}
+
+// fromUpstream handles one message (or batch) from the upstream; deferOut
+// lets what it relays wait for the upstream loop's flush.
+func (s *session) fromUpstream(raw []byte, deferOut bool) {
 	if len(raw) == 0 || !utf8.Valid(raw) || (raw[0] != '{' && !json.Valid(raw)) {
 		// An object's JSON is checked by upstreamMessage's scan.
 		s.log.Warn("dropped non-JSON line from upstream", "bytes", len(raw))
@@ -653,7 +685,7 @@ func (s *session) fromUpstream(raw []byte) {
 	switch raw[0] {
 	case '{':
 		if out := s.upstreamMessage(raw); out != nil {
-			s.toClient(out)
+			s.relayUp(out, deferOut)
 		}
 	case '[':
 		var elems []json.RawMessage
@@ -669,7 +701,7 @@ func (s *session) fromUpstream(raw []byte) {
 			}
 		}
 		if len(out) > 0 {
-			s.toClient(append(append([]byte{'['}, bytes.Join(out, []byte{','})...), ']'))
+			s.relayUp(append(append([]byte{'['}, bytes.Join(out, []byte{','})...), ']'), deferOut)
 		}
 	default:
 		s.log.Warn("dropped upstream message that is not an object")
@@ -724,7 +756,12 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		}
 		return out
 	case e.kind == kindList:
-		<-e.keepReady
+		select {
+		case <-e.keepReady:
+		default: // answers held back are not kept waiting on the filter
+			s.flushClient()
+			<-e.keepReady
+		}
 		var cache *listCache
 		if e.stateless {
 			cache = &listCache{}

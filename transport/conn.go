@@ -43,3 +43,20 @@ type Conn interface {
 type Buffered interface {
 	Buffered() bool
 }
+
+// Ready is implemented by a Conn that can tell whether a whole message is
+// already buffered, so that its next Read returns at once. Call it from the
+// goroutine that reads.
+type Ready interface {
+	MessageReady() bool
+}
+
+// Deferrer is implemented by a Conn that can let several messages share
+// one system call. WriteDeferred writes msg as Write does, in order with
+// every other write, but may keep it buffered until the next Write or
+// Flush. A caller that defers must Flush before it waits on anything: a
+// message held back is one the peer has not seen.
+type Deferrer interface {
+	WriteDeferred(msg []byte) error
+	Flush() error
+}

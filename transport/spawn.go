@@ -185,3 +185,27 @@ func (p *Process) waitFor(d time.Duration) bool {
 		return false
 	}
 }
+
+// MessageReady tells whether the server's next message is already buffered
+// (Ready).
+func (p *Process) MessageReady() bool {
+	r, ok := p.Conn.(Ready)
+	return ok && r.MessageReady()
+}
+
+// WriteDeferred writes msg to the server, possibly held back until the next
+// Write or Flush (Deferrer).
+func (p *Process) WriteDeferred(msg []byte) error {
+	if d, ok := p.Conn.(Deferrer); ok {
+		return d.WriteDeferred(msg)
+	}
+	return p.Conn.Write(msg)
+}
+
+// Flush writes what WriteDeferred held back.
+func (p *Process) Flush() error {
+	if d, ok := p.Conn.(Deferrer); ok {
+		return d.Flush()
+	}
+	return nil
+}

@@ -123,7 +123,16 @@ func (c *stdioConn) readLine() ([]byte, error) {
 // (Python's universal newlines and Node's readline end lines at CR too,
 // str.splitlines at all three): a message the relay checked as one can never
 // reach a server as several, one of them unchecked.
-func (c *stdioConn) Write(msg []byte) error {
+func (c *stdioConn) Write(msg []byte) error { return c.write(msg, false) }
+
+// WriteDeferred is Write, except that the line may wait in the buffer (up to
+// maxDeferred bytes) for the next Write or Flush, to share its system call.
+func (c *stdioConn) WriteDeferred(msg []byte) error { return c.write(msg, true) }
+
+// maxDeferred bounds what WriteDeferred holds back before writing anyway.
+const maxDeferred = 64 << 10
+
+func (c *stdioConn) write(msg []byte, deferred bool) error {
 	if bytes.IndexByte(msg, '\n') >= 0 || bytes.IndexByte(msg, '\r') >= 0 {
 		var b bytes.Buffer
 		if err := json.Compact(&b, msg); err != nil {
@@ -137,12 +146,35 @@ func (c *stdioConn) Write(msg []byte) error {
 	if c.closed {
 		return ErrClosed
 	}
-	c.wbuf = append(append(c.wbuf[:0], msg...), '\n')
-	if _, err := c.w.Write(c.wbuf); err != nil {
-		return fmt.Errorf("transport: write: %w", err)
+	// Lines deferred earlier go first, in the same system call.
+	c.wbuf = append(append(c.wbuf, msg...), '\n')
+	if deferred && len(c.wbuf) < maxDeferred {
+		return nil
 	}
+	return c.flushLocked()
+}
+
+// Flush writes the lines WriteDeferred held back, if any.
+func (c *stdioConn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return c.flushLocked()
+}
+
+func (c *stdioConn) flushLocked() error {
+	if len(c.wbuf) == 0 {
+		return nil
+	}
+	_, err := c.w.Write(c.wbuf)
+	c.wbuf = c.wbuf[:0]
 	if cap(c.wbuf) > 1<<20 {
 		c.wbuf = nil // don't pin a large buffer after a large message
+	}
+	if err != nil {
+		return fmt.Errorf("transport: write: %w", err)
 	}
 	return nil
 }
@@ -151,6 +183,9 @@ func (c *stdioConn) Write(msg []byte) error {
 func (c *stdioConn) Close() error {
 	c.wmu.Lock()
 	already := c.closed
+	if !already {
+		c.flushLocked() // what was deferred is still said
+	}
 	c.closed = true
 	c.wmu.Unlock()
 	if already {
@@ -191,3 +226,20 @@ func escapeLineSeparators(msg []byte) []byte {
 // Buffered reports whether a further message has already been read from the
 // underlying reader (so that a Read would not wait for it).
 func (c *stdioConn) Buffered() bool { return c.r.Buffered() > 0 }
+
+// MessageReady reports whether a whole non-blank line is already buffered,
+// so that the next Read returns it without reading from the underlying
+// reader. Call it from the goroutine that reads.
+func (c *stdioConn) MessageReady() bool {
+	b, _ := c.r.Peek(c.r.Buffered())
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		if len(bytes.TrimSpace(b[:i])) > 0 {
+			return true
+		}
+		b = b[i+1:]
+	}
+}

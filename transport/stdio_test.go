@@ -208,3 +208,75 @@ func FuzzStdioConn(f *testing.F) {
 		t.Fatal("no EOF")
 	})
 }
+
+// writeLog records each Write call.
+type writeLog struct{ writes []string }
+
+func (w *writeLog) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, string(p))
+	return len(p), nil
+}
+func (w *writeLog) Close() error { return nil }
+
+// TestWriteDeferred: deferred lines share the next write, in order; Flush
+// writes them (and nothing when none wait); a large backlog is written
+// without waiting; Close says what was held back.
+func TestWriteDeferred(t *testing.T) {
+	w := &writeLog{}
+	c := NewStdioConn(strings.NewReader(""), w, 0)
+	d := c.(Deferrer)
+	d.WriteDeferred([]byte(`{"a":1}`))
+	d.WriteDeferred([]byte("{\n\"b\":2}")) // compacted as Write does
+	if len(w.writes) != 0 {
+		t.Fatalf("deferred lines written at once: %q", w.writes)
+	}
+	c.Write([]byte(`{"c":3}`))
+	if len(w.writes) != 1 || w.writes[0] != "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n" {
+		t.Fatalf("writes %q", w.writes)
+	}
+	d.WriteDeferred([]byte(`{"d":4}`))
+	d.Flush()
+	d.Flush()
+	if len(w.writes) != 2 || w.writes[1] != "{\"d\":4}\n" {
+		t.Fatalf("after Flush: %q", w.writes)
+	}
+	big := []byte(`"` + strings.Repeat("x", maxDeferred) + `"`)
+	d.WriteDeferred(big)
+	if len(w.writes) != 3 {
+		t.Fatalf("a %d-byte deferred line was held back", len(big))
+	}
+	d.WriteDeferred([]byte(`{"e":5}`))
+	c.Close()
+	if len(w.writes) != 4 || w.writes[3] != "{\"e\":5}\n" {
+		t.Fatalf("Close did not write the deferred line: %q", w.writes)
+	}
+	if err := d.WriteDeferred([]byte(`{}`)); err != ErrClosed {
+		t.Fatalf("WriteDeferred after Close: %v", err)
+	}
+}
+
+// TestMessageReady: true only while a whole non-blank line is buffered.
+func TestMessageReady(t *testing.T) {
+	c := NewStdioConn(strings.NewReader("{\"a\":1}\n \r\n\n{\"b\":2}\n  \n{\"c\""), nopWriteCloser{io.Discard}, 0)
+	r := c.(Ready)
+	if r.MessageReady() {
+		t.Fatal("ready before anything was read")
+	}
+	steps := []struct {
+		msg   string
+		ready bool // after reading msg
+	}{
+		{`{"a":1}`, true},  // {"b":2} is whole, past blank lines
+		{`{"b":2}`, false}, // only a blank line and a partial one are left
+		{`{"c"`, false},    // the unterminated last line, at EOF
+	}
+	for _, st := range steps {
+		m, err := c.Read()
+		if err != nil || string(m) != st.msg {
+			t.Fatalf("Read = %q, %v; want %q", m, err, st.msg)
+		}
+		if got := r.MessageReady(); got != st.ready {
+			t.Fatalf("after %s MessageReady = %v, want %v", st.msg, got, st.ready)
+		}
+	}
+}
