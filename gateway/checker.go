@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
@@ -310,7 +311,35 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			// Envoy sent only the first bytes: refused as too large, as
 			// the middleware refuses a body over its cap.
 			r.Body = truncatedBody{received: max(r.ContentLength, 0)}
+		} else if c.EnvoyPartialBody {
+			if err := envoyBodyComplete(r); err != nil {
+				return err
+			}
 		}
+	}
+	return nil
+}
+
+// envoyBodyComplete refuses a body Envoy sent that is not the request's
+// whole body by its Content-Length (Envoy's gRPC check request carries
+// the client's headers and, with with_request_body, its body): checked, it
+// would be decided on other bytes than the upstream receives. Without a
+// Content-Length (chunked, or HTTP/2) the body sent is taken as whole:
+// Envoy marks the one it cut short.
+func envoyBodyComplete(r *http.Request) error {
+	cl := r.Header.Values("Content-Length")
+	switch {
+	case len(cl) == 0:
+		return nil
+	case len(cl) > 1:
+		return fmt.Errorf("%d Content-Length headers", len(cl))
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(cl[0]), 10, 64)
+	if err != nil || n < 0 {
+		return errors.New("the Content-Length does not parse")
+	}
+	if got := max(r.ContentLength, 0); got != n {
+		return fmt.Errorf("the body sent for the check is %d bytes, the request's Content-Length %d (is Envoy's with_request_body set?)", got, n)
 	}
 	return nil
 }

@@ -11,8 +11,12 @@
 // a denied one is PERMISSION_DENIED with the status and JSON body of
 // enforce's one table, which Envoy answers the client with. A CheckRequest
 // without the HTTP attributes, or with a path that does not parse, is
-// denied as malformed, never allowed. Health, readiness and metrics are
-// not served on the gRPC port (see gateway.AdminHandler).
+// denied as malformed, never allowed. On a route that extracts from the
+// body, the body Envoy sends must be the request's whole body: one it
+// marks as cut short (allow_partial_message) is refused as too large, and
+// one whose length is not the request's Content-Length (Envoy configured
+// without with_request_body) as malformed. Health, readiness and metrics
+// are not served on the gRPC port (see gateway.AdminHandler).
 package extauthz
 
 import (

@@ -196,6 +196,42 @@ func TestCheckPartialBody(t *testing.T) {
 	}
 }
 
+// TestCheckBodyNotSent: on a route that extracts from the body, a check
+// request whose body is not the request's (its Content-Length says more,
+// or less: Envoy was not configured with with_request_body, or sent
+// something else) is refused, not decided on the bytes that came.
+func TestCheckBodyNotSent(t *testing.T) {
+	f := gatewaytest.New(t)
+	client := serve(t, newServer(f))
+	scale := gatewaytest.Case{Method: "POST", Target: "/clusters/staging-1/scale", Body: `{"spec":{"replicas":3}}`,
+		Header: gatewaytest.JSONHeaders(), Stack: func(f *gatewaytest.Fixture) authz.Stack { return f.Agents },
+		Tool: "scale", Fields: gatewaytest.ScaleFields("staging-1", 3)}
+	for _, raw := range []bool{false, true} {
+		for _, body := range []string{"", `{"spec":{}}`, scale.Body + " "} {
+			req := envoyRequest(t, f, scale, raw)
+			hr := req.Attributes.Request.Http
+			if raw {
+				hr.RawBody = []byte(body)
+			} else {
+				hr.Body = body
+			}
+			resp, err := client.Check(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkResponse(t, f, resp, 400, authz.CodeInvalidEnvelopeStructure)
+		}
+		resp, _ := client.Check(t.Context(), envoyRequest(t, f, scale, raw))
+		checkResponse(t, f, resp, 200, 0)
+		// Two Content-Length values are refused too.
+		req := envoyRequest(t, f, scale, true)
+		req.Attributes.Request.Http.HeaderMap.Headers = append(req.Attributes.Request.Http.HeaderMap.Headers,
+			&corev3.HeaderValue{Key: "content-length", RawValue: []byte("5")})
+		resp, _ = client.Check(t.Context(), req)
+		checkResponse(t, f, resp, 400, authz.CodeInvalidEnvelopeStructure)
+	}
+}
+
 // TestCheckDenialTable runs enforce's one table of denials through the
 // service's rendering: the authorizer-style middleware's answer, turned
 // into PERMISSION_DENIED with the same status and body.
