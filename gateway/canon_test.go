@@ -115,5 +115,26 @@ func TestQueryKeys(t *testing.T) {
 		if err := gateway.QueryKeys(v); (err != nil) != refused {
 			t.Errorf("%q: %v, want refused: %v", q, err, refused)
 		}
+		if err := gateway.CheckQuery(q); (err != nil) != refused {
+			t.Errorf("CheckQuery(%q): %v, want refused: %v", q, err, refused)
+		}
 	}
+}
+
+// FuzzCheckQuery: the check of a query where it lies refuses exactly what
+// parsing it first does.
+func FuzzCheckQuery(f *testing.F) {
+	for _, q := range []string{"path=/data/a", "a=1&A=2", "a[]=1", "a=1&&b=2&", "x=%zz", "a=1;b=2", "a.b=1&a_b=2", "=1&=2", "a&a", "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9"} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		want := error(nil)
+		v, err := url.ParseQuery(q)
+		if err == nil {
+			want = gateway.QueryKeys(v)
+		}
+		if got := gateway.CheckQuery(q); (got != nil) != (err != nil || want != nil) {
+			t.Fatalf("%q: CheckQuery %v, ParseQuery %v then QueryKeys %v", q, got, err, want)
+		}
+	})
 }

@@ -288,11 +288,7 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		return nil // the decision point denies it (no route, or a path it refuses)
 	}
 	if reads.Query {
-		q, err := url.ParseQuery(r.URL.RawQuery)
-		if err != nil {
-			return fmt.Errorf("the query does not parse: %v", err)
-		}
-		if err := queryKeys(q); err != nil {
+		if err := checkQuery(r.URL.RawQuery); err != nil {
 			return err
 		}
 	}
@@ -371,6 +367,62 @@ func jsonBody(r *http.Request) error {
 	return nil
 }
 
+// checkQuery refuses a query Go cannot parse, and what queryKeys refuses.
+// A short query without escapes, "+" or ";" (most are) is checked where it
+// lies; ParseQuery would read it as its own keys and values, one each.
+func checkQuery(raw string) error {
+	var buf [8]string
+	if keys, ok := plainQueryKeys(raw, buf[:0]); ok {
+		for i, k := range keys {
+			if err := arrayKey(k); err != nil {
+				return err
+			}
+			for _, prev := range keys[:i] {
+				switch {
+				case prev == k:
+					return fmt.Errorf("query key %q given more than once (servers disagree on which counts)", k)
+				case looseQueryKey(prev) == looseQueryKey(k):
+					return fmt.Errorf("query keys %q and %q are one key to some servers", prev, k)
+				}
+			}
+		}
+		return nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fmt.Errorf("the query does not parse: %v", err)
+	}
+	return queryKeys(q)
+}
+
+// plainQueryKeys appends the keys of raw to keys when raw has at most
+// cap(keys) pairs and no escape, "+" or ";".
+func plainQueryKeys(raw string, keys []string) ([]string, bool) {
+	if strings.ContainsAny(raw, "%+;") {
+		return nil, false
+	}
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		if len(keys) == cap(keys) {
+			return nil, false
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		keys = append(keys, k)
+	}
+	return keys, true
+}
+
+func arrayKey(k string) error {
+	if strings.ContainsAny(k, "[]") {
+		return fmt.Errorf("query key %q in array notation (PHP, Rack and Express read it as another key, or a structure the check does not see)", k)
+	}
+	return nil
+}
+
 // queryKeys refuses, in a query of a route that extracts from it, what
 // another server could read as a key checked with another value: a key
 // given more than once, a key in array or object notation (key[] or
@@ -384,8 +436,8 @@ func queryKeys(q url.Values) error {
 		if len(v) > 1 {
 			return fmt.Errorf("query key %q given %d times (servers disagree on which counts)", k, len(v))
 		}
-		if strings.ContainsAny(k, "[]") {
-			return fmt.Errorf("query key %q in array notation (PHP, Rack and Express read it as another key, or a structure the check does not see)", k)
+		if err := arrayKey(k); err != nil {
+			return err
 		}
 		keys = append(keys, k)
 	}

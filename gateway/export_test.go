@@ -21,3 +21,6 @@ var (
 
 // QueryKeys is the check of a query's keys on routes that read the query.
 var QueryKeys = queryKeys
+
+// CheckQuery is the whole check of a query on routes that read it.
+var CheckQuery = checkQuery

@@ -261,8 +261,8 @@ func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
 	wh := m.header(m.WarrantHeader, func(c *toolmap.Config) string { return c.WarrantHeader }, toolmap.DefaultWarrantHeader)
 	ph := m.header(m.PoPHeader, func(c *toolmap.Config) string { return c.PoPHeader }, toolmap.DefaultPoPHeader)
 	ah := m.header(m.ApprovalHeader, func(c *toolmap.Config) string { return c.ApprovalHeader }, toolmap.DefaultApprovalHeader)
-	warrants := r.Header.Values(wh)
-	pops := r.Header.Values(ph)
+	warrants := headerValues(r.Header, wh)
+	pops := headerValues(r.Header, ph)
 	switch {
 	case len(warrants) == 0:
 		if len(pops) > 0 {
@@ -281,7 +281,7 @@ func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
 	// Each approvals header value is base64 CBOR of one approval or an
 	// array of them (WIRE.md §3); several may be given, one per header line
 	// or separated by commas (no base64 alphabet has one).
-	for _, v := range r.Header.Values(ah) {
+	for _, v := range headerValues(r.Header, ah) {
 		for a := range strings.SplitSeq(v, ",") {
 			if a = strings.TrimSpace(a); a != "" {
 				env.Approvals = append(env.Approvals, a)
@@ -289,6 +289,22 @@ func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
 		}
 	}
 	return env, nil
+}
+
+// canonicalDefaults are Tenuo's header names as net/http keys them
+// (X-Tenuo-PoP is X-Tenuo-Pop), worked out once rather than per request.
+var canonicalDefaults = map[string]string{
+	toolmap.DefaultWarrantHeader:  http.CanonicalHeaderKey(toolmap.DefaultWarrantHeader),
+	toolmap.DefaultPoPHeader:      http.CanonicalHeaderKey(toolmap.DefaultPoPHeader),
+	toolmap.DefaultApprovalHeader: http.CanonicalHeaderKey(toolmap.DefaultApprovalHeader),
+}
+
+// headerValues is h.Values(name).
+func headerValues(h http.Header, name string) []string {
+	if k, ok := canonicalDefaults[name]; ok {
+		return h[k]
+	}
+	return h.Values(name)
 }
 
 // Deny answers res as the middleware answers a denial: the status of
