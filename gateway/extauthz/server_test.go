@@ -252,6 +252,44 @@ func TestCheckDenialTable(t *testing.T) {
 	}
 }
 
+// TestCheckInterceptor: on a server with a unary interceptor, the
+// interceptor is given the generated CheckRequest (and Check's answer),
+// and the decisions are the same.
+func TestCheckInterceptor(t *testing.T) {
+	f := gatewaytest.New(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	g := grpc.NewServer(append(ServerOptions(1<<20), grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%T %s", req, req.(*authv3.CheckRequest).GetAttributes().GetRequest().GetHttp().GetPath()))
+		mu.Unlock()
+		return h(ctx, req)
+	}))...)
+	newServer(f).Register(g)
+	go g.Serve(l)
+	t.Cleanup(g.Stop)
+	cc, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := authv3.NewAuthorizationClient(cc)
+	for _, tc := range gatewaytest.Cases()[:8] {
+		resp, err := client.Check(t.Context(), envoyRequest(t, f, tc, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResponse(t, f, resp, tc.Status, tc.Code)
+	}
+	if len(seen) != 8 || seen[0] != "*authv3.CheckRequest /files?path=/data/a" {
+		t.Fatalf("the interceptor saw %q", seen)
+	}
+}
+
 // TestCheckForwardCredentials: configured to, Envoy leaves the credentials
 // on the upstream request.
 func TestCheckForwardCredentials(t *testing.T) {
