@@ -727,6 +727,14 @@ func (ep *endpoint) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
+		if ep.authenticated() && len(r.Header.Values("Authorization")) > 1 {
+			// One request, one caller: with two, a proxy in front and
+			// serve could each take another.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			w.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Bad Request: more than one Authorization header"}}` + "\n"))
+			return
+		}
 		if ep.authenticated() && ep.clientKey(r) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tenuo-mcp"`)
 			w.Header().Set("Content-Type", "application/json")
