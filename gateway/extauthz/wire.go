@@ -149,9 +149,27 @@ func (d *wireReader) attributes(num protowire.Number, typ protowire.Type, v span
 func (d *wireReader) request(num protowire.Number, typ protowire.Type, v span) error {
 	if num == fRequestHTTP && typ == protowire.BytesType {
 		d.ok = true
+		if n := d.count(v, fHTTPHeaders); n > 0 {
+			d.entries = slices.Grow(d.entries, n)
+		}
 		return d.fields(v.lo, v.hi, d.http)
 	}
 	return nil
+}
+
+// count is how many length-delimited fields num the message v has (0 if it
+// does not parse: reading it then fails).
+func (d *wireReader) count(v span, num protowire.Number) int {
+	n := 0
+	if d.fields(v.lo, v.hi, func(m protowire.Number, typ protowire.Type, _ span) error {
+		if m == num && typ == protowire.BytesType {
+			n++
+		}
+		return nil
+	}) != nil {
+		return 0
+	}
+	return n
 }
 
 func (d *wireReader) http(num protowire.Number, typ protowire.Type, v span) error {
@@ -187,11 +205,11 @@ func (d *wireReader) http(num protowire.Number, typ protowire.Type, v span) erro
 			}
 			return err
 		})
-		if d.entries == nil {
-			d.entries = make([]wireHeader, 0, 16)
-		}
 		d.entries = append(d.entries, e)
 	case fHTTPHeaderMap:
+		if n := d.count(v, fHeaderMapHeaders); n > 0 {
+			d.headerMap = slices.Grow(d.headerMap, n)
+		}
 		err = d.fields(v.lo, v.hi, d.headerMapField)
 	}
 	return err
@@ -215,9 +233,6 @@ func (d *wireReader) headerMapField(num protowire.Number, typ protowire.Type, v 
 		}
 		return err
 	})
-	if d.headerMap == nil {
-		d.headerMap = make([]wireHeader, 0, 16)
-	}
 	d.headerMap = append(d.headerMap, h)
 	return err
 }
