@@ -105,6 +105,14 @@ func cpuTime(b *testing.B) time.Duration {
 // call with the chain cached (as BenchmarkCheckWarm), measured the same
 // way (getrusage). Reports server-cpu-µs, checkwarm-cpu-µs, their ratio
 // and decisions/s.
+//
+// To tell the transport's share from the decision's, each round also runs
+// the same load against a floor server in this process: the same gRPC
+// server options, reading each CheckRequest with the service's own reader
+// and answering a fixed OK with its own writer, deciding nothing. It
+// reports floor-cpu-µs and (server - floor)/checkwarm, the decision's
+// cost (checks, enforce, the verify, the audit line, their GC) in warm
+// Checks.
 func BenchmarkCheckServerCPU(b *testing.B) {
 	f := gatewaytest.New(b)
 	s := newServer(f)
@@ -116,6 +124,14 @@ func BenchmarkCheckServerCPU(b *testing.B) {
 	s.Register(g)
 	go g.Serve(l)
 	defer g.Stop()
+	floorL, err := netListen()
+	if err != nil {
+		b.Fatal(err)
+	}
+	floor := grpc.NewServer(ServerOptions(4 << 20)...)
+	floor.RegisterService(&floorDesc, s)
+	go floor.Serve(floorL)
+	defer floor.Stop()
 	c := gatewaytest.Cases()[0]
 	req := envoyRequest(b, f, c, true)
 	raw, err := proto.Marshal(req)
@@ -140,16 +156,14 @@ func BenchmarkCheckServerCPU(b *testing.B) {
 	// machine's load as it changes.
 	const rounds = 4
 	n := max(b.N/rounds, 100)
-	var server, warm, wall time.Duration
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range rounds {
+	var server, floorCPU, warm, wall time.Duration
+	load := func(addr string) (cpu, wall time.Duration) {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), loadAddrEnv+"="+l.Addr().String(), loadReqEnv+"="+reqFile, loadNEnv+"="+strconv.Itoa(n))
+		cmd.Env = append(os.Environ(), loadAddrEnv+"="+addr, loadReqEnv+"="+reqFile, loadNEnv+"="+strconv.Itoa(n))
 		cmd.Stderr = os.Stderr
 		cpu0 := cpuTime(b)
 		out, err := cmd.Output()
-		server += cpuTime(b) - cpu0
+		cpu = cpuTime(b) - cpu0
 		if err != nil {
 			b.Fatalf("load client: %v", err)
 		}
@@ -157,8 +171,19 @@ func BenchmarkCheckServerCPU(b *testing.B) {
 		if err != nil {
 			b.Fatalf("load client output %q", out)
 		}
-		wall += time.Duration(wallNs)
-		cpu0 = cpuTime(b)
+		return cpu, time.Duration(wallNs)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range rounds {
+		cpu, w := load(l.Addr().String())
+		server += cpu
+		wall += w
+		b.StopTimer() // the floor's time and allocations are not the op's
+		cpu, _ = load(floorL.Addr().String())
+		floorCPU += cpu
+		b.StartTimer()
+		cpu0 := cpuTime(b)
 		for range n {
 			if d := f.Authorizer.Check(areq); !d.Allowed || !d.Cached {
 				b.Fatal(d.Denial)
@@ -169,11 +194,31 @@ func BenchmarkCheckServerCPU(b *testing.B) {
 	n *= rounds
 	b.StopTimer()
 	perServer := float64(server.Nanoseconds()) / float64(n) / 1e3
+	perFloor := float64(floorCPU.Nanoseconds()) / float64(n) / 1e3
 	perWarm := float64(warm.Nanoseconds()) / float64(n) / 1e3
 	b.ReportMetric(perServer, "server-cpu-µs")
 	b.ReportMetric(perWarm, "checkwarm-cpu-µs")
 	b.ReportMetric(perServer/perWarm, "server/checkwarm")
+	b.ReportMetric(perFloor, "floor-cpu-µs")
+	b.ReportMetric((perServer-perFloor)/perWarm, "decision/checkwarm")
 	b.ReportMetric(float64(n)/wall.Seconds(), "decisions/s")
+}
+
+// floorDesc is the Authorization service of the floor server: Check reads
+// the request as Register's handler does and answers OK, deciding
+// nothing.
+var floorDesc = grpc.ServiceDesc{
+	ServiceName: serviceDesc.ServiceName,
+	HandlerType: serviceDesc.HandlerType,
+	Metadata:    serviceDesc.Metadata,
+	Methods: []grpc.MethodDesc{{MethodName: "Check", Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+		in := &wireRequest{}
+		if err := dec(in); err != nil {
+			return nil, err
+		}
+		a := answer{allowed: true, warrantID: "tnu_wrt_floor", remove: removeWarrantID}
+		return &wireResponse{b: a.appendWire(make([]byte, 0, 256))}, nil
+	}}},
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
