@@ -214,9 +214,12 @@ func (s *session) fromClient(raw []byte) {
 	}
 }
 
-// refuseBatch answers a batch refused whole with one error, and reports
-// each of its intercepted members as refused unanswered.
+// refuseBatch refuses a batch whole: each member with a usable id gets an
+// error of its own (a client, or an HTTP stream, waits for an answer to each
+// id it sent), an intercepted member without one is reported unanswered,
+// and a batch with no id to answer gets one error with a null id.
 func (s *session) refuseBatch(elems []json.RawMessage, reason string) {
+	answered := false
 	for _, el := range elems {
 		if len(el) == 0 || el[0] != '{' {
 			continue
@@ -225,11 +228,19 @@ func (s *session) refuseBatch(elems []json.RawMessage, reason string) {
 		if !ok {
 			continue
 		}
-		if name := stringOrEmpty(method); intercepted(name) || isLookalike(name) {
-			s.report(&Refusal{Method: name, ID: usableID(id), Reason: reason})
+		name := stringOrEmpty(method)
+		if id := usableID(id); id != nil {
+			s.refuse(&Refusal{Method: name, ID: id, Code: CodeInvalidRequest, Reason: reason})
+			answered = true
+			continue
+		}
+		if intercepted(name) || isLookalike(name) {
+			s.report(&Refusal{Method: name, Reason: reason})
 		}
 	}
-	s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: reason})
+	if !answered {
+		s.refuse(&Refusal{Code: CodeInvalidRequest, Reason: reason})
+	}
 }
 
 // clientMessage handles one JSON-RPC object from the client.

@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,14 @@ func echoUpstream(c *chanConn) {
 // with a held warrant, over in-memory connections: the relay's CPU per call
 // without any system call (compare BenchmarkRelayCost in cmd/tenuo-mcp for
 // the whole process).
-func BenchmarkRelayHeldInProcess(b *testing.B) {
+func BenchmarkRelayHeldInProcess(b *testing.B) { benchRelayInProcess(b, false) }
+
+// BenchmarkRelayPresentedInProcess is the same with the warrant and a PoP
+// presented in each call's _meta.tenuo (signed outside the timed loop): one
+// strict verify per call more.
+func BenchmarkRelayPresentedInProcess(b *testing.B) { benchRelayInProcess(b, true) }
+
+func benchRelayInProcess(b *testing.B, presented bool) {
 	now := time.Now()
 	root, agent := enfKeyB(b, 1), enfKeyB(b, 2)
 	w, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: time.Hour, Tools: map[string]authz.ConstraintSet{
@@ -88,11 +96,13 @@ func BenchmarkRelayHeldInProcess(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	held, err := enforce.NewHeldWarrant(authz.Stack{w}, agent)
-	if err != nil {
-		b.Fatal(err)
+	pt := &enforce.Point{Authorizer: az, Audit: io.Discard}
+	if !presented {
+		if pt.Held, err = enforce.NewHeldWarrant(authz.Stack{w}, agent); err != nil {
+			b.Fatal(err)
+		}
 	}
-	h := &Hooks{Point: &enforce.Point{Authorizer: az, Held: held, Audit: io.Discard}}
+	h := &Hooks{Point: pt}
 	p := &Proxy{}
 	h.Install(p)
 	client, cside := chanPair()
@@ -106,9 +116,23 @@ func BenchmarkRelayHeldInProcess(b *testing.B) {
 	if _, err := cside.Read(); err != nil {
 		b.Fatal(err)
 	}
+	stack := authz.Stack{w}
 	lines := make([][]byte, b.N)
 	for i := range lines {
-		lines[i] = fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":{"text":"m%d"}}}`, i+1, i)
+		args := fmt.Sprintf(`{"text":"m%d"}`, i)
+		meta := ""
+		if presented {
+			canon, err := authz.CanonicalArgs([]byte(args))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sig, err := authz.SignPoP(agent, stack.Leaf().ID, "echo", canon, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			meta = fmt.Sprintf(`,"_meta":{"tenuo":{"warrant":%q,"signature":%q}}`, stack.Base64(), base64.RawURLEncoding.EncodeToString(sig[:]))
+		}
+		lines[i] = fmt.Appendf(nil, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"echo","arguments":%s%s}}`, i+1, args, meta)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -94,16 +93,11 @@ plus --env and --pass-env; never the proxy's TENUO_* variables.`,
 			if err != nil {
 				return badInput("", "%v", err)
 			}
-			if f.cpuProfile != "" {
-				pf, err := os.Create(f.cpuProfile)
-				if err != nil {
-					return badInput("", "--cpu-profile: %v", err)
-				}
-				if err := pprof.StartCPUProfile(pf); err != nil {
-					return badInput("", "--cpu-profile: %v", err)
-				}
-				defer func() { pprof.StopCPUProfile(); pf.Close() }()
+			stopProfile, err := startCPUProfile(f.cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stopProfile()
 			// SIGTERM or SIGINT: answer what is in flight, refuse what is
 			// new, stop the server, exit 0; a second one stops at once.
 			// SIGHUP reopens the audit log (after log rotation).

@@ -47,6 +47,7 @@ type serveFlags struct {
 	enforceflags.Flags
 	env, passEnv []string
 	maxLine      int
+	cpuProfile   string
 
 	upstreamURL       string
 	upstreamTransport string
@@ -76,6 +77,8 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.StringArrayVar(&f.env, "env", nil, "set K=V in each server's environment (repeatable)")
 	fl.StringArrayVar(&f.passEnv, "pass-env", nil, "pass variable K from the proxy's environment to each server (repeatable)")
 	fl.IntVar(&f.maxLine, "max-message", transport.DefaultMaxLine, "largest JSON-RPC message in bytes from a server")
+	fl.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of serve to `FILE` (diagnostics)")
+	fl.MarkHidden("cpu-profile")
 	fl.StringVar(&f.upstreamURL, "upstream-url", "", "relay to the MCP server at `URL` instead of a command: each client session gets its own upstream session")
 	fl.StringVar(&f.upstreamTransport, "upstream-transport", "streamable", "the --upstream-url's transport: streamable (HTTP) or sse (legacy HTTP+SSE)")
 	fl.StringArrayVar(&f.upstreamHeaders, "upstream-header", nil, "send 'Name: value' to the --upstream-url (its own credentials; the client's are never forwarded; repeatable)")
@@ -380,6 +383,11 @@ liveness and readiness.`,
 				return err
 			}
 			defer en.Close()
+			stopProfile, err := startCPUProfile(f.cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			// SIGHUP reads the watched files now (the callers file among
@@ -516,12 +524,13 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 			up = proc
 			en.Log.Info("session started", "session", s.ID(), "legacy_sse", s.Legacy(), "pid", proc.Pid())
 		}
+		rctx := context.WithValue(ctx, sessionKey{}, s)
 		if en.Pin != nil { // each session's server is checked against the lock
 			up = mcpproxy.PinTools(up, mcpproxy.PinConfig{Lock: en.Pin, WarnOnly: en.PinWarnOnly,
-				DenyAsResult: en.DenyAsResult, Log: en.Log, OnRefused: p.OnRefused})
+				DenyAsResult: en.DenyAsResult, Log: en.Log, OnRefused: p.OnRefused, Context: rctx})
 		}
 		metrics.upstream.WithLabelValues("started").Inc()
-		err := p.Relay(context.WithValue(ctx, sessionKey{}, s), s, up)
+		err := p.Relay(rctx, s, up)
 		if errors.Is(err, mcpproxy.ErrUpstreamExited) {
 			metrics.upstream.WithLabelValues("exited").Inc()
 		}
