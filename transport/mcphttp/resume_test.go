@@ -22,12 +22,13 @@ import (
 // the handler logged it: the tests wait for the server's side of a broken
 // stream instead of sleeping.
 type logWatch struct {
-	mu    sync.Mutex
-	waits map[string]chan struct{}
+	mu     sync.Mutex
+	waits  map[string]chan struct{}
+	logged map[string]bool
 }
 
 func newLogWatch(msgs ...string) *logWatch {
-	w := &logWatch{waits: map[string]chan struct{}{}}
+	w := &logWatch{waits: map[string]chan struct{}{}, logged: map[string]bool{}}
 	for _, m := range msgs {
 		w.waits[m] = make(chan struct{})
 	}
@@ -40,14 +41,14 @@ func (w *logWatch) WithGroup(string) slog.Handler            { return w }
 func (w *logWatch) Handle(_ context.Context, r slog.Record) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if c, ok := w.waits[r.Message]; ok {
+	if c, ok := w.waits[r.Message]; ok && !w.logged[r.Message] {
+		w.logged[r.Message] = true
 		close(c)
-		delete(w.waits, r.Message)
 	}
 	return nil
 }
 
-// seen returns the channel closed once msg is logged.
+// seen returns the channel closed once msg is logged (the first time).
 func (w *logWatch) seen(t *testing.T, msg string) <-chan struct{} {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -264,9 +265,14 @@ func TestPostStreamResumeEdges(t *testing.T) {
 		f   *fixture
 		srv *slowServer
 	}
-	setup := func(t *testing.T, window time.Duration) *env {
+	setup := func(t *testing.T, window time.Duration, log ...*logWatch) *env {
 		srv := &slowServer{proceed: make(chan struct{}), cancelled: make(chan string, 4)}
-		f := newFixture(t, func(h *Handler) { h.Accept, h.ResumeWindow = srv.accept, window })
+		f := newFixture(t, func(h *Handler) {
+			h.Accept, h.ResumeWindow = srv.accept, window
+			if len(log) > 0 {
+				h.Log = slog.New(log[0])
+			}
+		})
 		f.initialize()
 		return &env{f, srv}
 	}
@@ -323,6 +329,27 @@ func TestPostStreamResumeEdges(t *testing.T) {
 		// Its stream is kept, but holds nothing more: the resume ends.
 		if got := resume(t, e, ev.id); got != "" {
 			t.Errorf("resumed a given-up stream: %q", got)
+		}
+	})
+	t.Run("cancelled-by-its-client", func(t *testing.T) {
+		t.Parallel()
+		watch := newLogWatch(logDetached)
+		e := setup(t, 300*time.Millisecond, watch)
+		firstEvent(t, e, `"c"`)
+		<-watch.seen(t, logDetached)
+		if r := e.f.do("POST", `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c"}}`, nil); r.StatusCode != 202 {
+			t.Fatalf("cancel: %d", r.StatusCode)
+		}
+		if id := <-e.srv.cancelled; id != `"c"` {
+			t.Fatalf("cancelled %s", id)
+		}
+		if n := e.f.h.InFlight(); n != 0 {
+			t.Errorf("%d requests still in flight after their client cancelled them", n)
+		}
+		select { // the window passing sends no second cancellation
+		case id := <-e.srv.cancelled:
+			t.Errorf("request %s cancelled again", id)
+		case <-time.After(600 * time.Millisecond):
 		}
 	})
 	t.Run("replay", func(t *testing.T) {

@@ -69,6 +69,7 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 	}
 	s.begin()
 	defer s.end()
+	s.cancelledByClient(msgs)
 
 	var st *stream
 	n := 0

@@ -192,9 +192,9 @@ func (s *Session) route(msg []byte) {
 		if st := s.waiting[info.key]; st != nil {
 			delete(s.waiting, info.key)
 			delete(st.pending, info.key)
-			st.push("", msg)
-			if len(st.pending) == 0 && !st.persistent {
-				st.finish()
+			last := len(st.pending) == 0 && !st.persistent
+			st.pushLast("", msg, last)
+			if last {
 				if st.detached { // all its answers are kept: no request left to give up
 					st.detached = false
 					st.expire.Stop()
@@ -369,6 +369,36 @@ func (s *Session) track(st *stream) {
 	s.resumable[st.num] = st
 }
 
+// cancelledByClient forgets the requests of detached streams that msgs
+// cancel (notifications/cancelled, which goes on upstream as it is): their
+// client is not coming back for them, and they no longer wait out the
+// resume window.
+func (s *Session) cancelledByClient(msgs []msgInfo) {
+	for i := range msgs {
+		m := &msgs[i]
+		if m.method != "notifications/cancelled" || m.id != nil {
+			continue
+		}
+		raw, ok := member(m.params, "requestId")
+		key, ok2 := idKey(raw)
+		if !ok || !ok2 {
+			continue
+		}
+		s.mu.Lock()
+		if st := s.waiting[key]; st != nil && st.detached {
+			delete(s.waiting, key)
+			delete(st.pending, key)
+			s.h.inflightDone(1)
+			if len(st.pending) == 0 {
+				st.finish()
+				st.detached = false
+				st.expire.Stop()
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
 // keep records the resumable stream st, which ended or lost its client, as
 // one a client may still resume, among the last maxKeptStreams; s.mu is
 // held.
@@ -503,9 +533,17 @@ func (st *stream) signal() {
 
 // push queues msg with the event id id ("" for none: a resumable stream
 // gives it the next of its own); false when the stream takes nothing more.
-func (st *stream) push(id string, msg []byte) bool {
+func (st *stream) push(id string, msg []byte) bool { return st.pushLast(id, msg, false) }
+
+// pushLast is push, finishing the stream with msg when last (in the same
+// step: its writer sees the answer and the end together, and a 2026-07-28
+// one can answer as JSON).
+func (st *stream) pushLast(id string, msg []byte, last bool) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	if last {
+		defer func() { st.finished = true }()
+	}
 	if st.dead || st.finished {
 		return false
 	}
@@ -661,10 +699,7 @@ func (s *Session) routeAnswer(info msgInfo, msg []byte) {
 	s.forget(info.key)
 	delete(s.waiting, info.key)
 	delete(st.pending, info.key)
-	st.push("", msg)
-	if len(st.pending) == 0 {
-		st.finish()
-	}
+	st.pushLast("", msg, len(st.pending) == 0)
 	s.h.inflightDone(1)
 }
 
