@@ -299,3 +299,58 @@ func TestServeE2EOneCredential(t *testing.T) {
 		}
 	}
 }
+
+// TestServeE2ECancelOnlyOwn2026: 2026-07-28 clients of one caller share an
+// upstream, and their request ids may be the same; one client's
+// notifications/cancelled naming an id cannot cancel the call another
+// client has in flight under that id.
+func TestServeE2ECancelOnlyOwn2026(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	root, agent := newKey(t), newKey(t)
+	wf := filepath.Join(dir, "agent.warrant")
+	os.WriteFile(wf, []byte(peerWarrant(t, root, agent).Base64()), 0o644)
+	cancelLog := filepath.Join(dir, "cancel.log")
+	srv := startServe(t, []string{"TENUO_HOLDER_KEY=" + agent.SeedHex()},
+		[]string{"--trusted-root", root.Public().Hex(), "--warrant", wf, "--log-level", "warn"}, gosdkPeer(t), "-cancel-log", cancelLog)
+	v26 := map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "tools/call", "Mcp-Name": "sleep"}
+	raw := &rawClient{t: t, url: srv.url}
+	done := make(chan string, 1)
+	go func() {
+		resp, b, err := postWithin(raw, `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"sleep","arguments":{"ms":1500},"_meta":{`+meta26+`}}}`, v26)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		text, _ := answer(resp, b).toolResult()
+		done <- text
+	}()
+	// Wait until the call is in flight (it sleeps 1.5 s).
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(srv.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(m), "\ntenuo_mcp_requests_in_flight 1\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call is not in flight:\n%s", m)
+		}
+	}
+	for _, id := range []string{"1", `"1"`} {
+		resp, b, err := postWithin(raw, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":`+id+`,"_meta":{`+meta26+`}}}`,
+			map[string]string{"Mcp-Protocol-Version": "2026-07-28", "Mcp-Method": "notifications/cancelled"})
+		if err != nil || resp.StatusCode >= 500 {
+			t.Fatalf("notifications/cancelled %s: %v %v %s", id, err, resp, b)
+		}
+	}
+	if got := <-done; got != "slept" {
+		t.Errorf("the call another client cancelled by its id: %q", got)
+	}
+	if b, _ := os.ReadFile(cancelLog); len(b) != 0 {
+		t.Errorf("the server saw a cancellation: %q", b)
+	}
+}
