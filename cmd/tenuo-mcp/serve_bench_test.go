@@ -121,7 +121,9 @@ func rssKB(b *testing.B, pid int) int {
 // each figure is the median over the rounds; of-direct is the median of
 // each round's ratio to that round's direct figure. On a machine others
 // load too, a ratio of two figures taken seconds apart says little; two
-// taken in the same round say more.
+// taken in the same round say more. With TENUO_BENCH_PROFILE_DIR set, the
+// serve processes write CPU profiles there (serve-held.prof, whose calls
+// include held-2026's, and serve-presented.prof).
 //
 //	go test ./cmd/tenuo-mcp -run '^$' -bench ServeHTTP -benchtime 1x
 func BenchmarkServeHTTP(b *testing.B) {
@@ -139,8 +141,16 @@ func BenchmarkServeHTTP(b *testing.B) {
 	os.WriteFile(kf, []byte(agent.SeedHex()), 0o600)
 	common := []string{"--trusted-root", root.Public().Hex(), "--log-level", "error", "--audit-log", os.DevNull,
 		"--upstream-url", upstream, "--max-sessions", "200", "--max-sessions-per-client", "200"}
-	held := startServe(b, nil, append(slices.Clone(common), "--warrant", wf, "--key", kf))
-	presented := startServe(b, nil, common)
+	profile := func(name string) []string {
+		// A CPU profile of each serve process, for the before/after
+		// summaries of the serve speed work.
+		if dir := os.Getenv("TENUO_BENCH_PROFILE_DIR"); dir != "" {
+			return []string{"--cpu-profile", filepath.Join(dir, name+".prof")}
+		}
+		return nil
+	}
+	held := startServe(b, nil, slices.Concat(common, []string{"--warrant", wf, "--key", kf}, profile("serve-held")))
+	presented := startServe(b, nil, slices.Concat(common, profile("serve-presented")))
 	signer := e2eSigner{authz.Stack{wt}, agent}
 	args := `{"text":"hello"}`
 	const meta26 = `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`

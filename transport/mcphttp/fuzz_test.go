@@ -344,6 +344,9 @@ func parseMessageSlow(b []byte) (msgInfo, error) {
 			return m, errors.New("bad method")
 		}
 		m.hasMethod = true
+		if _, ok := ms["id"]; ok && m.id == nil {
+			return m, errors.New("null id on a request")
+		}
 	}
 	m.params = ms["params"]
 	_, r := ms["result"]

@@ -188,6 +188,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found")
 		return
 	}
+	// Two session ids: which one a proxy in front routed or authorised by
+	// and which one this handler would serve could differ.
+	if len(r.Header.Values(HeaderSessionID)) > 1 || len(r.URL.Query()["sessionId"]) > 1 {
+		h.refuse(w, r, http.StatusBadRequest, nil, codeInvalidRequest, "Bad Request: more than one "+HeaderSessionID)
+		return
+	}
 	if o := r.Header.Get("Origin"); o != "" && !h.originOK(o, r) {
 		h.refuse(w, r, http.StatusForbidden, nil, codeInvalidRequest, "Forbidden: Origin "+strconv.Quote(o)+" is not allowed")
 		return

@@ -332,6 +332,8 @@ func TestBadInput(t *testing.T) {
 		{"not JSON", "POST", `{"jsonrpc":`, nil, false, 400, codeParseError, ""},
 		{"duplicate method member", "POST", `{"jsonrpc":"2.0","id":1,"method":"ping","method":"tools/call"}`, nil, false, 400, codeInvalidRequest, "twice"},
 		{"id that is an object", "POST", `{"jsonrpc":"2.0","id":{},"method":"ping"}`, nil, false, 400, codeInvalidRequest, "id"},
+		{"null id on a request", "POST", `{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"echo"}}`, nil, false, 400, codeInvalidRequest, "string or a number"},
+		{"null id on a request in a batch", "POST", `[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":null,"method":"ping"}]`, nil, false, 400, codeInvalidRequest, "string or a number"},
 		{"empty batch", "POST", `[]`, nil, false, 400, codeInvalidRequest, ""},
 		{"accepts neither JSON nor SSE", "POST", call, map[string]string{"Accept": "text/html"}, false, 406, codeInvalidRequest, ""},
 		{"GET without SSE", "GET", "", map[string]string{"Accept": "application/json"}, false, 406, codeInvalidRequest, ""},
@@ -357,6 +359,30 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("body %s lacks %q", body, c.bodyPart)
 			}
 		})
+	}
+	// Two session ids, the second another session's (or the same twice):
+	// 400, whichever a proxy in front would have read.
+	other := newFixture(t, nil)
+	other.initialize()
+	for _, ids := range [][]string{{f.sess, other.sess}, {f.sess, f.sess}} {
+		for _, m := range []string{"POST", "GET", "DELETE"} {
+			req, _ := http.NewRequest(m, f.url, strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"ping"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header[HeaderSessionID] = ids
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 400 || !strings.Contains(string(body), "more than one") {
+				t.Errorf("%s with two %s lines: %d %s", m, HeaderSessionID, resp.StatusCode, body)
+			}
+		}
+	}
+	if resp, err := http.Post(f.srv.URL+"/message?sessionId=a&sessionId=b", "application/json", strings.NewReader(call)); err != nil || resp.StatusCode != 400 {
+		t.Errorf("legacy POST naming two sessions: %v %v", resp.StatusCode, err)
 	}
 	// The session still works, and the Origin of a local page is accepted.
 	resp := f.do("POST", `{"jsonrpc":"2.0","id":"ok","method":"ping"}`, map[string]string{"Origin": "http://localhost:3000"})

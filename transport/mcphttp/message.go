@@ -145,6 +145,10 @@ func parseMessage(b []byte) (msgInfo, error) {
 		}
 		m.method, m.hasMethod = s, true
 	}
+	if m.hasMethod && id != nil && m.id == nil {
+		// A request's id is never null (MCP): it is no notification either.
+		return m, &errBody{codeInvalidRequest, "Invalid Request: id must be a string or a number"}
+	}
 	if !m.hasMethod && m.id == nil && !hasAnswer {
 		return m, &errBody{codeInvalidRequest, "Invalid Request: neither a request, a notification nor a response"}
 	}
