@@ -80,3 +80,24 @@ func TestIDKeyPlainIntegers(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainWord: the eight-byte test says plain only when each byte is
+// plain by the byte table, for every byte value in every position.
+func TestPlainWord(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := append([]byte(nil), base...)
+			w[pos] = byte(c)
+			x := uint64(0)
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			if got := plainWord(x); got && !plain[c] {
+				t.Fatalf("byte 0x%02x at %d: plainWord says plain", c, pos)
+			} else if !got && plain[c] {
+				t.Fatalf("byte 0x%02x at %d alone: plainWord says not plain", c, pos)
+			}
+		}
+	}
+}

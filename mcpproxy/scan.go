@@ -2,6 +2,7 @@ package mcpproxy
 
 import (
 	"bytes"
+	le "encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -277,6 +278,18 @@ var plain = func() (t [256]bool) {
 	return t
 }()
 
+// plainWord reports whether none of the eight bytes in x is '"', '\\', a
+// control character or a byte of a multi-byte UTF-8 sequence (so every one
+// is plain). The tests may report a byte that is plain as not (a borrow from
+// a lower byte that is not), never the other way round.
+func plainWord(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) bool { return (v-lo)&^v&hi != 0 }
+	return x&hi == 0 && // no byte >= 0x80
+		(x-lo*0x20)&^x&hi == 0 && // no byte < 0x20
+		!hasZero(x^(lo*'"')) && !hasZero(x^(lo*'\\'))
+}
+
 // str scans a string and returns its raw bytes (quotes included) and
 // whether it holds escapes.
 func (s *scanner) str() (raw []byte, escaped bool, err error) {
@@ -285,6 +298,11 @@ func (s *scanner) str() (raw []byte, escaped bool, err error) {
 	i := s.off + 1 // after the opening quote
 	high := false
 	for i < len(d) {
+		// Eight plain bytes at a time (a warrant is a long base64 string),
+		// then byte by byte from the first word that holds anything else.
+		for i+8 <= len(d) && plainWord(le.LittleEndian.Uint64(d[i:])) {
+			i += 8
+		}
 		for i < len(d) && plain[d[i]] {
 			i++
 		}
