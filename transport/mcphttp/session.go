@@ -401,20 +401,34 @@ func (s *Session) cancelledByClient(msgs []msgInfo) {
 
 // keep records the resumable stream st, which ended or lost its client, as
 // one a client may still resume, among the last maxKeptStreams; s.mu is
-// held.
+// held. A detached stream (its requests still awaited) is kept until it is
+// resumed or given up and does not count: the oldest of the others go, so
+// that a detached stream does not make the session keep every stream
+// after it (the detached ones are bounded by the requests in flight).
 func (s *Session) keep(st *stream) {
 	if slices.Contains(s.kept, st.num) {
 		return
 	}
 	s.track(st)
 	s.kept = append(s.kept, st.num)
-	for len(s.kept) > maxKeptStreams {
-		if old := s.resumable[s.kept[0]]; old != nil && old.detached {
-			break // still awaited: kept until it is resumed or given up
+	detached := func(num uint64) bool { old := s.resumable[num]; return old != nil && old.detached }
+	over := len(s.kept) - maxKeptStreams
+	for _, num := range s.kept {
+		if detached(num) {
+			over--
 		}
-		delete(s.resumable, s.kept[0])
-		s.kept = s.kept[1:]
 	}
+	if over <= 0 {
+		return
+	}
+	s.kept = slices.DeleteFunc(s.kept, func(num uint64) bool {
+		if over == 0 || detached(num) {
+			return false
+		}
+		delete(s.resumable, num)
+		over--
+		return true
+	})
 }
 
 // untrack forgets a resumable stream no client can resume; s.mu is held.
