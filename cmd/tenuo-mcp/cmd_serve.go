@@ -55,6 +55,7 @@ type serveFlags struct {
 
 	listen           string
 	allowOrigins     []string
+	allowHosts       []string
 	tokenFile        string
 	callersFile      string
 	tlsCert, tlsKey  string
@@ -84,6 +85,7 @@ func (f *serveFlags) register(c *cobra.Command) {
 	fl.StringArrayVar(&f.upstreamHeaders, "upstream-header", nil, "send 'Name: value' to the --upstream-url (its own credentials; the client's are never forwarded; repeatable)")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "`ADDR` to listen on (loopback unless told otherwise; port 0 picks a free one)")
 	fl.StringArrayVar(&f.allowOrigins, "allow-origin", nil, "a browser Origin allowed besides loopback ones, e.g. https://app.example (repeatable)")
+	fl.StringArrayVar(&f.allowHosts, "allow-host", nil, "a Host name requests may carry besides loopback ones, e.g. mcp.example behind a reverse proxy (repeatable; when given off loopback, only these)")
 	fl.StringVar(&f.tokenFile, "auth-token-file", "", "require a bearer token from `FILE` (one per line, at least 16 characters; # comments)")
 	fl.StringVar(&f.callersFile, "callers", "", "require a bearer token from the callers `FILE` (YAML), which maps each token to its caller's own held warrant and key; reloaded when it or a file it names changes, and on SIGHUP")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS with this certificate `FILE` (PEM; with --tls-key)")
@@ -107,6 +109,7 @@ type endpoint struct {
 	url     string
 	tokens  [][sha256.Size]byte // digests of the accepted bearer tokens
 	origins []string
+	hosts   []string // --allow-host names, lower case
 	tls     *tls.Config
 	upHdr   http.Header // sent to an HTTP upstream
 	// loopback is set when it listens on a loopback address only.
@@ -197,6 +200,12 @@ func (f *serveFlags) build(e *env) (*enforceflags.Enforcement, *endpoint, error)
 			return nil, nil, badInput("an origin is scheme://host[:port], e.g. https://app.example", "--allow-origin %q is not an origin", o)
 		}
 		ep.origins = append(ep.origins, u.Scheme+"://"+strings.ToLower(u.Host))
+	}
+	for _, h := range f.allowHosts {
+		if h == "" || strings.ContainsAny(h, ":/[]@ \t") {
+			return nil, nil, badInput("a host is a name or IPv4 address without port, e.g. mcp.example", "--allow-host %q is not a host name", h)
+		}
+		ep.hosts = append(ep.hosts, strings.ToLower(strings.TrimSuffix(h, ".")))
 	}
 	if f.tokenFile != "" && f.callersFile != "" {
 		return nil, nil, badInput("put every token in the callers file (a caller without warrant and key presents its own)", "--auth-token-file and --callers both name inbound tokens")
@@ -309,6 +318,23 @@ func (ep *endpoint) tokenIndex(r *http.Request) int {
 	return found
 }
 
+// hostOK admits a request whose Host names this endpoint: on a loopback
+// address, a loopback name or address (or an --allow-host name), so that a
+// web page whose own name an attacker re-points at 127.0.0.1 (DNS
+// rebinding), whose same-origin GETs carry no Origin, is refused; off
+// loopback, with --allow-host, those names (or loopback ones), else any.
+func (ep *endpoint) hostOK(r *http.Request) bool {
+	if !ep.loopback && ep.hosts == nil {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host != "" && (mcphttp.IsLoopbackHost(host) || slices.Contains(ep.hosts, host))
+}
+
 // originOK admits loopback origins and the --allow-origin ones.
 func (ep *endpoint) originOK(u *url.URL, _ *http.Request) bool {
 	return mcphttp.IsLoopbackHost(u.Hostname()) || slices.Contains(ep.origins, u.Scheme+"://"+strings.ToLower(u.Host))
@@ -351,8 +377,10 @@ refuses to hold one on a non-loopback address without --auth-token-file or
 --callers.
 
 It listens on loopback unless told otherwise, rejects browser Origins that
-are not loopback or --allow-origin (403), and never forwards the client's
-Authorization header. A connection that has not sent its request's headers
+are not loopback or --allow-origin (403), on a loopback address answers
+only requests whose Host is a loopback name or an --allow-host one (403:
+a page re-pointed at 127.0.0.1 by DNS rebinding makes GETs without Origin),
+and never forwards the client's Authorization header. A connection that has not sent its request's headers
 within --read-header-timeout is closed, a request whose body has not arrived
 within --read-timeout is answered 400, and connections past
 --max-connections (503) or --max-connections-per-client (one IP address,
@@ -550,9 +578,19 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 	})
 	mux.Handle("GET /metrics", ep.authenticate(metrics.handler()))
 	mux.Handle("/", ep.authenticate(h))
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ep.hostOK(r) {
+			metrics.refused.WithLabelValues("403").Inc()
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Forbidden: the Host header names no name of this endpoint (give the others with --allow-host)"}}` + "\n"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           root,
 		ReadHeaderTimeout: f.readHeader,
 		ReadTimeout:       f.readBody, // the streams lift it once the body is read
 		IdleTimeout:       120 * time.Second,

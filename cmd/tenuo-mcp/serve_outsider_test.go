@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -73,7 +75,9 @@ func TestServeE2ELenientServer(t *testing.T) {
 		{"id-less tools/call", s0618, `{"jsonrpc":"2.0","method":"tools/call",` + write + `}`, nil, 202, 0},
 		{"id-less, escaped method", s0618, `{"jsonrpc":"2.0","method":"tools\/call",` + write + `}`, nil, 202, 0},
 		{"id-less, upper case", s0618, `{"jsonrpc":"2.0","method":"TOOLS/CALL",` + write + `}`, nil, 202, 0},
-		{"null id", s0618, call("null"), nil, anyStatus, 0}, // taken as a notification, dropped
+		{"null id", s0618, call("null"), nil, 400, rpcInvalidRequest},
+		{"batch in 2025-06-18", s0618, "[" + call(`"b0"`) + "]", nil, 200, rpcInvalidRequest},
+		{"batch in 2025-06-18, JSON answer", s0618, "[" + call(`"b1"`) + "]", map[string]string{"Accept": "application/json"}, 200, rpcInvalidRequest},
 		{"object id", s0618, call(`{"a":1}`), nil, 400, rpcInvalidRequest},
 		{"boolean id", s0618, call("true"), nil, 400, rpcInvalidRequest},
 		{"fractional id", s0618, call("1.5"), nil, 200, rpcAccessDenied},
@@ -125,8 +129,7 @@ func TestServeE2ELenientServer(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d with %d", c.name, resp.StatusCode, b, c.status, c.code)
 		}
 	}
-	// Two Mcp-Session-Id header lines, one of them another session's, are
-	// answered within the one session the handler takes (never both).
+	// Two Mcp-Session-Id header lines, one of them another session's.
 	req, _ := http.NewRequest("POST", srv.url+"/mcp", strings.NewReader(call(`"sid4"`)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -136,7 +139,7 @@ func TestServeE2ELenientServer(t *testing.T) {
 	} else {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 400 && resp.StatusCode != 404 && answer(resp, b).errCode() != rpcAccessDenied {
+		if resp.StatusCode != 400 || answer(resp, b).errCode() != rpcInvalidRequest {
 			t.Errorf("two Mcp-Session-Id lines: %d %s", resp.StatusCode, b)
 		}
 	}
@@ -352,5 +355,65 @@ func TestServeE2ECancelOnlyOwn2026(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(cancelLog); len(b) != 0 {
 		t.Errorf("the server saw a cancellation: %q", b)
+	}
+}
+
+// TestServeE2EDNSRebinding: a web page whose name an attacker re-points at
+// 127.0.0.1 makes same-origin GETs, which carry no Origin header, with its
+// own name in Host. On a loopback address serve answers only its loopback
+// names (and --allow-host ones): such a page can neither open legacy SSE
+// sessions (each a server process, counted against the local user's
+// sessions) nor read /metrics.
+func TestServeE2EDNSRebinding(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv := heldTestServer(t, dir, "--allow-host", "mcp.internal.example")
+	addr := strings.TrimPrefix(srv.url, "http://")
+	_, port, _ := net.SplitHostPort(addr)
+	get := func(path, host string) int {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: "+host+"\r\nAccept: text/event-stream\r\n\r\n")
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("GET %s with Host %s: %v", path, host, err)
+		}
+		return resp.StatusCode // the deferred close ends an event stream
+	}
+	for _, c := range []struct {
+		path, host string
+		status     int
+	}{
+		{"/sse", "attacker.example:" + port, 403},
+		{"/sse", "attacker.example", 403},
+		{"/sse", "127.0.0.1.attacker.example:" + port, 403},
+		{"/sse", "localhost.attacker.example:" + port, 403},
+		{"/metrics", "attacker.example:" + port, 403},
+		{"/mcp", "attacker.example:" + port, 403},
+		{"/sse", "127.0.0.1:" + port, 200},
+		{"/sse", "localhost:" + port, 200},
+		{"/sse", "LOCALHOST:" + port, 200},
+		{"/sse", "[::1]:" + port, 200},
+		{"/sse", "mcp.internal.example:" + port, 200},
+		{"/metrics", "127.0.0.1:" + port, 200},
+	} {
+		if got := get(c.path, c.host); got != c.status {
+			t.Errorf("GET %s with Host %s: %d, want %d", c.path, c.host, got, c.status)
+		}
+	}
+	resp, err := http.Get(srv.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	// The five allowed GET /sse opened five sessions (closed since), the
+	// refused ones none.
+	if !strings.Contains(string(m), `tenuo_mcp_upstream_events_total{event="started"} 5`+"\n") {
+		t.Errorf("servers started:\n%s", m)
 	}
 }
