@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -141,6 +143,47 @@ func TestServeE2ELenientServer(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 400 || answer(resp, b).errCode() != rpcInvalidRequest {
 			t.Errorf("two Mcp-Session-Id lines: %d %s", resp.StatusCode, b)
+		}
+	}
+
+	// Bodies whose size or encoding is not what they say: a chunked body
+	// (no Content-Length) past --max-body is 413 as a counted one is; a
+	// gzip-encoded body is not decoded (a parse error), so no compressed
+	// bomb is ever expanded; a Content-Length past the cap with Expect:
+	// 100-continue is refused before the body is sent.
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(call(`"gz"`)))
+	zw.Close()
+	for _, b := range []struct {
+		name   string
+		body   io.Reader
+		hdr    map[string]string
+		length int64
+		status int
+	}{
+		{"chunked past the cap", io.MultiReader(strings.NewReader(`{"jsonrpc":"2.0","id":"big","method":"ping","params":{"x":"`), strings.NewReader(strings.Repeat("x", 70000)), strings.NewReader(`"}}`)), nil, -1, 413},
+		{"gzip-encoded", bytes.NewReader(gz.Bytes()), map[string]string{"Content-Encoding": "gzip"}, int64(gz.Len()), 400},
+		{"Expect: 100-continue past the cap", strings.NewReader(strings.Repeat(" ", 70000) + call(`"ex"`)), map[string]string{"Expect": "100-continue"}, int64(70000 + len(call(`"ex"`))), 413},
+	} {
+		req, _ := http.NewRequest("POST", srv.url+"/mcp", b.body)
+		req.ContentLength = b.length
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Mcp-Session-Id", s0618.sess)
+		req.Header.Set("Mcp-Protocol-Version", "2025-06-18")
+		for k, v := range b.hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+		if err != nil {
+			t.Errorf("%s: %v", b.name, err)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != b.status {
+			t.Errorf("%s: %d %s, want %d", b.name, resp.StatusCode, body, b.status)
 		}
 	}
 
