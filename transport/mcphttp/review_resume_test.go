@@ -2,6 +2,7 @@ package mcphttp
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -91,4 +92,127 @@ func cutAfterFirstEvent(t *testing.T, f *fixture, body string) sseEvent {
 		t.Fatalf("first event without an id: %+v", ev)
 	}
 	return ev
+}
+
+// bigServer is the Accept side: for a batch's "big" requests it sends one
+// notification, then, once proceed is closed, answers each with a result
+// of pad bytes.
+type bigServer struct {
+	proceed chan struct{}
+	pad     int
+}
+
+func (p *bigServer) accept(_ context.Context, s *Session) {
+	for {
+		raw, err := s.Read()
+		if err != nil {
+			return
+		}
+		msgs := []json.RawMessage{raw}
+		if strings.HasPrefix(string(raw), "[") {
+			msgs = nil
+			json.Unmarshal(raw, &msgs)
+		}
+		for _, raw := range msgs {
+			p.one(s, raw)
+		}
+	}
+}
+
+func (p *bigServer) one(s *Session, raw []byte) {
+	{
+		var m struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		json.Unmarshal(raw, &m)
+		answer := func(result string) {
+			s.Write([]byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":` + result + `}`))
+		}
+		switch {
+		case m.Method == "initialize":
+			answer(`{"protocolVersion":"2025-06-18","capabilities":{"tools":{},"logging":{}},"serverInfo":{"name":"big","version":"1"}}`)
+		case m.Method == "big":
+			if string(m.ID) == "0" {
+				s.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"working"}}`))
+			}
+			go func() {
+				<-p.proceed
+				answer(`{"pad":"` + strings.Repeat("x", p.pad) + `"}`)
+			}()
+		case m.ID != nil:
+			answer(`{}`)
+		}
+	}
+}
+
+// TestResumeGetsEveryAnswer: a client whose POST event stream broke after
+// its first event, and that resumes it with that event's id, gets every
+// answer of its batch, each once, however large the answers: an answer
+// the client never saw must not fall out of the stream's replay log.
+// Before the fix, the log kept maxReplayBytes and dropped the oldest
+// events, sent or not: answers that came while the stream was detached
+// were lost, and their requests never answered.
+func TestResumeGetsEveryAnswer(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		requests int
+		pad      int
+	}{
+		{"small batch", 4, 100},
+		{"batch over the replay bound", 30, 200 << 10},
+		{"one answer over the replay bound", 1, maxReplayBytes + 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			watch := newLogWatch(logDetached)
+			srv := &bigServer{proceed: make(chan struct{}), pad: c.pad}
+			f := newFixture(t, func(h *Handler) {
+				h.Accept, h.ResumeWindow, h.Log = srv.accept, time.Minute, slog.New(watch)
+			})
+			f.initialize()
+			var batch []string
+			for i := range c.requests {
+				batch = append(batch, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"big"}`, i))
+			}
+			ev := cutAfterFirstEvent(t, f, "["+strings.Join(batch, ",")+"]")
+			if !strings.Contains(string(ev.data), "working") {
+				t.Fatalf("first event %+v", ev)
+			}
+			select {
+			case <-watch.seen(t, logDetached):
+			case <-time.After(10 * time.Second):
+				t.Fatal("the stream was not detached")
+			}
+			close(srv.proceed)
+			// Every answer reached the detached stream before the resume.
+			deadline := time.Now().Add(10 * time.Second)
+			for f.h.InFlight() != 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			resp := f.do("GET", "", map[string]string{"Accept": "text/event-stream", "Last-Event-ID": ev.id})
+			if resp.StatusCode != 200 {
+				t.Fatalf("resume: %d", resp.StatusCode)
+			}
+			events := readEvents(t, resp.Body)
+			seen := map[string]int{}
+			for _, e := range events {
+				var m struct {
+					ID json.RawMessage `json:"id"`
+				}
+				if err := json.Unmarshal([]byte(e.data), &m); err != nil || m.ID == nil {
+					t.Fatalf("resumed event %.100q: %v", e.data, err)
+				}
+				seen[string(m.ID)]++
+			}
+			for i := range c.requests {
+				if n := seen[fmt.Sprint(i)]; n != 1 {
+					t.Errorf("request %d answered %d times on the resumed stream", i, n)
+				}
+			}
+			if len(seen) != c.requests {
+				t.Errorf("answers for %d ids, want %d", len(seen), c.requests)
+			}
+		})
+	}
 }

@@ -530,7 +530,8 @@ type stream struct {
 	seq      uint64     // a resumable stream's last event number
 	log      []getEvent // and its last events, for Last-Event-ID
 	logBytes int
-	sent     bool // an event with an id was written: the client may resume
+	sent     bool   // an event with an id was written: the client may resume
+	written  uint64 // the last event number a writer wrote
 }
 
 func newStream(sse, persistent bool) *stream {
@@ -571,7 +572,10 @@ func (st *stream) pushLast(id string, msg []byte, last bool) bool {
 		id = postEventID(st.num, st.seq)
 		st.log = append(st.log, getEvent{seq: st.seq, msg: msg})
 		st.logBytes += len(msg)
-		for len(st.log) > maxReplay || st.logBytes > maxReplayBytes {
+		// Only events a writer wrote leave the log, and never the last:
+		// one no client was sent (its stream detached) is kept for the
+		// client's return, bounded as the queue is (maxStreamBytes).
+		for (len(st.log) > maxReplay || st.logBytes > maxReplayBytes) && len(st.log) > 1 && st.log[0].seq <= st.written {
 			st.logBytes -= len(st.log[0].msg)
 			st.log = st.log[1:]
 		}
@@ -622,8 +626,17 @@ func (st *stream) take(gen uint64) (msgs [][]byte, ids []string, over, dead, min
 func (st *stream) wrote(gen uint64, ids []string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.gen == gen && slices.ContainsFunc(ids, func(id string) bool { return id != "" }) {
-		st.sent = true
+	if st.gen != gen {
+		return
+	}
+	for _, id := range slices.Backward(ids) {
+		if id != "" {
+			st.sent = true
+			if _, seq, ok := parsePostEventID(id); ok && seq > st.written {
+				st.written = seq
+			}
+			break
+		}
 	}
 }
 
