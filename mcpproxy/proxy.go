@@ -461,7 +461,13 @@ func (s *session) takeSent(key string) (e *pending, unsent bool) {
 		return nil, false
 	}
 	if e.kind == kindCall {
-		e.fwd.Lock()
+		if !e.fwd.TryLock() {
+			// Its forwarding write is under way (and may block while the
+			// server does not read): what the upstream loop holds back
+			// for the client does not wait for it.
+			s.flushClient()
+			e.fwd.Lock()
+		}
 		sent := e.sent
 		e.fwd.Unlock()
 		if !sent {
