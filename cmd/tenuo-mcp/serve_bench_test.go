@@ -268,12 +268,24 @@ func BenchmarkServeHTTP(b *testing.B) {
 	}
 	b.Run("sessions100", func(b *testing.B) {
 		before := rssKB(b, held.cmd.Process.Pid)
+		var opened []*httpSession
 		for range 100 {
-			if _, err := openHTTPSession(client, held.url+"/mcp"); err != nil {
+			s, err := openHTTPSession(client, held.url+"/mcp")
+			if err != nil {
 				b.Fatal(err)
 			}
+			opened = append(opened, s)
 		}
 		b.ReportMetric(float64(rssKB(b, held.cmd.Process.Pid))/1024, "rss-MiB")
 		b.ReportMetric(float64(before)/1024, "rss-before-MiB")
+		// Closed again, so that a further run (-count) starts from the same
+		// sessions, within --max-sessions.
+		for _, s := range opened {
+			req, _ := http.NewRequest(http.MethodDelete, s.url, nil)
+			req.Header.Set("Mcp-Session-Id", s.sess)
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}
 	})
 }
