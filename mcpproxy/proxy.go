@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tenuo-mcp/tenuo-mcp/internal/workpool"
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
 )
 
@@ -216,7 +217,7 @@ type session struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	sem      chan struct{}
-	work     chan func() // tasks for idle hook workers (unbuffered)
+	workers  *workpool.Pool // the hook workers (run)
 	hooks    sync.WaitGroup
 
 	stopped atomic.Bool
@@ -259,7 +260,7 @@ func (p *Proxy) Relay(ctx context.Context, client, upstream transport.Conn) erro
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	defer s.cancel()
 	s.sem = make(chan struct{}, orDefault(p.MaxInFlight, DefaultMaxInFlight))
-	s.work = make(chan func())
+	s.workers = workpool.New(workerIdle, s.ctx.Done(), nil)
 
 	upDone := make(chan error, 1)
 	go func() { upDone <- s.upstreamLoop() }()

@@ -422,31 +422,9 @@ const workerIdle = 5 * time.Second
 
 // run runs f, which holds a hook slot, on a hook worker: each check has a
 // goroutine of its own, so a slow one stalls nothing else. Workers outlive
-// their task for a while, so the stack a check grew (curve arithmetic runs
-// deep) serves the next one instead of being grown again on every call.
-func (s *session) run(f func()) {
-	select {
-	case s.work <- f: // an idle worker takes it
-	default:
-		go s.worker(f)
-	}
-}
-
-func (s *session) worker(f func()) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		f()
-		idle.Reset(workerIdle)
-		select {
-		case f = <-s.work:
-		case <-idle.C:
-			return
-		case <-s.ctx.Done():
-			return
-		}
-	}
-}
+// their task for a while (workpool), so the stack a check grew (curve
+// arithmetic runs deep) serves the next one.
+func (s *session) run(f func()) { s.workers.Go(f) }
 
 // startCall checks a tools/call on a hook worker.
 func (s *session) startCall(m *message) {

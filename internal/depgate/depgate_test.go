@@ -82,7 +82,7 @@ var except = map[string][]string{"guard": {"guard/mcpgo", "guard/gosdk"}, "gatew
 // layers, lowest first: a package may import ours only from its own layer or
 // below (and never cmd).
 var layers = [][]string{
-	{"internal/value", "internal/testfiles", "internal/npmpeers", "internal/depgate", "internal/jcs", "transport"},
+	{"internal/value", "internal/testfiles", "internal/npmpeers", "internal/depgate", "internal/jcs", "internal/workpool", "transport"},
 	{"authz", "toolmap", "toolpin"},
 	{"revocation", "enforce"},
 	{"mcpproxy", "transport/mcphttp", "guard", "gateway", "internal/enforceflags", "examples"},

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tenuo-mcp/tenuo-mcp/internal/workpool"
 	"github.com/tenuo-mcp/tenuo-mcp/transport"
 )
 
@@ -50,16 +51,16 @@ var ErrSessionExpired = errors.New("mcphttp: the upstream ended the MCP session"
 // notifications (list_changed, resource updates) arrive. Each ClientConn is
 // its own upstream session.
 type ClientConn struct {
-	url    string
-	legacy bool
-	opt    DialOptions
-	client *http.Client
-	ctx    context.Context
-	cancel context.CancelFunc
-	in     chan []byte
-	work   chan func() // taken by idle workers (spawn)
-	once   sync.Once
-	wg     sync.WaitGroup
+	url     string
+	legacy  bool
+	opt     DialOptions
+	client  *http.Client
+	ctx     context.Context
+	cancel  context.CancelFunc
+	in      chan []byte
+	workers *workpool.Pool // spawn's
+	once    sync.Once
+	wg      sync.WaitGroup
 
 	mu        sync.Mutex // guards the fields below
 	sessionID string
@@ -110,12 +111,13 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, err
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("mcphttp: upstream URL %q is not an http(s) URL", rawURL)
 	}
-	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64), work: make(chan func()),
+	c := &ClientConn{url: u.String(), opt: opt, client: opt.Client, in: make(chan []byte, 64),
 		cancels: map[string]context.CancelFunc{}, dropped: map[string]bool{}, lists: map[string]bool{}, bindings: map[string][]binding{}}
 	if c.client == nil {
 		c.client = sharedClient()
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
+	c.workers = workpool.New(workerIdle, c.ctx.Done(), &c.wg)
 	return c, nil
 }
 
@@ -338,31 +340,8 @@ const workerIdle = 5 * time.Second
 // spawn runs f on an idle worker of c, or a new one: the POSTs of
 // 2026-07-28 requests and the answers read as event streams each run on
 // their own goroutine, and one whose stack has grown for net/http's
-// client is worth keeping a while.
-func (c *ClientConn) spawn(f func()) {
-	select {
-	case c.work <- f:
-		return
-	default:
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		idle := time.NewTimer(workerIdle)
-		defer idle.Stop()
-		for {
-			f()
-			idle.Reset(workerIdle)
-			select {
-			case f = <-c.work:
-			case <-idle.C:
-				return
-			case <-c.ctx.Done():
-				return
-			}
-		}
-	}()
-}
+// client is worth keeping a while (workpool).
+func (c *ClientConn) spawn(f func()) { c.workers.Go(f) }
 
 // exchange sends req, the POST of msgs, and reads or starts reading its
 // answer; finish is called once the answer is read.
