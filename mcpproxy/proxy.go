@@ -325,6 +325,7 @@ func (s *session) drain(upDone <-chan error) (upErr error, died bool) {
 		s.hooks.Wait()
 		s.upMu.Lock()
 		s.upMu.Unlock()
+		s.flushClient() // and what the upstream loop held back for a shared write
 		close(flushed)
 	}()
 	select {

@@ -54,8 +54,9 @@ type Ready interface {
 // Deferrer is implemented by a Conn that can let several messages share
 // one system call. WriteDeferred writes msg as Write does, in order with
 // every other write, but may keep it buffered until the next Write or
-// Flush. A caller that defers must Flush before it waits on anything: a
-// message held back is one the peer has not seen.
+// Flush. A caller that defers must Flush before it waits on anything (and
+// before Close, which drops what is still held): a message held back is one
+// the peer has not seen.
 type Deferrer interface {
 	WriteDeferred(msg []byte) error
 	Flush() error

@@ -183,9 +183,9 @@ func (c *stdioConn) flushLocked() error {
 func (c *stdioConn) Close() error {
 	c.wmu.Lock()
 	already := c.closed
-	if !already {
-		c.flushLocked() // what was deferred is still said
-	}
+	// Lines still deferred are dropped, not written: a write here could
+	// block on a peer that stopped reading, and Close must not. Flush first.
+	c.wbuf = nil
 	c.closed = true
 	c.wmu.Unlock()
 	if already {
