@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -448,15 +449,36 @@ func TestServeE2EDNSRebinding(t *testing.T) {
 			t.Errorf("GET %s with Host %s: %d, want %d", c.path, c.host, got, c.status)
 		}
 	}
-	resp, err := http.Get(srv.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	// The five allowed GET /sse opened five sessions (closed since), the
-	// refused ones none.
-	if !strings.Contains(string(m), `tenuo_mcp_upstream_events_total{event="started"} 5`+"\n") {
-		t.Errorf("servers started:\n%s", m)
+	// refused ones none. A session's server is counted once it has started,
+	// which may be just after its GET was answered: wait for the count to
+	// reach five, then check it is exactly five.
+	var m []byte
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		resp, err := http.Get(srv.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if n := startedCount(string(m)); n >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	if n := startedCount(string(m)); n != 5 {
+		t.Errorf("%d servers started, want 5:\n%s", n, m)
+	}
+}
+
+// startedCount reads tenuo_mcp_upstream_events_total{event="started"} from
+// a metrics page (0 when absent).
+func startedCount(page string) int {
+	for line := range strings.SplitSeq(page, "\n") {
+		if v, ok := strings.CutPrefix(line, `tenuo_mcp_upstream_events_total{event="started"} `); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }
