@@ -80,12 +80,15 @@ func TestClaim(t *testing.T) {
 // open only when asked, loudly.
 func TestRetryGrants(t *testing.T) {
 	srv := gatewaytest.StartRedis(t)
-	a, err := redisreplay.Open(srv.URL, redisreplay.Options{})
+	// A generous timeout: what is tested is the grant's semantics, not how
+	// fast 16 concurrent takes reach Redis on a loaded machine under -race
+	// (the default 250 ms failed a take once there).
+	a, err := redisreplay.Open(srv.URL, redisreplay.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, _ := redisreplay.Open(srv.URL, redisreplay.Options{})
+	b, _ := redisreplay.Open(srv.URL, redisreplay.Options{Timeout: 5 * time.Second})
 	defer b.Close()
 	if err := a.Grant("g1", time.Minute); err != nil {
 		t.Fatal(err)
