@@ -193,6 +193,9 @@ func (s *Session) route(msg []byte) {
 			delete(s.waiting, info.key)
 			delete(st.pending, info.key)
 			last := len(st.pending) == 0 && !st.persistent
+			// Counted done before it is delivered: a client that has its
+			// answer finds it no longer in flight.
+			s.h.inflightDone(1)
 			st.pushLast("", msg, last)
 			if last {
 				if st.detached { // all its answers are kept: no request left to give up
@@ -200,7 +203,6 @@ func (s *Session) route(msg []byte) {
 					st.expire.Stop()
 				}
 			}
-			s.h.inflightDone(1)
 			return
 		}
 		s.h.logger().Warn("dropped an answer no request awaits", "session", s.id, "id", string(info.id))
@@ -726,8 +728,8 @@ func (s *Session) routeAnswer(info msgInfo, msg []byte) {
 	s.forget(info.key)
 	delete(s.waiting, info.key)
 	delete(st.pending, info.key)
+	s.h.inflightDone(1) // before delivery, as in route
 	st.pushLast("", msg, len(st.pending) == 0)
-	s.h.inflightDone(1)
 }
 
 // routeNotification delivers a notification in a pooled session: one of a
