@@ -105,15 +105,16 @@ func applyEdits(obj []byte, ms []member, edits ...edit) []byte {
 	return obj
 }
 
-// stripListEnvelope reads params._meta.tenuo of a tools/list request and
+// stripMetaEnvelope reads params._meta.tenuo of a method request that may
+// carry one without a PoP (tools/list, tasks/*, subscriptions/listen) and
 // returns it with the params to forward (without it).
-func stripListEnvelope(params json.RawMessage) (*enforce.Envelope, json.RawMessage, error) {
+func stripMetaEnvelope(method string, params json.RawMessage) (*enforce.Envelope, json.RawMessage, error) {
 	if params[0] != '{' {
-		return nil, nil, errors.New("tools/list params must be an object")
+		return nil, nil, fmt.Errorf("%s params must be an object", method)
 	}
 	ms, err := objectMembers(params)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tools/list params: %v", err)
+		return nil, nil, fmt.Errorf("%s params: %v", method, err)
 	}
 	t, _, e, err := takeEnvelope(params, ms, "_meta", "tenuo", enforce.SourceMeta, true, false)
 	if err != nil {

@@ -565,7 +565,7 @@ func (s *session) startList(m *message) {
 	fwdParams := params
 	if params != nil {
 		var err error
-		req.Tenuo, fwdParams, err = stripListEnvelope(params)
+		req.Tenuo, fwdParams, err = stripMetaEnvelope(m.method, params)
 		if err != nil {
 			if s.claim(e) {
 				s.refuse(&Refusal{Method: m.method, ID: m.id, Code: CodeInvalidParams, Reason: "Invalid params: " + err.Error()})
@@ -609,14 +609,16 @@ func (s *session) filter(e *pending, req *ListRequest) (keep func(string) bool) 
 // share one write to the client with those after them (a burst of answers
 // under concurrent calls); before any read that may wait, they are written.
 func (s *session) upstreamLoop() error {
-	ready, _ := s.upstream.(transport.Ready)
-	more := func() bool { return ready != nil && ready.MessageReady() }
+	r, _ := s.upstream.(transport.Ready)
 	defer s.flushClient()
+	ready := false // the upstream's next message is already buffered
 	for {
-		if !more() {
+		if !ready {
 			s.flushClient()
 		}
 		msg, err := s.upstream.Read()
+		// Only Read changes what is buffered: this holds until the next.
+		ready = r != nil && r.MessageReady()
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
 			s.log.Warn("upstream message too long; dropped", "limit", long.Limit)
@@ -635,9 +637,8 @@ func (s *session) upstreamLoop() error {
 		if s.stopped.Load() {
 			continue
 		}
-		deferOut := more()
 		s.upMu.Lock()
-		s.fromUpstream(msg, deferOut)
+		s.fromUpstream(msg, ready)
 		s.upMu.Unlock()
 	}
 }

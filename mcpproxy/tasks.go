@@ -240,7 +240,7 @@ func (s *session) startTaskList(m *message) { s.forwardStripped(m, kindTasks) }
 func (s *session) forwardStripped(m *message, k kind) {
 	fwd := m.raw
 	if p := m.paramsRaw(); p != nil {
-		_, stripped, err := stripListEnvelope(p)
+		_, stripped, err := stripMetaEnvelope(m.method, p)
 		if err != nil {
 			s.refuse(s.refusal(m, CodeInvalidParams, "Invalid params: "+err.Error()))
 			return

@@ -87,6 +87,7 @@ func TestTaskBinding(t *testing.T) {
 		h.client.recv()
 	}
 	refused("tasks/get", `{"taskId":"T1","_meta":{"tenuo":"AAAA"}}`, -32602, "tenuo")
+	refused("tasks/list", `[]`, -32602, "tasks/list params must be an object")
 	refused("tasks/get", task("T9"), -32602, "unknown task")
 	refused("tasks/cancel", task("T2"), -32602, "unknown task")
 	refused("tasks/result", task("t1"), -32602, "unknown task")
