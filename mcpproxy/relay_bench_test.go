@@ -49,6 +49,11 @@ func (c *chanConn) Write(m []byte) error {
 
 func (c *chanConn) Close() error { return nil }
 
+// Buffered reports a message already waiting, as a stdio connection's
+// buffered reader does: the relay then checks a call inline only when
+// nothing else is waiting, as it does on stdio.
+func (c *chanConn) Buffered() bool { return len(c.in) > 0 }
+
 // echoUpstream answers every tools/call it reads with its id and a fixed
 // text result, as the example echo server does.
 func echoUpstream(c *chanConn) {
