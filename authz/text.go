@@ -29,7 +29,13 @@ var errBase64 = errors.New("invalid base64")
 // bits must be zero, so that every byte string has one text form per
 // alphabet.
 func DecodeBase64(s string) ([]byte, error) {
-	clean := make([]byte, 0, len(s))
+	// A signature's or a key's text fits the stack buffer; a warrant's
+	// (hundreds of bytes) takes one allocation more.
+	var stackBuf [128]byte
+	clean := stackBuf[:0]
+	if len(s) > len(stackBuf) {
+		clean = make([]byte, 0, len(s))
+	}
 	std, url := false, false
 	pad := 0
 	for i := 0; i < len(s); i++ {
@@ -58,16 +64,24 @@ func DecodeBase64(s string) ([]byte, error) {
 	if pad > 2 || (pad > 0 && (len(clean)+pad)%4 != 0) {
 		return nil, errors.New("invalid base64: wrong padding")
 	}
-	enc := base64.RawURLEncoding
+	enc := strictRawURL
 	if std {
-		enc = base64.RawStdEncoding
+		enc = strictRawStd
 	}
-	out, err := enc.Strict().DecodeString(string(clean))
+	out := make([]byte, enc.DecodedLen(len(clean)))
+	n, err := enc.Decode(out, clean)
 	if err != nil {
 		return nil, errBase64
 	}
-	return out, nil
+	return out[:n], nil
 }
+
+// The strict raw encodings DecodeBase64 decodes with (made once: Strict
+// returns a new Encoding each time it is called).
+var (
+	strictRawURL = base64.RawURLEncoding.Strict()
+	strictRawStd = base64.RawStdEncoding.Strict()
+)
 
 // ParseText decodes the text form of a warrant or a stack: base64 (either
 // alphabet, padded or not, with whitespace) of a single warrant or of a

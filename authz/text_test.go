@@ -11,6 +11,7 @@ import (
 func TestDecodeBase64(t *testing.T) {
 	data := []byte{0xfb, 0xff, 0xbf, 0x00, 0x01, 0x7e, 0x3f} // uses + / - _ positions
 	std, url := base64.StdEncoding.EncodeToString(data), base64.URLEncoding.EncodeToString(data)
+	long := bytes.Repeat(data, 40) // its text is longer than DecodeBase64's stack buffer
 	tests := []struct {
 		name string
 		in   string
@@ -22,6 +23,9 @@ func TestDecodeBase64(t *testing.T) {
 		{"url unpadded", strings.TrimRight(url, "="), data},
 		{"whitespace everywhere", " " + url[:3] + "\n\t" + url[3:7] + "\r\n " + url[7:] + "\n", data},
 		{"empty", "", []byte{}},
+		{"long, url unpadded", base64.RawURLEncoding.EncodeToString(long), long},
+		{"long, standard padded, wrapped", base64.StdEncoding.EncodeToString(long)[:100] + "\n" + base64.StdEncoding.EncodeToString(long)[100:], long},
+		{"long, mixed alphabets", base64.RawStdEncoding.EncodeToString(long) + "-_", nil},
 		{"mixed alphabets", "+_" + std[2:], nil},
 		{"bad character", std[:4] + "*" + std[5:], nil},
 		{"data after padding", "AA==AA", nil},
