@@ -23,7 +23,9 @@ import (
 type DialOptions struct {
 	// Client makes the requests; nil uses a client without an overall
 	// timeout (streams last), whose connections time out on dialling and
-	// TLS handshakes.
+	// TLS handshakes, and whose POSTs to a plain-HTTP upstream that no
+	// proxy stands in front of are written and read by the goroutine that
+	// sends them, on connections kept alive by this package (fastclient.go).
 	Client *http.Client
 	// Header is sent on every request: the upstream's own credentials, if it
 	// wants any. The proxy's client's headers (its Authorization above all)
@@ -55,6 +57,7 @@ type ClientConn struct {
 	legacy  bool
 	opt     DialOptions
 	client  *http.Client
+	fast    bool // POSTs go through fastDo (see fastclient.go)
 	ctx     context.Context
 	cancel  context.CancelFunc
 	in      chan []byte
@@ -115,6 +118,9 @@ func Dial(ctx context.Context, rawURL string, opt DialOptions) (*ClientConn, err
 		cancels: map[string]context.CancelFunc{}, dropped: map[string]bool{}, lists: map[string]bool{}, bindings: map[string][]binding{}}
 	if c.client == nil {
 		c.client = sharedClient()
+		// A proxy from the environment, like TLS, is net/http's to speak.
+		proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u})
+		c.fast = fastSupported && u.Scheme == "http" && proxy == nil && err == nil
 	}
 	c.ctx, c.cancel = context.WithCancel(ctx)
 	c.workers = workpool.New(workerIdle, c.ctx.Done(), &c.wg)
@@ -324,14 +330,14 @@ func (c *ClientConn) Write(msg []byte) error {
 		// A 2026-07-28 request is its own POST, in no order with the others:
 		// it is sent in the background, and a failure is its answer.
 		c.spawn(func() {
-			if err := c.exchange(req, msgs, pending, finish); err != nil && c.ctx.Err() == nil {
+			if err := c.exchange(req, msg, msgs, pending, finish); err != nil && c.ctx.Err() == nil {
 				c.logger().Warn("upstream request failed", "err", err)
 				c.unanswered(pending)
 			}
 		})
 		return nil
 	}
-	return c.exchange(req, msgs, pending, finish)
+	return c.exchange(req, msg, msgs, pending, finish)
 }
 
 // workerIdle is how long a ClientConn's worker waits for more work.
@@ -343,10 +349,16 @@ const workerIdle = 5 * time.Second
 // client is worth keeping a while (workpool).
 func (c *ClientConn) spawn(f func()) { c.workers.Go(f) }
 
-// exchange sends req, the POST of msgs, and reads or starts reading its
-// answer; finish is called once the answer is read.
-func (c *ClientConn) exchange(req *http.Request, msgs []msgInfo, pending map[string][]byte, finish func()) error {
-	resp, err := c.client.Do(req)
+// exchange sends req, the POST of body (msgs), and reads or starts reading
+// its answer; finish is called once the answer is read.
+func (c *ClientConn) exchange(req *http.Request, body []byte, msgs []msgInfo, pending map[string][]byte, finish func()) error {
+	var resp *http.Response
+	var err error
+	if c.fast {
+		resp, err = fastDo(req, body)
+	} else {
+		resp, err = c.client.Do(req)
+	}
 	if err != nil {
 		finish()
 		return fmt.Errorf("mcphttp: upstream: %w", err)
