@@ -196,12 +196,7 @@ func (c *Config) MapHTTP(method, path string, query url.Values, header http.Head
 	if err != nil {
 		return nil, err
 	}
-	in := &input{params: map[string]string{}, query: query, header: header}
-	for i, s := range best.segs {
-		if s.param != "" {
-			in.params[s.param] = parts[i]
-		}
-	}
+	in := &input{segs: best.segs, parts: parts, query: query, header: header}
 	if len(bytes.TrimSpace(body)) > 0 && slices.ContainsFunc(best.rules, func(r *rule) bool { return r.from == srcBody }) {
 		v, err := parseBody(body)
 		if err != nil {
@@ -227,7 +222,8 @@ type Reads struct {
 // body) and stream the bodies no rule reads. The error is MapHTTP's for a
 // path it refuses or routes nowhere.
 func (c *Config) RouteReads(method, path string) (Reads, error) {
-	rt, _, err := c.route(method, path)
+	var buf [8]string // the segments, on the stack: they are not kept
+	rt, _, err := c.routeIn(method, path, buf[:0])
 	if err != nil {
 		return Reads{}, err
 	}
@@ -250,6 +246,12 @@ func (c *Config) RouteReads(method, path string) (Reads, error) {
 // route finds the route for method and path, and the path's unescaped
 // segments.
 func (c *Config) route(method, path string) (*route, []string, error) {
+	return c.routeIn(method, path, nil)
+}
+
+// routeIn is route, appending the segments to parts (empty; its room is
+// used when they fit).
+func (c *Config) routeIn(method, path string, parts []string) (*route, []string, error) {
 	if c == nil || len(c.routes) == 0 {
 		return nil, nil, fmt.Errorf("%w: no routes configured", ErrNoRoute)
 	}
@@ -262,7 +264,9 @@ func (c *Config) route(method, path string) (*route, []string, error) {
 	// The segments of path[1:] split at '/', as strings.Split would, into
 	// one slice sized by a count of the separators.
 	rest := path[1:]
-	parts := make([]string, 0, strings.Count(rest, "/")+1)
+	if n := strings.Count(rest, "/") + 1; cap(parts) < n {
+		parts = make([]string, 0, n)
+	}
 	for {
 		s, after, more := strings.Cut(rest, "/")
 		u, err := url.PathUnescape(s)

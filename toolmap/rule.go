@@ -182,9 +182,10 @@ func describeList(vs []any) string {
 // input is what rules read from: the MCP arguments, or an HTTP request.
 type input struct {
 	mcp     bool
-	body    any  // parsed body or arguments
-	hasBody bool // false: an HTTP request without a body; every body path is missing
-	params  map[string]string
+	body    any      // parsed body or arguments
+	hasBody bool     // false: an HTTP request without a body; every body path is missing
+	segs    []patSeg // the route's pattern: its parameters' names
+	parts   []string // the path's segments, as segs
 	query   url.Values
 	header  http.Header
 }
@@ -203,8 +204,12 @@ func (r *rule) lookup(in *input) (any, bool, error) {
 	case srcLiteral:
 		return deepCopy(r.def), true, nil
 	case srcPath:
-		v, ok := in.params[r.path]
-		return v, ok, nil
+		for i, s := range in.segs { // a pattern names each parameter once
+			if s.param == r.path && i < len(in.parts) {
+				return in.parts[i], true, nil
+			}
+		}
+		return nil, false, nil
 	case srcQuery:
 		vs, ok := in.query[r.path]
 		return single(vs, ok)
@@ -240,11 +245,10 @@ func applyRules(tool string, rules []*rule, in *input) (map[string]any, error) {
 	fields := make(map[string]any, len(rules))
 	for _, r := range rules {
 		v, found, err := r.lookup(in)
-		var look *lookalikeKeyError
-		if errors.As(err, &look) { // the arguments are ambiguous, not the field wrong
-			return nil, fmt.Errorf("%w: tool %q field %q (%s): %w: %v", ErrArguments, tool, r.field, r.where(), ErrAmbiguousKey, err)
-		}
 		if err != nil {
+			if look := (*lookalikeKeyError)(nil); errors.As(err, &look) { // the arguments are ambiguous, not the field wrong
+				return nil, fmt.Errorf("%w: tool %q field %q (%s): %w: %v", ErrArguments, tool, r.field, r.where(), ErrAmbiguousKey, err)
+			}
 			return nil, fmt.Errorf("%w: tool %q field %q (%s): %v", ErrField, tool, r.field, r.where(), err)
 		}
 		if !found {
