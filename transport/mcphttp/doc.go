@@ -11,8 +11,10 @@
 // At [Handler.Path] (/mcp): a POST carries one message or (2025-03-26) a
 // batch. Requests are answered on the POST's response, as an SSE stream when
 // the client accepts one (server requests and notifications sent while the
-// request runs come on it too) or else as one JSON value; notifications and
-// responses get 202. GET opens the session's stream for everything else;
+// request runs come on it too) or else as one JSON value; a single request
+// whose answer is all there is to send by the time headers go out (within
+// 200 ms) is answered as one JSON value to a client that accepts both, as
+// it has nothing to resume. Notifications and responses get 202. GET opens the session's stream for everything else;
 // DELETE ends the session. The session id (Mcp-Session-Id) is 128 random
 // bits from crypto/rand, created when an initialize request arrives without
 // one; an unknown or made-up id is 404, so a client whose session expired

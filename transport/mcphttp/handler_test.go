@@ -151,13 +151,33 @@ func (f *fixture) initialize() {
 	if len(f.sess) != 32 {
 		f.t.Fatalf("session id %q", f.sess)
 	}
-	events := readEvents(f.t, resp.Body)
-	if len(events) != 1 || !strings.Contains(events[0].data, `"protocolVersion":"2025-06-18"`) {
-		f.t.Fatalf("initialize answer %+v", events)
+	// An answer complete at once comes as one JSON value (the client
+	// accepts both).
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		f.t.Fatalf("initialize answered as %q", ct)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), `"protocolVersion":"2025-06-18"`) {
+		f.t.Fatalf("initialize answer %s", body)
 	}
 }
 
 type event struct{ name, data string }
+
+// answerMessages returns the messages of a POST's answer, one JSON value
+// or an event stream (a client accepting both gets either).
+func answerMessages(t *testing.T, resp *http.Response) []string {
+	t.Helper()
+	if resp.Header.Get("Content-Type") == "application/json" {
+		b, _ := io.ReadAll(resp.Body)
+		return []string{string(b)}
+	}
+	var out []string
+	for _, ev := range readEvents(t, resp.Body) {
+		out = append(out, ev.data)
+	}
+	return out
+}
 
 // readEvents reads an event stream to its end.
 func readEvents(t *testing.T, r io.Reader) []event {
@@ -227,6 +247,51 @@ func TestStreamableSSEAnswerCarriesRelatedMessages(t *testing.T) {
 	}
 }
 
+// TestStreamableAnswerForm: a client accepting both gets an answer that is
+// all there is to send, once it is there, as one JSON value; one with
+// messages before it, or that takes longer than the headers may wait, as
+// an event stream whose events carry ids (resumable).
+func TestStreamableAnswerForm(t *testing.T) {
+	f := newFixture(t, nil)
+	f.initialize()
+	resp := f.do("POST", `{"jsonrpc":"2.0","id":"p","method":"ping"}`, nil)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Type") != "application/json" || string(body) != `{"jsonrpc":"2.0","id":"p","result":{}}` {
+		t.Fatalf("lone answer: %q %s", resp.Header.Get("Content-Type"), body)
+	}
+	resp = f.do("POST", `{"jsonrpc":"2.0","id":"e","method":"echo","params":{}}`, nil)
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("answer after a notification: %q", resp.Header.Get("Content-Type"))
+	}
+	if ev := readEvents(t, resp.Body); len(ev) != 2 {
+		t.Fatalf("events %+v", ev)
+	}
+	// A slow answer: the headers go out as a stream after headerDelay.
+	resp = f.do("POST", `{"jsonrpc":"2.0","id":"b","method":"block"}`, nil)
+	if resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("slow answer: %q", resp.Header.Get("Content-Type"))
+	}
+	f.h.mu.Lock()
+	s := f.h.sessions[f.sess]
+	f.h.mu.Unlock()
+	s.Write([]byte(`{"jsonrpc":"2.0","id":"b","result":{"late":true}}`))
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "id: p") || !strings.Contains(string(b), `"late":true`) {
+		t.Fatalf("slow answer's stream: %q", b)
+	}
+	// Nothing of the JSON-answered POSTs is kept for resumption.
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for num, st := range s.resumable {
+		if !st.wasSent() {
+			t.Errorf("stream %d kept without an event sent", num)
+		}
+	}
+	if len(s.posts) != 0 || len(s.waiting) != 0 {
+		t.Errorf("posts %d, waiting %d", len(s.posts), len(s.waiting))
+	}
+}
+
 func TestStreamableJSONAnswer(t *testing.T) {
 	f := newFixture(t, nil)
 	f.initialize()
@@ -290,8 +355,8 @@ func TestGetStreamCarriesUnsolicitedMessages(t *testing.T) {
 		t.Errorf("second GET: %d", second.StatusCode)
 	}
 	resp := f.do("POST", `{"jsonrpc":"2.0","id":1,"method":"later"}`, nil)
-	if ev := readEvents(t, resp.Body); len(ev) != 1 {
-		t.Fatalf("POST stream %+v", ev)
+	if ms := answerMessages(t, resp); len(ms) != 1 {
+		t.Fatalf("POST answer %q", ms)
 	}
 	e, err := newEventReader(get.Body).next()
 	if err != nil || e.data != `{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}` {
@@ -386,8 +451,8 @@ func TestBadInput(t *testing.T) {
 	}
 	// The session still works, and the Origin of a local page is accepted.
 	resp := f.do("POST", `{"jsonrpc":"2.0","id":"ok","method":"ping"}`, map[string]string{"Origin": "http://localhost:3000"})
-	if ev := readEvents(t, resp.Body); resp.StatusCode != 200 || len(ev) != 1 || ev[0].data != `{"jsonrpc":"2.0","id":"ok","result":{}}` {
-		t.Fatalf("after the bad input: %d %+v", resp.StatusCode, ev)
+	if ms := answerMessages(t, resp); resp.StatusCode != 200 || len(ms) != 1 || ms[0] != `{"jsonrpc":"2.0","id":"ok","result":{}}` {
+		t.Fatalf("after the bad input: %d %q", resp.StatusCode, ms)
 	}
 }
 
@@ -537,9 +602,9 @@ func TestSessionEnds(t *testing.T) {
 		resp := f.do("POST", `{"jsonrpc":"2.0","id":"q","method":"quit"}`, nil)
 		<-f.p.ended
 		for _, r := range []*http.Response{block, resp} {
-			ev := readEvents(t, r.Body)
-			if len(ev) != 1 || !strings.Contains(ev[0].data, `"code":-32603`) {
-				t.Fatalf("answer after the session ended: %+v", ev)
+			ms := answerMessages(t, r)
+			if len(ms) != 1 || !strings.Contains(ms[0], `"code":-32603`) {
+				t.Fatalf("answer after the session ended: %q", ms)
 			}
 		}
 		if resp := f.do("POST", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, nil); resp.StatusCode != 404 {

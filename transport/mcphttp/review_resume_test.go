@@ -40,11 +40,13 @@ func TestKeptStreamsBoundedBehindDetached(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the first stream was not detached")
 	}
-	// Then many calls, each answered on its own event stream, which ends.
+	// Then many calls, each answered on its own event stream, which ends
+	// (the client accepts only streams: an answer complete at once would
+	// otherwise come as JSON, with no stream to keep).
 	const calls = 40
 	big := strings.Repeat("x", 1000)
 	for i := range calls {
-		r := f.do("POST", fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping","params":{"pad":%q}}`, i+1, big), nil)
+		r := f.do("POST", fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"ping","params":{"pad":%q}}`, i+1, big), map[string]string{"Accept": "text/event-stream"})
 		b, _ := io.ReadAll(r.Body)
 		r.Body.Close()
 		if r.StatusCode != 200 || !strings.Contains(string(b), "id: p") {

@@ -112,11 +112,69 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 	if created {
 		w.Header().Set(HeaderSessionID, s.id)
 	}
+	if st.sse && wantJSON && !batch && n == 1 {
+		h.serveAnswer(w, r, s, st)
+		return
+	}
 	if st.sse {
 		h.serveStream(w, r, s, st, "")
 		return
 	}
 	h.serveJSON(w, r, s, st, batch)
+}
+
+// serveAnswer answers a POST of one request from a client that accepts
+// both answers: as one JSON value when the answer is all there is to send
+// by the time headers go out (headerDelay), else as the request's event
+// stream. An answer complete at once has nothing to resume, and one JSON
+// value costs both sides less than a stream.
+func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, s *Session, st *stream) {
+	wake, gen := st.writer()
+	timer := time.NewTimer(headerDelay)
+	defer timer.Stop()
+	for {
+		queued, over := st.queued(gen)
+		switch {
+		case over && queued == 1:
+			// Finished: nothing more is queued on st, and no other writer
+			// takes it (only one resuming a stream this one abandoned).
+			msgs, ids, _, _, mine := st.take(gen)
+			if !mine {
+				return
+			}
+			if len(msgs) != 1 {
+				// Not reached (queued said one); still, every message goes out.
+				w.Header()["Content-Type"] = valSSE
+				var buf []byte
+				for i, m := range msgs {
+					buf = appendEvent(buf, "message", ids[i], m)
+				}
+				h.writeDeadline(http.NewResponseController(w))
+				w.Write(buf)
+				return
+			}
+			s.mu.Lock()
+			s.dropStream(st)
+			s.untrack(st)
+			s.mu.Unlock()
+			w.Header()["Content-Type"] = valJSON
+			h.writeDeadline(http.NewResponseController(w))
+			w.Write(msgs[0])
+			return
+		case queued > 0 || over:
+			h.serveStreamAfter(w, r, s, st, "", 0) // what came first is no lone answer
+			return
+		}
+		select {
+		case <-wake:
+		case <-timer.C:
+			h.serveStreamAfter(w, r, s, st, "", 0) // the headers are due
+			return
+		case <-r.Context().Done():
+			s.abandon(st, gen)
+			return
+		}
+	}
 }
 
 func firstID(msgs []msgInfo) json.RawMessage {
@@ -209,6 +267,12 @@ func (h *Handler) writeDeadline(rc *http.ResponseController) {
 // goes away (then its requests are cancelled upstream). A first event, when
 // given, is written before any message (the legacy endpoint event).
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string) {
+	h.serveStreamAfter(w, r, s, st, first, headerDelay)
+}
+
+// serveStreamAfter is serveStream, a POST's headers going out alone after
+// delay when no message came by then.
+func (h *Handler) serveStreamAfter(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string, delay time.Duration) {
 	wake, gen := st.writer()
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the body is read; the stream may last
@@ -224,7 +288,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 	headersDue := first == "" && !st.persistent
 	wait := keepAlive
 	if headersDue {
-		wait = headerDelay
+		wait = delay
 	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()

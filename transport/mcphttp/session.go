@@ -623,6 +623,18 @@ func (st *stream) take(gen uint64) (msgs [][]byte, ids []string, over, dead, min
 	return msgs, ids, st.finished || st.dead, st.dead, true
 }
 
+// queued returns how many messages are queued, and whether the stream is
+// over (finished or dead), for the writer of generation gen (0, false
+// when it was superseded).
+func (st *stream) queued(gen uint64) (int, bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gen != gen {
+		return 0, false
+	}
+	return len(st.q), st.finished || st.dead
+}
+
 // wrote records that the writer of generation gen wrote events, ids among
 // them when any is not "".
 func (st *stream) wrote(gen uint64, ids []string) {
