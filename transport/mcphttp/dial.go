@@ -565,6 +565,11 @@ func (c *ClientConn) deliverParsed(msg []byte, msgs []msgInfo) {
 		c.mu.Unlock()
 	}
 	select {
+	case c.in <- msg: // the common case: no wait, no select
+		return
+	default:
+	}
+	select {
 	case c.in <- msg:
 	case <-c.ctx.Done():
 	}

@@ -48,6 +48,7 @@ const (
 type fastConn struct {
 	nc     net.Conn
 	rc     syscall.RawConn
+	peek   peeker       // checks the connection before it is used again
 	lr     *limitReader // under br: bounds the bytes an answer's headers take
 	br     *bufio.Reader
 	addr   string
@@ -78,7 +79,7 @@ func (p *fastPool) get(addr string) *fastConn {
 		list[n-1] = nil
 		p.idle[addr] = list[:n-1]
 		p.mu.Unlock()
-		if time.Since(fc.idleAt) < fastIdleTimeout && idleAlive(fc.rc) {
+		if time.Since(fc.idleAt) < fastIdleTimeout && fc.peek.alive(fc.rc) {
 			fc.reused = true
 			return fc
 		}

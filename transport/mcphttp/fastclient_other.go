@@ -4,8 +4,10 @@ package mcphttp
 
 import "syscall"
 
-// fastSupported tells whether this system has the peek idleAlive needs:
+// fastSupported tells whether this system has the peek peeker.alive needs.
 // without it, every request goes through net/http.
 const fastSupported = false
 
-func idleAlive(syscall.RawConn) bool { return false }
+type peeker struct{}
+
+func (*peeker) alive(syscall.RawConn) bool { return false }

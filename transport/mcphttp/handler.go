@@ -351,6 +351,10 @@ func contentTypeOK(r *http.Request) bool {
 	return !ok || strings.EqualFold(cs, "utf-8")
 }
 
+// exactBodyMax is the longest declared body length readBody allocates at
+// once.
+const exactBodyMax = 64 << 10
+
 // readBody reads a POST body under the cap; it answers the failure itself.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	if !contentTypeOK(r) {
@@ -358,7 +362,17 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		return nil, false
 	}
 	limit := or(h.MaxBody, DefaultMaxBody)
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var body []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= min(limit, exactBodyMax) {
+		// A short body of known length: one buffer of that size (net/http's
+		// body reader holds the client to it). A long one grows as it
+		// arrives: a declared length alone commits no memory.
+		body = make([]byte, n)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -96,14 +96,16 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, legacy bool) {
 			return
 		}
 	}
-	select {
-	case s.in <- body:
-	case <-s.done:
-		h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: the MCP session ended")
-		return
-	case <-r.Context().Done():
-		s.unregister(st, msgs) // never sent: nothing to cancel
-		return
+	if !s.send(body) {
+		select {
+		case s.in <- body:
+		case <-s.done:
+			h.refuse(w, r, http.StatusNotFound, nil, codeInvalidRequest, "Not Found: the MCP session ended")
+			return
+		case <-r.Context().Done():
+			s.unregister(st, msgs) // never sent: nothing to cancel
+			return
+		}
 	}
 	if st == nil {
 		w.WriteHeader(http.StatusAccepted)

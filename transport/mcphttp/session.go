@@ -123,6 +123,19 @@ func (s *Session) Read() ([]byte, error) {
 	}
 }
 
+// send hands body to Read without waiting, and reports whether it did:
+// the common case, where the three-way wait of a POST (room, the session's
+// end, the client's) is not needed. A session that ended meanwhile has
+// answered the request (Close answers what was registered).
+func (s *Session) send(body []byte) bool {
+	select {
+	case s.in <- body:
+		return true
+	default:
+		return false
+	}
+}
+
 // Write sends msg to the client. A batch array is sent as its elements, each
 // routed on its own. It never blocks on the client: a stream whose client
 // reads too slowly is given up.

@@ -250,14 +250,16 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 		h.refuse(w, r, status, m.id, codeInvalidRequest, msg)
 		return
 	}
-	select {
-	case s.in <- body:
-	case <-s.done:
-		h.refuse(w, r, http.StatusServiceUnavailable, m.id, codeInternalError, "Service Unavailable: the caller's upstream session ended; retry")
-		return
-	case <-r.Context().Done():
-		s.unregister(st, []msgInfo{{id: m.id, key: st.onlyKey(), hasMethod: true}})
-		return
+	if !s.send(body) {
+		select {
+		case s.in <- body:
+		case <-s.done:
+			h.refuse(w, r, http.StatusServiceUnavailable, m.id, codeInternalError, "Service Unavailable: the caller's upstream session ended; retry")
+			return
+		case <-r.Context().Done():
+			s.unregister(st, []msgInfo{{id: m.id, key: st.onlyKey(), hasMethod: true}})
+			return
+		}
 	}
 	h.serveStateless(w, r, s, st, wantJSON, wantSSE)
 }
