@@ -75,8 +75,8 @@ type Checker struct {
 
 // prepared is what the checker made of a request. It is the request's
 // context too (the request's own, with itself as the value of
-// preparedKey), and holds the request's URL copy: one allocation for the
-// three.
+// preparedKey), and holds the request decided and its URL, shallow
+// copies of the request given: one allocation for the four.
 type prepared struct {
 	context.Context
 	point  *enforce.Point // decides the request (nil: none, denied)
@@ -84,6 +84,7 @@ type prepared struct {
 	canon  string         // the canonical escaped path, routed and forwarded
 	err    error          // why the request is refused before any warrant check
 	url    url.URL        // the URL of the request decided
+	req    http.Request   // the request decided
 }
 
 type preparedKey struct{}
@@ -214,7 +215,8 @@ func ForwardMethod(r *http.Request) string {
 // what was found.
 func (c *Checker) prepare(ctx context.Context, r *http.Request, point *enforce.Point) *http.Request {
 	p := &prepared{Context: ctx, point: point, method: r.Method}
-	r2 := r.WithContext(p)
+	p.req = *r.WithContext(p) // WithContext's copy stays on the stack
+	r2 := &p.req
 	if r.URL == nil {
 		p.err = errors.New("the request has no URL")
 		return r2

@@ -216,9 +216,10 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 	if precheck != nil {
 		err = precheck
 	}
-	c := &enforce.Call{Front: m.front(), RequestID: jsonString(rid), HTTP: r, Body: body, Malformed: err}
+	ce := &callEnvelope{call: enforce.Call{Front: m.front(), RequestID: jsonString(rid), HTTP: r, Body: body, Malformed: err}}
+	c := &ce.call
 	if err == nil {
-		c.Envelope, c.Malformed = m.envelope(r)
+		c.Envelope, c.Malformed = m.envelope(r, &ce.env)
 	}
 	res := m.Point.Check(r.Context(), c)
 	if !res.Forward() {
@@ -255,9 +256,16 @@ func (m *HTTP) readBody(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// envelope reads the credentials headers: nil when the request carries no
-// warrant (the point then uses its held warrant, or denies: no warrant).
-func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
+// callEnvelope is a request's call and its envelope, in one allocation.
+type callEnvelope struct {
+	call enforce.Call
+	env  enforce.Envelope
+}
+
+// envelope reads the credentials headers into env: nil when the request
+// carries no warrant (the point then uses its held warrant, or denies: no
+// warrant).
+func (m *HTTP) envelope(r *http.Request, env *enforce.Envelope) (*enforce.Envelope, error) {
 	wh := m.header(m.WarrantHeader, func(c *toolmap.Config) string { return c.WarrantHeader }, toolmap.DefaultWarrantHeader)
 	ph := m.header(m.PoPHeader, func(c *toolmap.Config) string { return c.PoPHeader }, toolmap.DefaultPoPHeader)
 	ah := m.header(m.ApprovalHeader, func(c *toolmap.Config) string { return c.ApprovalHeader }, toolmap.DefaultApprovalHeader)
@@ -274,7 +282,7 @@ func (m *HTTP) envelope(r *http.Request) (*enforce.Envelope, error) {
 	case len(pops) > 1:
 		return nil, fmt.Errorf("%s given %d times", ph, len(pops))
 	}
-	env := &enforce.Envelope{Warrant: strings.TrimSpace(warrants[0]), Source: enforce.SourceHeader}
+	*env = enforce.Envelope{Warrant: strings.TrimSpace(warrants[0]), Source: enforce.SourceHeader}
 	if len(pops) == 1 {
 		env.Signature = strings.TrimSpace(pops[0])
 	}

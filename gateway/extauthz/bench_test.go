@@ -73,12 +73,12 @@ func BenchmarkCheckWire(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var m wireRequest
-		if err := m.Unmarshal(raw); err != nil {
+		c := &call{}
+		if err := c.in.Unmarshal(raw); err != nil {
 			b.Fatal(err)
 		}
-		a := s.decide(context.Background(), &m.v)
-		if !a.allowed || len(a.appendWire(make([]byte, 0, 256))) == 0 {
+		a := s.decide(context.Background(), &c.in.v, c)
+		if c.out.b = a.appendWire(c.wire[:0]); !a.allowed || len(c.out.b) == 0 {
 			b.Fatal(a)
 		}
 	}

@@ -135,8 +135,13 @@ func New(cfg Config) *Server {
 // once), gRPC starts a goroutine per stream again, which cost a twentieth
 // of a decision's CPU time with 16 in flight and one worker per CPU
 // (BenchmarkCheckServerCPU's profile).
+//
+// The options also give the server this package's codec: gRPC's proto
+// codec for every message but Check's, which it reads and writes without
+// protobuf-go's wrapping of a message it did not generate, nor copies.
 func ServerOptions(maxMsg int) []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.NumStreamWorkers(uint32(16 * runtime.GOMAXPROCS(0)))}
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(maxMsg), grpc.NumStreamWorkers(uint32(16 * runtime.GOMAXPROCS(0))),
+		grpc.ForceServerCodecV2(newCodec())}
 }
 
 // Register registers the service on g. Its gRPC handler reads the
@@ -167,19 +172,33 @@ func checkHandler(srv any, ctx context.Context, dec func(any) error, interceptor
 	if interceptor != nil {
 		return generatedCheck(srv, ctx, dec, interceptor)
 	}
-	in := &wireRequest{}
-	if err := dec(in); err != nil {
+	c := &call{}
+	if err := dec(&c.in); err != nil {
 		return nil, err
 	}
-	a := srv.(*Server).decide(ctx, &in.v)
-	return &wireResponse{b: a.appendWire(make([]byte, 0, 256))}, nil
+	a := srv.(*Server).decide(ctx, &c.in.v, c)
+	c.out.b = a.appendWire(c.wire[:0])
+	return &c.out, nil
+}
+
+// call is the memory of one Check through the gRPC handler, in one
+// allocation: the request read, its headers' values as the http.Request
+// decided holds them, the denial recorded and the answer's bytes. The
+// request's strings and body are allocated apart, since what the decision
+// keeps of them (the authorizer's cache, say) must not keep all of this.
+type call struct {
+	in   wireRequest
+	out  wireResponse
+	vals [roomHeaders]string
+	rec  recorder
+	wire [128]byte // an allowed answer's encoding
 }
 
 // Check decides one request. It never returns an error and never panics:
 // anything unexpected is a denial.
 func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
 	v := viewOf(req.GetAttributes().GetRequest().GetHttp())
-	a := s.decide(ctx, &v)
+	a := s.decide(ctx, &v, &call{})
 	return a.proto(), nil
 }
 
@@ -246,16 +265,17 @@ func deniedAnswer(status int, h http.Header, body []byte, msg string) answer {
 
 var internalDenial = deniedAnswer(http.StatusForbidden, nil, []byte(`{"authorized":false,"error":"internal"}`), "internal error")
 
-// decide is the decision on v.
-func (s *Server) decide(ctx context.Context, v *httpView) (a answer) {
+// decide is the decision on v, in c's memory (c.vals and c.rec).
+func (s *Server) decide(ctx context.Context, v *httpView, c *call) (a answer) {
 	defer func() {
 		if p := recover(); p != nil {
 			a = internalDenial
 		}
 	}()
-	rec := &recorder{}
+	rec := &c.rec
 	var d gateway.Decision
-	if r, err := v.request(s.names.Load().canonical); err != nil {
+	var req http.Request // on the stack: the checker decides a copy
+	if r, err := v.requestInto(&req, c.vals[:], s.names.Load().canonical); err != nil {
 		s.checker.Refuse(ctx, rec, v.id, err)
 	} else {
 		d = s.checker.Decide(ctx, rec, r)
@@ -309,6 +329,12 @@ func overwrite(k, v string) *corev3.HeaderValueOption {
 // (raw_body when packed as bytes, else body). Its context is the
 // checker's to set.
 func (v *httpView) request(canonical map[string]string) (*http.Request, error) {
+	return v.requestInto(&http.Request{}, nil, canonical)
+}
+
+// requestInto is request, writing the request to r and its headers'
+// values to room when they fit.
+func (v *httpView) requestInto(r *http.Request, room []string, canonical map[string]string) (*http.Request, error) {
 	switch {
 	case !v.ok:
 		return nil, errors.New("the check request has no HTTP attributes")
@@ -334,11 +360,14 @@ func (v *httpView) request(canonical map[string]string) (*http.Request, error) {
 			n++
 		}
 	}
-	r := &http.Request{Method: v.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	*r = http.Request{Method: v.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: make(http.Header, n), Host: v.host, RequestURI: v.path}
 	// One array holds every header's value: a key's slice is capped, so
 	// that a second value of the key is appended to a copy.
-	vals := make([]string, n)
+	vals := room[:min(n, len(room))]
+	if n > len(room) {
+		vals = make([]string, n)
+	}
 	i := 0
 	for _, h := range hs {
 		if strings.HasPrefix(h.key, ":") {

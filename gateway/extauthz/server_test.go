@@ -26,13 +26,16 @@ import (
 
 // serve starts the service on a real gRPC server on 127.0.0.1 and returns
 // a client.
-func serve(t testing.TB, s *Server) authv3.AuthorizationClient {
+func serve(t testing.TB, s *Server) authv3.AuthorizationClient { return serveWith(t, s) }
+
+// serveWith serves s on a gRPC server with opts.
+func serveWith(t testing.TB, s *Server, opts ...grpc.ServerOption) authv3.AuthorizationClient {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := grpc.NewServer()
+	g := grpc.NewServer(opts...)
 	s.Register(g)
 	go g.Serve(l)
 	t.Cleanup(g.Stop)
@@ -86,19 +89,24 @@ func newServer(f *gatewaytest.Fixture) *Server {
 }
 
 // TestCheck: a real gRPC client calls Check with Envoy-shaped requests for
-// every case of the gateways' table, in both of Envoy's encodings.
+// every case of the gateways' table, in both of Envoy's encodings, on a
+// server with gRPC's defaults (its proto codec) and on one with
+// ServerOptions (the service's codec).
 func TestCheck(t *testing.T) {
 	f := gatewaytest.New(t)
-	client := serve(t, newServer(f))
-	for _, raw := range []bool{false, true} {
-		for _, tc := range gatewaytest.Cases() {
-			t.Run(fmt.Sprintf("%s/raw=%v", tc.Name, raw), func(t *testing.T) {
-				resp, err := client.Check(t.Context(), envoyRequest(t, f, tc, raw))
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkResponse(t, f, resp, tc.Status, tc.Code)
-			})
+	clients := map[string]authv3.AuthorizationClient{
+		"defaults": serve(t, newServer(f)), "ServerOptions": serveWith(t, newServer(f), ServerOptions(1<<20)...)}
+	for name, client := range clients {
+		for _, raw := range []bool{false, true} {
+			for _, tc := range gatewaytest.Cases() {
+				t.Run(fmt.Sprintf("%s/%s/raw=%v", name, tc.Name, raw), func(t *testing.T) {
+					resp, err := client.Check(t.Context(), envoyRequest(t, f, tc, raw))
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkResponse(t, f, resp, tc.Status, tc.Code)
+				})
+			}
 		}
 	}
 	if !strings.Contains(f.Audit.String(), `"front":"ext_authz"`) {

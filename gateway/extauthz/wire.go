@@ -6,6 +6,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -239,7 +242,8 @@ func (d *wireReader) headerMapField(num protowire.Number, typ protowire.Type, v 
 
 // view returns what was read, its strings in one allocation and the body
 // in another (so that no string kept from the headers keeps a large body).
-func (d *wireReader) view() httpView {
+// The headers' slices are cut from room when they fit in it.
+func (d *wireReader) view(room []header) httpView {
 	if !d.ok {
 		return httpView{}
 	}
@@ -276,8 +280,16 @@ func (d *wireReader) view() httpView {
 	v.method = cut(d.method)
 	v.path = cut(d.path)
 	v.host = cut(d.host)
+	headers := func(n int) []header {
+		if n <= len(room) {
+			s := room[:n:n]
+			room = room[n:]
+			return s
+		}
+		return make([]header, n)
+	}
 	if len(d.entries) > 0 {
-		v.headers = make([]header, len(d.entries))
+		v.headers = headers(len(d.entries))
 		for i, e := range d.entries {
 			v.headers[i].key = cut(e.key)
 			v.headers[i].value = cut(e.value)
@@ -285,7 +297,7 @@ func (d *wireReader) view() httpView {
 		v.headers = sortedHeaders(v.headers)
 	}
 	if len(d.headerMap) > 0 {
-		v.headerMap = make([]header, len(d.headerMap))
+		v.headerMap = headers(len(d.headerMap))
 		for i, h := range d.headerMap {
 			v.headerMap[i].key = cut(h.key)
 			v.headerMap[i].value = cut(d.headerValue(h))
@@ -323,10 +335,20 @@ func sortedHeaders(hs []header) []header {
 	return out
 }
 
+// roomHeaders is how many headers a request has room for in the memory
+// it is read into, before more is allocated: Envoy's request to a route
+// carries a dozen or so.
+const roomHeaders = 16
+
 // wireRequest is a CheckRequest as the gRPC handler reads it. Its methods
 // are the ones protobuf-go accepts from messages it did not generate
-// (proto.Message of the v1 API, with Unmarshal), which gRPC's codec calls.
-type wireRequest struct{ v httpView }
+// (proto.Message of the v1 API, with Unmarshal), which gRPC's proto codec
+// calls; the service's own codec (see ServerOptions) calls Unmarshal
+// directly.
+type wireRequest struct {
+	v    httpView
+	room [roomHeaders]header // for v's headers, when they fit
+}
 
 func (m *wireRequest) Reset()         { *m = wireRequest{} }
 func (m *wireRequest) String() string { return "CheckRequest (as extauthz reads it)" }
@@ -334,22 +356,67 @@ func (m *wireRequest) ProtoMessage()  {}
 
 // Unmarshal reads b, which it does not keep.
 func (m *wireRequest) Unmarshal(b []byte) error {
+	m.v = httpView{}
 	var d wireReader
 	if err := d.checkRequest(b); err != nil {
 		return err
 	}
-	m.v = d.view()
+	m.v = d.view(m.room[:])
 	return nil
 }
 
 // wireResponse is a CheckResponse as the gRPC handler writes it: the
 // answer, encoded once.
-type wireResponse struct{ b []byte }
+type wireResponse struct {
+	b []byte
+	// What the service's codec hands gRPC: b, without an allocation.
+	sb   mem.SliceBuffer
+	bufs [1]mem.Buffer
+}
 
 func (m *wireResponse) Reset()                   { *m = wireResponse{} }
 func (m *wireResponse) String() string           { return "CheckResponse (as extauthz writes it)" }
 func (m *wireResponse) ProtoMessage()            {}
 func (m *wireResponse) Marshal() ([]byte, error) { return m.b, nil }
+
+// codec is the gRPC codec of ServerOptions: gRPC's proto codec, except that
+// it reads a wireRequest and writes a wireResponse itself. Through the
+// proto codec, each is wrapped for protobuf-go's legacy-message path (an
+// allocation each way), the response's size is asked once and its bytes
+// copied again, and a request that arrived in several buffers is copied
+// into a pooled one; here the request is read where it lies when it is in
+// one buffer, and the response's bytes go out as encoded.
+type codec struct{ proto encoding.CodecV2 }
+
+func newCodec() codec {
+	c := codec{proto: encoding.GetCodecV2(grpcproto.Name)}
+	if c.proto == nil {
+		panic("extauthz: gRPC's proto codec is not registered")
+	}
+	return c
+}
+
+func (c codec) Name() string { return grpcproto.Name }
+
+func (c codec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*wireResponse); ok && m != nil {
+		m.sb = m.b
+		m.bufs[0] = &m.sb
+		return m.bufs[:], nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(*wireRequest)
+	if !ok || m == nil {
+		return c.proto.Unmarshal(data, v)
+	}
+	if len(data) == 1 { // Unmarshal reads all of m.v, as after a Reset
+		return m.Unmarshal(data[0].ReadOnlyData())
+	}
+	return m.Unmarshal(data.Materialize())
+}
 
 // Field numbers of the messages written.
 const (

@@ -13,6 +13,7 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
@@ -171,7 +172,7 @@ func TestWireResponse(t *testing.T) {
 	}
 	for _, c := range gatewaytest.Cases() {
 		v := viewOf(envoyRequest(t, f, c, true).Attributes.Request.Http)
-		answers["case "+c.Name] = s.decide(t.Context(), &v)
+		answers["case "+c.Name] = s.decide(t.Context(), &v, &call{})
 	}
 	for name, a := range answers {
 		var got authv3.CheckResponse
@@ -197,6 +198,7 @@ func TestRequestView(t *testing.T) {
 		gatewaytest.Case{Name: "headers of every case", Method: "PATCH", Target: "/a/%7Eb/c%3Fd?x=1&y=%20&x=2",
 			Header: map[string]string{"Content-Type": "text/plain", "X-Custom-Header": "v1", "accept": "*/*", "X-Envoy-Auth-Partial-Body": "true"}, Body: "hello"},
 		gatewaytest.Case{Name: "no query, trailing slash", Method: "OPTIONS", Target: "/x/"},
+		gatewaytest.Case{Name: "more headers than there is room for", Method: "GET", Target: "/many", Header: manyHeaders(3 * roomHeaders)},
 	)
 	for _, c := range cases {
 		for _, raw := range []bool{false, true} {
@@ -211,7 +213,7 @@ func TestRequestView(t *testing.T) {
 			}
 			for which, v := range map[string]httpView{"wire": wire, "generated": gen} {
 				want := wireRequestOf(t, req.Attributes.Request.Http)
-				r, err := v.request(names.canonical)
+				r, err := v.requestInto(&http.Request{}, make([]string, roomHeaders), names.canonical)
 				if err != nil {
 					t.Fatalf("%s/raw=%v/%s: %v", c.Name, raw, which, err)
 				}
@@ -302,4 +304,53 @@ func requestDiff(got, want *http.Request) string {
 	}
 	cmp("body", body(got), body(want))
 	return strings.Join(d, "; ")
+}
+
+func manyHeaders(n int) map[string]string {
+	h := map[string]string{}
+	for i := range n {
+		h[fmt.Sprintf("X-Many-%d", i)] = fmt.Sprint(i)
+	}
+	return h
+}
+
+// TestCodec: the service's codec reads a CheckRequest as the wire reader
+// does through gRPC's proto codec, whether it arrives in one buffer or
+// several, writes the answer's bytes as encoded, and hands every other
+// message to the proto codec.
+func TestCodec(t *testing.T) {
+	f := gatewaytest.New(t)
+	c := newCodec()
+	for name, b := range wireCases(t) {
+		want, werr, _, _ := readBoth(b)
+		splits := []mem.BufferSlice{{mem.SliceBuffer(b)}}
+		if len(b) >= 3 {
+			splits = append(splits, mem.BufferSlice{mem.SliceBuffer(b[:1]), mem.SliceBuffer(b[1 : len(b)/2]), mem.SliceBuffer(b[len(b)/2:])})
+		}
+		for _, data := range splits {
+			m := &wireRequest{v: httpView{ok: true, path: "/left over"}}
+			err := c.Unmarshal(data, m)
+			if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(m.v, want) {
+				t.Errorf("%s in %d buffers: %+v %v, want %+v %v", name, len(data), m.v, err, want, werr)
+			}
+		}
+	}
+	out := &wireResponse{b: []byte("answer")}
+	data, err := c.Marshal(out)
+	if err != nil || string(data.Materialize()) != "answer" {
+		t.Fatalf("Marshal: %q %v", data.Materialize(), err)
+	}
+	data.Free()
+	req := envoyRequest(t, f, gatewaytest.Cases()[0], true)
+	data, err = c.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back authv3.CheckRequest
+	if err := c.Unmarshal(data, &back); err != nil || !proto.Equal(&back, req) {
+		t.Fatalf("a generated message through the codec: %v %v", &back, err)
+	}
+	if c.Name() != "proto" {
+		t.Fatalf("name %q", c.Name())
+	}
 }
