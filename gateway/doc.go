@@ -36,7 +36,11 @@
 //     array or object notation (key[] or key[x], which PHP, Rack and
 //     Express's qs read as key), and two keys that a lenient reader takes
 //     for one (keys differing in letter case, as ASP.NET compares them, or
-//     by PHP's leading spaces and its reading of "." and " " as "_");
+//     by PHP's leading spaces and its reading of "." and " " as "_"); and
+//     the tool map refuses, alone too, a key that such a reader (or one
+//     that ignores "-" and "_") takes for a key the route extracts
+//     (LIMIT=… or li-mit=… for limit: the check would see limit's default
+//     while the upstream acted on the value);
 //   - on a route that extracts from headers, refuses a header name with
 //     "_" (to a CGI-style server X_Tenant_Id is X-Tenant-Id);
 //   - on a route that extracts from the body, refuses a body that is not
@@ -53,8 +57,5 @@
 // frames both ways unread for as long as the connection lasts. A
 // configuration reload does not close connections upgraded before it. A
 // form body's "_method" field on a route that does not read the body is
-// not seen (the body streams unread). A query key that a lenient upstream
-// reads as a key the route extracts, given alone in another spelling
-// (LIMIT=… for limit, to ASP.NET), is not refused: the checker knows which
-// parts of a request a route reads, not which keys.
+// not seen (the body streams unread).
 package gateway

@@ -188,7 +188,11 @@ func skeleton(segs []patSeg) string {
 //
 // Rules read `from: path` (the route's parameters), `query` and `header`
 // (both must occur at most once; several values are [ErrField]; header names
-// match in any case) and `body`, the request body parsed as JSON when any
+// match in any case; a query key that is not the one a rule reads but that
+// a lenient server would read as it — another letter case, '-' or '_'
+// changed or dropped, PHP's '.' or ' ' for '_', a leading space, a NUL — is
+// [ErrArguments] with [ErrAmbiguousKey], alone or not) and `body`, the
+// request body parsed as JSON when any
 // rule reads it (any JSON value; an empty body leaves every body path
 // missing). Everything else is as in [Config.MapCall].
 func (c *Config) MapHTTP(method, path string, query url.Values, header http.Header, body []byte) (*Mapping, error) {

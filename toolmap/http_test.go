@@ -70,6 +70,8 @@ func TestMapHTTP(t *testing.T) {
 			query: url.Values{"namespace": {"prod", "default"}}, wantErr: ErrField, errHas: "has 2 values"},
 		{name: "repeated header across spellings", method: "POST", path: "/api/v1/clusters/a/b",
 			header: http.Header{"X-Tenant-Id": {"a"}, "x-tenant-id": {"b"}}, wantErr: ErrField, errHas: "has 2 values"},
+		{name: "query key in another case", method: "POST", path: "/api/v1/clusters/a/b",
+			query: url.Values{"Namespace": {"kube-system"}}, wantErr: ErrAmbiguousKey, errHas: `query key "Namespace" is not "namespace"`},
 		{name: "query not allowed", method: "POST", path: "/api/v1/clusters/a/b",
 			query: url.Values{"namespace": {"kube-system"}}, wantErr: ErrField, errHas: "not one of the allowed values"},
 		{name: "body type enforced", method: "POST", path: "/api/v1/clusters/a/b", body: `{"spec":{"replicas":"5"}}`,
@@ -98,5 +100,52 @@ func TestMapHTTP(t *testing.T) {
 	var nilc *Config
 	if _, err := nilc.MapHTTP("GET", "/", nil, nil, nil); !errors.Is(err, ErrNoRoute) {
 		t.Errorf("nil config: %v", err)
+	}
+}
+
+// TestMapHTTPLookalikeQueryKey: a query key that is not the one a rule
+// extracts but that a lenient server would read as it (another letter
+// case, '-' or '_' changed or dropped, PHP's '.' and ' ' for '_', a leading
+// space, a NUL and anything after it) is refused as ambiguous, alone or
+// beside the key: alone, the check would see the default while the server
+// acted on the value.
+func TestMapHTTPLookalikeQueryKey(t *testing.T) {
+	c := mustParse(t, `version: "1"
+tools:
+  list:
+    constraints:
+      limit: {from: query, path: limit, default: "10"}
+      page_size: {from: query, path: page_size, default: "20"}
+      cluster: {from: path, path: cluster}
+routes:
+  - pattern: "/c/{cluster}/items"
+    tool: list
+`)
+	for _, k := range []string{"LIMIT", "Limit", " limit", "limit\x00x", "li-mit", "li_mit", "li.mit",
+		"PAGE_SIZE", "page-size", "pagesize", "page.size", "page size", "Page-Size", "_page_size_"} {
+		_, err := c.MapHTTP("GET", "/c/a/items", url.Values{k: {"100000"}}, nil, nil)
+		if !errors.Is(err, ErrArguments) || !errors.Is(err, ErrAmbiguousKey) || !strings.Contains(err.Error(), "lenient server") {
+			t.Errorf("query key %q alone: %v", k, err)
+		}
+		_, err = c.MapHTTP("GET", "/c/a/items", url.Values{k: {"100000"}, "limit": {"5"}, "page_size": {"5"}}, nil, nil)
+		if !errors.Is(err, ErrAmbiguousKey) {
+			t.Errorf("query key %q beside the keys extracted: %v", k, err)
+		}
+	}
+	// The keys themselves, keys no lenient reader takes for them, and a
+	// path segment that looks like one are not refused.
+	m, err := c.MapHTTP("GET", "/c/LIMIT/items", url.Values{"limit": {"5"}, "page_size": {"7"}, "limits": {"x"}, "offset": {"3"}, "page": {"2"}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]any{"limit": "5", "page_size": "7", "cluster": "LIMIT"}; !reflect.DeepEqual(m.Fields, want) {
+		t.Fatalf("fields %#v, want %#v", m.Fields, want)
+	}
+	// Several lookalikes: the message names the least, every time.
+	for range 20 {
+		_, err := c.MapHTTP("GET", "/c/a/items", url.Values{"Limit": {"1"}, "LIMIT": {"2"}, "lImit": {"3"}}, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), `"LIMIT"`) {
+			t.Fatalf("several lookalikes: %v", err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package toolmap
 
 import (
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -130,9 +131,15 @@ func extract(v any, segs []segment) (any, bool, error) {
 // ignores '_' and '-'. Without this, {"MaxSize": 99999} would leave the
 // field maxSize to its default (or missing) for the check while such a
 // server acted on 99999.
-type lookalikeKeyError struct{ key, name string }
+//
+// A query key likewise (see lookalikeQueryKey): where says which it is
+// ("" for an object key).
+type lookalikeKeyError struct{ key, name, where string }
 
 func (e *lookalikeKeyError) Error() string {
+	if e.where != "" {
+		return fmt.Sprintf("%s %q is not %q but a lenient server would read it as that", e.where, e.key, e.name)
+	}
 	return fmt.Sprintf("key %q is not %q but a case-insensitive server would read it as that", e.key, e.name)
 }
 
@@ -153,5 +160,40 @@ func stripDelims(name string) string {
 	if !strings.ContainsAny(name, "_-") {
 		return name
 	}
-	return strings.NewReplacer("_", "", "-", "").Replace(name)
+	return delims.Replace(name)
 }
+
+var delims = strings.NewReplacer("_", "", "-", "")
+
+// lookalikeQueryKey returns a key of q other than name that a lenient
+// server would read as name (the least, when several would): ASP.NET
+// compares query keys in any letter case; PHP drops leading spaces, reads
+// '.' and ' ' as '_' and stops at a NUL; readers that match names as
+// encoding/json/v2 does ignore '_' and '-'. Alone, such a key would leave
+// the field to its default (or missing) for the check while such a server
+// acted on its value; beside name, the server could read either.
+func lookalikeQueryKey(q url.Values, name string) (string, bool) {
+	want := looseQueryName(name)
+	var found string
+	for k := range q {
+		if k != name && strings.EqualFold(looseQueryName(k), want) && (found == "" || k < found) {
+			found = k
+		}
+	}
+	return found, found != ""
+}
+
+// looseQueryName is a query key as the most lenient of those readers sees
+// it, before letter case is folded.
+func looseQueryName(k string) string {
+	if i := strings.IndexByte(k, 0); i >= 0 {
+		k = k[:i]
+	}
+	k = strings.TrimLeft(k, " ")
+	if !strings.ContainsAny(k, "_-. ") {
+		return k
+	}
+	return queryDelims.Replace(k)
+}
+
+var queryDelims = strings.NewReplacer("_", "", "-", "", ".", "", " ", "")

@@ -211,6 +211,9 @@ func (r *rule) lookup(in *input) (any, bool, error) {
 		}
 		return nil, false, nil
 	case srcQuery:
+		if k, found := lookalikeQueryKey(in.query, r.path); found {
+			return nil, false, &lookalikeKeyError{key: k, name: r.path, where: "query key"}
+		}
 		vs, ok := in.query[r.path]
 		return single(vs, ok)
 	case srcHeader:

@@ -74,6 +74,7 @@ func (c *Case) Request(t testing.TB, f *Fixture, base string) *http.Request {
 func Cases() []Case {
 	agent := func(f *Fixture) authz.Stack { return f.Agents }
 	read := func(p string) map[string]any { return map[string]any{"path": p} }
+	list := func(limit string) map[string]any { return map[string]any{"limit": limit} }
 	scale := ScaleFields
 	ct := func(kv ...string) map[string]string {
 		m := map[string]string{"X-Tenant-Id": "acme"}
@@ -101,6 +102,16 @@ func Cases() []Case {
 		{"query: key in another case", "GET", "/files?path=/data/a&PATH=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: key with a leading space", "GET", "/files?path=/data/a&%20path=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: key with a dot for an underscore", "GET", "/files?path=/data/a&my_key=1&my.key=2", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// A lone key that is not the one extracted but that a lenient
+		// server reads as it: the check would see the default (10) while
+		// the server acted on 100000.
+		{"query: default", "GET", "/items", "", nil, agent, "list", list("10"), 200, 0},
+		{"query: optional key", "GET", "/items?limit=50", "", nil, agent, "list", list("50"), 200, 0},
+		{"query: optional key's constraint", "GET", "/items?limit=100000", "", nil, agent, "list", list("100000"), 403, authz.CodeConstraintViolation},
+		{"query: lone key in another case", "GET", "/items?LIMIT=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
+		{"query: lone key with a dash", "GET", "/items?li-mit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
+		{"query: lone key with a leading space", "GET", "/items?%20limit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
+		{"query: lone key with a NUL", "GET", "/items?limit%00=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
 		{"path, header, body, literal: allowed", "POST", "/clusters/staging-1/scale", `{"spec": {"replicas": 3}, "note": "x"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: charset utf-8", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=UTF-8"), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: constraint", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 50), 403, authz.CodeConstraintViolation},

@@ -40,6 +40,9 @@ tools:
   deploy:
     constraints:
       env: {from: path, path: env, required: true}
+  list:
+    constraints:
+      limit: {from: query, path: limit, default: "10"}
 routes:
   - pattern: "/files"
     method: GET
@@ -53,6 +56,9 @@ routes:
   - pattern: "/deploy/{env}"
     method: POST
     tool: deploy
+  - pattern: "/items"
+    method: GET
+    tool: list
 `
 
 // Key returns the signing key of the 32-byte seed of b repeated.
@@ -60,7 +66,8 @@ func Key(t testing.TB, b byte) *authz.SigningKey { t.Helper(); return enforcetes
 
 // Fixture: a trusted root; an agent whose warrant grants read (path under
 // /data/), scale (cluster staging-*, replicas 1–10, any tenant, mode
-// "scale"), upload (any name) and deploy; an expired warrant; one from an
+// "scale"), upload (any name), deploy and list (limit 10, 20 or 50; the
+// route's default is 10); an expired warrant; one from an
 // untrusted root; one whose deploy needs an approval.
 type Fixture struct {
 	Now                        time.Time
@@ -94,6 +101,7 @@ func New(t testing.TB) *Fixture {
 		}},
 		"upload": {Constraints: map[string]authz.Constraint{"name": &authz.Pattern{Pattern: "*"}}},
 		"deploy": {Constraints: map[string]authz.Constraint{"env": &authz.Pattern{Pattern: "*"}}},
+		"list":   {Constraints: map[string]authz.Constraint{"limit": &authz.OneOf{Values: []any{"10", "20", "50"}}}},
 	}
 	mint := func(issuer *authz.SigningKey, g authz.Grant, at time.Time) authz.Stack {
 		t.Helper()
