@@ -172,18 +172,21 @@ cases:
 	if r.Error == nil || !strings.Contains(r.Error.Message, `tool "echo" is pinned (--pin) and its definition differs`) {
 		t.Fatalf("echo through serve --pin: %+v", r)
 	}
-	// The refusal's audit record names the HTTP session it came in.
-	audited := false
-	for _, line := range strings.Split(s.stderr.String(), "\n") {
-		if strings.Contains(line, `is pinned (--pin)`) && strings.Contains(line, `"decision":"deny"`) {
-			audited = true
-			if !strings.Contains(line, `"session":"`) {
-				t.Fatalf("the pin refusal's audit record names no session: %s", line)
+	// The refusal's audit record names the HTTP session it came in. serve
+	// writes it before the answer; the copy of serve's stderr this test
+	// reads may take a moment longer.
+	var record string
+	waitFor(t, 5*time.Second, "the pin refusal's audit record", func() bool {
+		for _, line := range strings.Split(s.stderr.String(), "\n") {
+			if strings.Contains(line, `is pinned (--pin)`) && strings.Contains(line, `"decision":"deny"`) {
+				record = line
+				return true
 			}
 		}
-	}
-	if !audited {
-		t.Fatalf("the pin refusal is not audited:\n%s", s.stderr.String())
+		return false
+	})
+	if !strings.Contains(record, `"session":"`) {
+		t.Fatalf("the pin refusal's audit record names no session: %s", record)
 	}
 	mcptest.WantAllowed(t, sess.Call(t, nil, "flip", nil))
 	if got := sess.Tools(t, nil); !slices.Equal(got, []string{"flip"}) {
