@@ -26,20 +26,38 @@ const WarrantIDHeader = "X-Tenuo-Warrant-Id"
 // (allow_partial_message).
 const EnvoyPartialBodyHeader = "X-Envoy-Auth-Partial-Body"
 
-// methodOverrideHeaders are honoured by frameworks to run another handler
-// than the method routed (Rails, Express's method-override, Symfony, ASP.NET,
-// Google's APIs).
-var methodOverrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"}
+// overrideHeaders are honoured by frameworks to run another handler than
+// the one routed: the first three for another method (Rails, Express's
+// method-override, Symfony, ASP.NET, Google's APIs), the others for
+// another path than the request line's (Zend Framework and Laminas, IIS's
+// URL rewriting, Symfony before 2018).
+var overrideHeaders = []string{"X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override", "X-Original-URL", "X-Rewrite-URL"}
 
-// methodOverrideKeys are those headers' canonical keys, as net/http stores
-// them.
-var methodOverrideKeys = func() []string {
-	ks := make([]string, len(methodOverrideHeaders))
-	for i, h := range methodOverrideHeaders {
+// methodOverrides is how many of overrideHeaders override the method.
+const methodOverrides = 3
+
+// overrideKeys are those headers' canonical keys, as net/http stores them.
+var overrideKeys = func() []string {
+	ks := make([]string, len(overrideHeaders))
+	for i, h := range overrideHeaders {
 		ks[i] = http.CanonicalHeaderKey(h)
 	}
 	return ks
 }()
+
+// overrideRefusal is why a request carrying override header i (as sent
+// under the name as) is refused.
+func overrideRefusal(i int, as string) error {
+	what := "method override header %s (the upstream could run another method than the one checked)"
+	if i >= methodOverrides {
+		what = "path override header %s (the upstream could route it to another path than the one checked)"
+	}
+	err := fmt.Errorf(what, overrideHeaders[i])
+	if as != "" {
+		err = fmt.Errorf("%w, as %s, which CGI-style servers read as one", err, as)
+	}
+	return err
+}
 
 // Checker decides a gateway's HTTP requests: the guard package's
 // middleware in Tenuo's authorizer style, behind the checks that keep what
@@ -258,9 +276,9 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 	r.URL.Path, r.URL.RawPath = plain, canon
 	p.canon = canon
 
-	for i, k := range methodOverrideKeys {
+	for i, k := range overrideKeys {
 		if _, ok := r.Header[k]; ok {
-			return fmt.Errorf("method override header %s (the upstream could run another method than the one checked)", methodOverrideHeaders[i])
+			return overrideRefusal(i, "")
 		}
 	}
 	for k := range r.Header {
@@ -269,8 +287,8 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		}
 		// CGI-style servers (PHP, WSGI, Rack) name headers HTTP_X_A: X_A
 		// is X-A to them.
-		if dashed := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-")); slices.Contains(methodOverrideKeys, dashed) {
-			return fmt.Errorf("method override header %s (as %s, which CGI-style servers read as one)", dashed, k)
+		if i := slices.Index(overrideKeys, http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))); i >= 0 {
+			return overrideRefusal(i, k)
 		}
 	}
 	if queryHasKey(r.URL.RawQuery, "_method") {

@@ -27,7 +27,9 @@
 //     would turn the connection into a tunnel of HTTP/2 requests that
 //     the upstream serves and nothing checks);
 //   - refuses method-override headers (X-HTTP-Method-Override,
-//     X-HTTP-Method, X-Method-Override), also spelled with underscores
+//     X-HTTP-Method, X-Method-Override) and path-override headers
+//     (X-Original-URL, X-Rewrite-URL: Zend Framework and Laminas route by
+//     them, as Symfony did before 2018), also spelled with underscores
 //     (X_HTTP_Method_Override: CGI-style servers such as PHP, WSGI and Rack
 //     read "_" in a header name as "-"), and a "_method" query key, which
 //     frameworks honour to run another handler than the one routed;

@@ -134,6 +134,11 @@ func Cases() []Case {
 		{"method override header", "GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		// CGI-style servers (PHP, WSGI, Rack) read X_A as X-A.
 		{"method override header with underscores", "GET", "/files?path=/data/a", "", map[string]string{"X_HTTP_Method_Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// Zend/Laminas, and Symfony before 2018, route by these instead of
+		// the request line's path.
+		{"path override header", "GET", "/files?path=/data/a", "", map[string]string{"X-Original-URL": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"path override header (rewrite)", "GET", "/files?path=/data/a", "", map[string]string{"X-Rewrite-Url": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"path override header with underscores", "GET", "/files?path=/data/a", "", map[string]string{"X_Original_URL": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"header: name with underscores", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "X_Tenant_Id", "evil"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
