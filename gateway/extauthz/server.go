@@ -11,7 +11,9 @@
 // a denied one is PERMISSION_DENIED with the status and JSON body of
 // enforce's one table, which Envoy answers the client with. A CheckRequest
 // without the HTTP attributes, or with a path that does not parse, is
-// denied as malformed, never allowed. On a route that extracts from the
+// denied as malformed, never allowed. A value of the headers map (Envoy
+// without encode_raw_headers) is read as the repeated header lines Envoy
+// may have joined into it with ",". On a route that extracts from the
 // body, the body Envoy sends must be the request's whole body: one it
 // marks as cut short (allow_partial_message) is refused as too large, and
 // one whose length is not the request's Content-Length (Envoy configured
@@ -325,7 +327,11 @@ func overwrite(k, v string) *corev3.HeaderValueOption {
 // request is the request Envoy describes: its method, target (path and
 // query as sent), host, headers — from header_map when Envoy sends it
 // (encode_raw_headers: each value apart, raw bytes preferred), else the
-// headers map, where Envoy has joined repeated headers with "," — and body
+// headers map, where Envoy has joined repeated headers with ",", so that
+// each of its values is read as the lines it may stand for, split at ","
+// and trimmed (a header a route extracts is then refused for its several
+// values, as the sidecar refuses repeated lines; encode_raw_headers keeps
+// a value that has a comma whole) — and body
 // (raw_body when packed as bytes, else body). Its context is the
 // checker's to set.
 func (v *httpView) request(canonical map[string]string) (*http.Request, error) {
@@ -350,14 +356,17 @@ func (v *httpView) requestInto(r *http.Request, room []string, canonical map[str
 	if !validMethod(v.method) {
 		return nil, errors.New("the check request's method is not valid")
 	}
-	hs := v.headerMap
+	hs, joined := v.headerMap, false
 	if len(hs) == 0 {
-		hs = v.headers
+		hs, joined = v.headers, true
 	}
 	n := 0
 	for _, h := range hs {
 		if !strings.HasPrefix(h.key, ":") {
 			n++
+			if joined {
+				n += strings.Count(h.value, ",")
+			}
 		}
 	}
 	*r = http.Request{Method: v.method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -380,13 +389,25 @@ func (v *httpView) requestInto(r *http.Request, room []string, canonical map[str
 		if !ok {
 			ck = http.CanonicalHeaderKey(h.key)
 		}
-		vals[i] = h.value
-		if old, ok := r.Header[ck]; ok {
-			r.Header[ck] = append(old, h.value)
-		} else {
-			r.Header[ck] = vals[i : i+1 : i+1]
+		for val, rest, more := h.value, "", joined; ; val = rest {
+			if more {
+				// A value of the headers map with a comma may be the
+				// header's lines joined: it is read as those lines, each
+				// trimmed as net/http trims a line's value.
+				val, rest, more = strings.Cut(val, ",")
+				val = strings.Trim(val, " \t")
+			}
+			vals[i] = val
+			if old, ok := r.Header[ck]; ok {
+				r.Header[ck] = append(old, val)
+			} else {
+				r.Header[ck] = vals[i : i+1 : i+1]
+			}
+			i++
+			if !more {
+				break
+			}
 		}
-		i++
 	}
 	if len(v.body) > 0 {
 		r.Body = io.NopCloser(bytes.NewReader(v.body))

@@ -367,3 +367,25 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckJoinedHeaders: in the headers map (without Envoy's
+// encode_raw_headers) Envoy joins a repeated header's values with ",", so
+// a value with a comma may stand for several header lines, of which the
+// upstream may read any: it is read as those lines, and a header the
+// route extracts is then refused for its several values, as the sidecar
+// and header_map refuse the lines themselves, even where the joined value
+// would pass the constraint.
+func TestCheckJoinedHeaders(t *testing.T) {
+	f := gatewaytest.New(t)
+	client := serve(t, newServer(f))
+	for _, tenant := range []string{"acme,evil", "acme, evil", "acme,"} {
+		c := gatewaytest.Case{Method: "POST", Target: "/clusters/staging-1/scale", Body: `{"spec":{"replicas":3}}`,
+			Header: map[string]string{"Content-Type": "application/json", "X-Tenant-Id": tenant}, Stack: func(f *gatewaytest.Fixture) authz.Stack { return f.Agents },
+			Tool: "scale", Fields: map[string]any{"cluster": "staging-1", "replicas": int64(3), "tenant": tenant, "mode": "scale"}}
+		resp, err := client.Check(t.Context(), envoyRequest(t, f, c, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResponse(t, f, resp, 403, authz.CodeConstraintViolation)
+	}
+}

@@ -262,9 +262,13 @@ func wireRequestOf(t *testing.T, h *authv3.AttributeContext_HttpRequest) *http.R
 			}
 		}
 	} else {
+		// A value of the headers map is its header's lines joined with
+		// ",": it is read as those lines.
 		for k, v := range h.Headers {
 			if !strings.HasPrefix(k, ":") {
-				fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+				for line := range strings.SplitSeq(v, ",") {
+					fmt.Fprintf(&b, "%s: %s\r\n", k, line)
+				}
 			}
 		}
 	}
