@@ -577,13 +577,20 @@ func runServe(ctx context.Context, e *env, f *serveFlags, en *enforceflags.Enfor
 		w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", ep.authenticate(metrics.handler()))
-	mux.Handle("/", ep.authenticate(h))
+	mcp := ep.authenticate(h)
+	mux.Handle("/", mcp)
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !ep.hostOK(r) {
 			metrics.refused.WithLabelValues("403").Inc()
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusForbidden)
 			w.Write([]byte(`{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Forbidden: the Host header names no name of this endpoint (give the others with --allow-host)"}}` + "\n"))
+			return
+		}
+		if r.URL.Path == "/mcp" {
+			// Where the mux sends it (no other pattern matches a clean
+			// /mcp), without its lookup on every call.
+			mcp.ServeHTTP(w, r)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -121,13 +121,15 @@ func rssKB(b *testing.B, pid int) int {
 // each figure is the median over the rounds; of-direct is the median of
 // each round's ratio to that round's direct figure. On a machine others
 // load too, a ratio of two figures taken seconds apart says little; two
-// taken in the same round say more. With TENUO_BENCH_PROFILE_DIR set, the
+// taken in the same round say more. -count does not repeat the rounds (the
+// figures of each repetition are those of the one run): for several runs,
+// run the benchmark several times. With TENUO_BENCH_PROFILE_DIR set, the
 // serve processes write CPU profiles there (serve-held.prof, whose calls
 // include held-2026's, and serve-presented.prof).
 //
 //	go test ./cmd/tenuo-mcp -run '^$' -bench ServeHTTP -benchtime 1x
 func BenchmarkServeHTTP(b *testing.B) {
-	const clients, rounds, callsPerRound = 32, 5, 50
+	const clients, rounds, callsPerRound = 32, 9, 50
 	upstream := startEchoHTTP(b)
 	root, agent := newKey(b), newKey(b)
 	wt, err := authz.Mint(root, authz.Grant{Holder: agent.Public(), TTL: time.Hour,
