@@ -14,6 +14,13 @@ import (
 // the status and JSON body of the one table, which Envoy passes back to the
 // client. Serve nothing else on its port: behind Envoy any 200 means allow,
 // so health and metrics live on the admin port ([AdminHandler]).
+//
+// Envoy's HTTP mode sends only the headers its allowed_headers match
+// (Authorization, Host and the pseudo-headers by default): configure it
+// to send every header (a safe_regex of ".*"), or the credentials do not
+// arrive (denied) and the checks on headers (method and path overrides,
+// Connection, Upgrade, Content-Type and Content-Encoding) cannot see what
+// the upstream will. The gRPC mode (package extauthz) gets them all.
 func (c *Checker) AuthzHandler() http.Handler {
 	return c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if id := warrantID(guard.ResultFrom(r.Context())); id != "" {

@@ -291,6 +291,9 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			return overrideRefusal(i, k)
 		}
 	}
+	if err := connectionNominated(r.Header); err != nil {
+		return err
+	}
 	if queryHasKey(r.URL.RawQuery, "_method") {
 		return errors.New("method override in the query (_method)")
 	}
@@ -330,6 +333,31 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		} else if c.EnvoyPartialBody {
 			if err := envoyBodyComplete(r); err != nil {
 				return err
+			}
+		}
+	}
+	return nil
+}
+
+// hopByHop are the tokens a Connection header may give: its own options
+// and the hop-by-hop headers that a proxy drops in any case.
+var hopByHop = []string{"close", "keep-alive", "upgrade", "te", "trailer", "transfer-encoding",
+	"proxy-connection", "proxy-authenticate", "proxy-authorization", "http2-settings"}
+
+// connectionNominated refuses a Connection header that nominates a header
+// the request carries (other than the hop-by-hop ones): a proxy, the
+// sidecar's among them, drops a nominated header from what it forwards, so
+// the upstream would act on the request without a header the check read
+// (a tenant the route extracts, the body's Content-Type).
+func connectionNominated(h http.Header) error {
+	for _, v := range h["Connection"] {
+		for tok := range strings.SplitSeq(v, ",") {
+			tok = strings.TrimSpace(tok)
+			if tok == "" || slices.ContainsFunc(hopByHop, func(s string) bool { return strings.EqualFold(s, tok) }) {
+				continue
+			}
+			if _, ok := h[http.CanonicalHeaderKey(tok)]; ok {
+				return fmt.Errorf("the Connection header nominates %s, which a proxy drops before the upstream (the request was checked with it)", tok)
 			}
 		}
 	}

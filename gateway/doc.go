@@ -33,6 +33,10 @@
 //     (X_HTTP_Method_Override: CGI-style servers such as PHP, WSGI and Rack
 //     read "_" in a header name as "-"), and a "_method" query key, which
 //     frameworks honour to run another handler than the one routed;
+//   - refuses a Connection header that nominates a header the request
+//     carries, other than the hop-by-hop ones (a proxy, the sidecar's
+//     among them, drops a nominated header: the upstream would act on the
+//     request without a tenant header, say, that the check read);
 //   - on a route that extracts from the query, refuses a query Go cannot
 //     parse (";" separators, bad escapes), any repeated key, a key in
 //     array or object notation (key[] or key[x], which PHP, Rack and

@@ -70,3 +70,31 @@ func TestSidecarSmuggling(t *testing.T) {
 		}
 	}
 }
+
+// TestSidecarConnectionNominated: a Connection header nominating a header
+// the decision read (the tenant a route extracts, the body's Content-Type)
+// would have the reverse proxy drop it, as hop-by-hop, from what the
+// upstream receives: the upstream would act on a request without it (a
+// default tenant, say) while the check saw it. Such a request is refused;
+// Connection's own tokens (close, keep-alive, …) are not.
+func TestSidecarConnectionNominated(t *testing.T) {
+	f := gatewaytest.New(t)
+	up := newUpstream(t)
+	sc := newSidecar(t, f.Point, up.URL, 256)
+	scale := gatewaytest.ScaleFields("staging-1", 3)
+	for _, conn := range []string{"X-Tenant-Id", "keep-alive, x-tenant-id", "Content-Type", "X-Request-Id"} {
+		before := up.count()
+		resp, _ := do(t, f, sc.URL, req("POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`,
+			map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", "Connection": conn}, agent, "scale", scale))
+		if resp.StatusCode != 400 || up.count() != before {
+			t.Errorf("Connection: %s: %d, the upstream got %d requests", conn, resp.StatusCode, up.count()-before)
+		}
+	}
+	for _, conn := range []string{"keep-alive", "Keep-Alive, TE"} {
+		resp, _ := do(t, f, sc.URL, req("POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`,
+			map[string]string{"Content-Type": "application/json", "X-Tenant-Id": "acme", "Connection": conn}, agent, "scale", scale))
+		if resp.StatusCode != 200 || up.last(t).Header.Get("X-Tenant-Id") != "acme" {
+			t.Errorf("Connection: %s: %d, the upstream got tenant %q", conn, resp.StatusCode, up.last(t).Header.Get("X-Tenant-Id"))
+		}
+	}
+}

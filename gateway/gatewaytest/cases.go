@@ -139,6 +139,8 @@ func Cases() []Case {
 		{"path override header", "GET", "/files?path=/data/a", "", map[string]string{"X-Original-URL": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"path override header (rewrite)", "GET", "/files?path=/data/a", "", map[string]string{"X-Rewrite-Url": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"path override header with underscores", "GET", "/files?path=/data/a", "", map[string]string{"X_Original_URL": "/admin/delete"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// A proxy drops a header its Connection header nominates.
+		{"Connection nominating a header read", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "Connection", "X-Tenant-Id"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"header: name with underscores", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "X_Tenant_Id", "evil"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
