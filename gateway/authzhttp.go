@@ -16,7 +16,7 @@ import (
 // so health and metrics live on the admin port ([AdminHandler]).
 //
 // Envoy's HTTP mode sends only the headers its allowed_headers match
-// (Authorization, Host and the pseudo-headers by default): configure it
+// (besides Host, Method, Path, Content-Length and Authorization): configure it
 // to send every header (a safe_regex of ".*"), or the credentials do not
 // arrive (denied) and the checks on headers (method and path overrides,
 // Connection, Upgrade, Content-Type and Content-Encoding) cannot see what

@@ -215,7 +215,7 @@ func TestMapCallHostile(t *testing.T) {
 
 // TestMapCallLookalikeKeys: a key that is not the configured path but that a
 // case-insensitive server would read as it (Go's encoding/json; v2 also
-// ignores '_' and '-') is refused as ambiguous, present field or not: the
+// ignores '_' and '-'; a C reader stops at a NUL) is refused as ambiguous, present field or not: the
 // check would see the default, or the exact key, and the server the other.
 func TestMapCallLookalikeKeys(t *testing.T) {
 	cfg, err := Parse([]byte(`version: "1"
@@ -236,6 +236,8 @@ tools:
 		`{"opts":{"MODE":"rw"}}`,
 		`{"opts":{"mode":"r","Mode":"rw"}}`,
 		`{"Opts":{"mode":"rw"}}`,
+		`{"maxSize\u0000":99999}`,
+		`{"maxSize":5,"maxSize\u0000x":99999}`,
 	} {
 		if _, err := cfg.MapCall("read", []byte(args)); !errors.Is(err, ErrArguments) || !errors.Is(err, ErrAmbiguousKey) {
 			t.Errorf("MapCall(%s) = %v, want ErrArguments", args, err)

@@ -145,15 +145,22 @@ func (e *lookalikeKeyError) Error() string {
 
 // lookalikeKey returns a key of m other than name that a lenient decoder
 // would match to it: equal under Unicode case folding once '_' and '-' are
-// removed.
+// removed, and cut at a NUL (where a C reader's string ends).
 func lookalikeKey(m map[string]any, name string) (string, bool) {
-	want := stripDelims(name)
+	want := stripDelims(cutNUL(name))
 	for k := range m {
-		if k != name && strings.EqualFold(stripDelims(k), want) {
+		if k != name && strings.EqualFold(stripDelims(cutNUL(k)), want) {
 			return k, true
 		}
 	}
 	return "", false
+}
+
+func cutNUL(s string) string {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
 
 func stripDelims(name string) string {
@@ -186,10 +193,7 @@ func lookalikeQueryKey(q url.Values, name string) (string, bool) {
 // looseQueryName is a query key as the most lenient of those readers sees
 // it, before letter case is folded.
 func looseQueryName(k string) string {
-	if i := strings.IndexByte(k, 0); i >= 0 {
-		k = k[:i]
-	}
-	k = strings.TrimLeft(k, " ")
+	k = strings.TrimLeft(cutNUL(k), " ")
 	if !strings.ContainsAny(k, "_-. ") {
 		return k
 	}
