@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -96,7 +97,8 @@ func (p *fastPool) put(fc *fastConn) {
 	for stale < len(list) && fc.idleAt.Sub(list[stale].idleAt) >= fastIdleTimeout {
 		stale++
 	}
-	old := list[:stale]
+	old := slices.Clone(list[:stale])
+	clear(list[:stale]) // the array keeps no closed connection alive
 	list = list[stale:]
 	keep := len(list) < fastMaxIdlePerHost
 	if keep {
