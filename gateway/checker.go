@@ -251,6 +251,20 @@ func (c *Checker) prepare(ctx context.Context, r *http.Request, point *enforce.P
 // check canonicalises r's path in place and refuses what the upstream
 // could parse differently from the check.
 func (c *Checker) check(r *http.Request, p *prepared) error {
+	if strings.ToUpper(p.method) != p.method {
+		// Routes match a method in any letter case; servers compare it as
+		// sent ("get" is not GET to Go's ServeMux), and could run another
+		// handler than the one routed.
+		return fmt.Errorf("method %q is not in upper case (the upstream could route it apart from the method checked)", p.method)
+	}
+	if strings.IndexByte(r.RequestURI, '#') >= 0 || strings.IndexByte(r.URL.RawQuery, '#') >= 0 || r.URL.Fragment != "" {
+		// No client sends a fragment. Net/http reads a raw "#" as part of
+		// the path or query, servers that parse the target as a URL
+		// (Node's, Python's) as the start of a fragment they drop: a
+		// query value checked as "/etc/passwd#.txt" would be acted on as
+		// "/etc/passwd".
+		return errors.New("a '#' in the request target (some servers drop what follows it, which was checked)")
+	}
 	escaped := r.URL.EscapedPath()
 	if c.PathPrefix != "" {
 		rest, ok := strings.CutPrefix(escaped, c.PathPrefix)
@@ -287,8 +301,15 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		}
 		// CGI-style servers (PHP, WSGI, Rack) name headers HTTP_X_A: X_A
 		// is X-A to them.
-		if i := slices.Index(overrideKeys, http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))); i >= 0 {
+		dashed := http.CanonicalHeaderKey(strings.ReplaceAll(k, "_", "-"))
+		if i := slices.Index(overrideKeys, dashed); i >= 0 {
 			return overrideRefusal(i, k)
+		}
+		if dashed == WarrantIDHeader {
+			// The gateway removes a client's X-Tenuo-Warrant-Id and sets
+			// its own; this one would reach the upstream, where a
+			// CGI-style server reads it as that header.
+			return fmt.Errorf("header %s, which CGI-style servers read as %s (set by the gateway alone)", k, WarrantIDHeader)
 		}
 	}
 	if err := connectionNominated(r.Header); err != nil {

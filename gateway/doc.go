@@ -21,6 +21,10 @@
 //     parameters, which Java servers strip) is refused, as is one whose
 //     forwarded form would not canonicalise to the path routed. The
 //     canonical path is what is routed and what is forwarded.
+//   - refuses a method not in upper case (routes match methods in any
+//     case, servers as sent: "get" is not GET to Go's ServeMux), and a "#"
+//     in the request target (no client sends a fragment; servers that
+//     parse the target as a URL drop what follows it, which was checked);
 //   - routes HEAD as GET would be routed (an upstream answers HEAD with its
 //     GET handler), and forwards it as HEAD;
 //   - refuses a protocol upgrade other than WebSocket (an h2c upgrade
@@ -33,6 +37,10 @@
 //     (X_HTTP_Method_Override: CGI-style servers such as PHP, WSGI and Rack
 //     read "_" in a header name as "-"), and a "_method" query key, which
 //     frameworks honour to run another handler than the one routed;
+//   - refuses X-Tenuo-Warrant-Id spelled with underscores
+//     (X_Tenuo_Warrant_Id): the gateway removes a client's
+//     X-Tenuo-Warrant-Id and sets its own, and a CGI-style server would
+//     read that one as it;
 //   - refuses a Connection header that nominates a header the request
 //     carries, other than the hop-by-hop ones (a proxy, the sidecar's
 //     among them, drops a nominated header: the upstream would act on the
@@ -57,6 +65,11 @@
 //     stream.
 //
 // # Limits
+//
+// Request trailers (fields after a chunked body) are not checked: the
+// sidecar forwards none, but behind Envoy (ext_authz) the check is made
+// before they arrive and Envoy forwards them when its codec keeps them
+// (enable_trailers).
 //
 // WebSocket frames are not checked after an allowed upgrade: the upgrade
 // request is (its route, warrant and PoP), and then the sidecar relays the

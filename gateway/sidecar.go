@@ -73,6 +73,11 @@ func NewSidecar(cfg SidecarConfig) (*Sidecar, error) {
 			path, _ := url.PathUnescape(base + p.canon)
 			pr.Out.URL.Path, pr.Out.URL.RawPath = path, base+p.canon
 			pr.Out.Method = p.method
+			// Request trailers (header fields after a chunked body) were
+			// not checked: none is forwarded, as a server that merges them
+			// into the headers would read a tenant or an override the
+			// check never saw.
+			pr.Out.Trailer = nil
 			h := pr.Out.Header
 			if !s.forwardCredentials {
 				// The headers of the configuration that decided it.

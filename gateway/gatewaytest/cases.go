@@ -62,7 +62,9 @@ func (c *Case) Request(t testing.TB, f *Fixture, base string) *http.Request {
 		t.Fatal(err)
 	}
 	if u, err := url.Parse(base); err == nil {
-		r.URL.Opaque = "//" + u.Host + strings.SplitN(c.Target, "?", 2)[0]
+		path, query, _ := strings.Cut(c.Target, "?")
+		r.URL.Opaque = "//" + u.Host + path
+		r.URL.RawQuery, r.URL.Fragment = query, "" // a "#" too, as written
 	}
 	r.Header = c.Headers(t, f)
 	return r
@@ -145,6 +147,14 @@ func Cases() []Case {
 		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
+		// "get" is not GET to a server that compares methods as sent.
+		{"method in lower case", "get", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// Servers that parse the target as a URL drop what follows a "#"
+		// (here ".txt", which a "*.txt" constraint would have checked).
+		{"query: a '#'", "GET", "/files?path=/data/a#.txt", "", nil, agent, "read", read("/data/a#.txt"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"path: a '#'", "GET", "/files#x?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// To a CGI-style server it is the X-Tenuo-Warrant-Id the gateway sets.
+		{"warrant id header with underscores", "GET", "/files?path=/data/a", "", map[string]string{"X_Tenuo_Warrant_Id": "tnu_wrt_forged"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"no warrant", "GET", "/files?path=/data/a", "", nil, nil, "", nil, 401, authz.CodeInvalidEnvelopeStructure},
 		{"expired", "GET", "/files?path=/data/a", "", nil, expired, "read", read("/data/a"), 401, authz.CodeWarrantExpired},
 		{"untrusted root", "GET", "/files?path=/data/a", "", nil, rogue, "read", read("/data/a"), 403, authz.CodeUntrustedRoot},
