@@ -135,9 +135,17 @@ func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, s *Session
 	timer := time.NewTimer(headerDelay)
 	defer timer.Stop()
 	for {
-		queued, over := st.queued(gen)
+		queued, over, dead, mine := st.queued(gen)
 		switch {
-		case over && queued == 1:
+		case !mine:
+			// A client resuming the stream (Last-Event-ID) took it over:
+			// this POST ends as the empty event stream a superseded
+			// writer leaves; its answer goes to the resumer.
+			hdr := w.Header()
+			hdr["Content-Type"], hdr["Cache-Control"] = valSSE, valNoCache
+			w.WriteHeader(http.StatusOK)
+			return
+		case over && queued == 1 && !dead:
 			// Finished: nothing more is queued on st, and no other writer
 			// takes it (only one resuming a stream this one abandoned).
 			msgs, ids, _, _, mine := st.take(gen)
@@ -164,13 +172,16 @@ func (h *Handler) serveAnswer(w http.ResponseWriter, r *http.Request, s *Session
 			w.Write(msgs[0])
 			return
 		case queued > 0 || over:
-			h.serveStreamAfter(w, r, s, st, "", 0) // what came first is no lone answer
+			// What came first is no lone answer (or the stream was given
+			// up: its writer abandons it). The same writer goes on: one
+			// taking the stream over meanwhile is not joined by another.
+			h.serveStreamAs(w, r, s, st, "", 0, wake, gen)
 			return
 		}
 		select {
 		case <-wake:
 		case <-timer.C:
-			h.serveStreamAfter(w, r, s, st, "", 0) // the headers are due
+			h.serveStreamAs(w, r, s, st, "", 0, wake, gen) // the headers are due
 			return
 		case <-r.Context().Done():
 			s.abandon(st, gen)
@@ -276,6 +287,12 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request, s *Session
 // delay when no message came by then.
 func (h *Handler) serveStreamAfter(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string, delay time.Duration) {
 	wake, gen := st.writer()
+	h.serveStreamAs(w, r, s, st, first, delay, wake, gen)
+}
+
+// serveStreamAs is serveStreamAfter for the writer of generation gen, which
+// waits on wake.
+func (h *Handler) serveStreamAs(w http.ResponseWriter, r *http.Request, s *Session, st *stream, first string, delay time.Duration, wake chan struct{}, gen uint64) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Time{}) // the body is read; the stream may last
 	hdr := w.Header()

@@ -636,16 +636,16 @@ func (st *stream) take(gen uint64) (msgs [][]byte, ids []string, over, dead, min
 	return msgs, ids, st.finished || st.dead, st.dead, true
 }
 
-// queued returns how many messages are queued, and whether the stream is
-// over (finished or dead), for the writer of generation gen (0, false
-// when it was superseded).
-func (st *stream) queued(gen uint64) (int, bool) {
+// queued returns how many messages are queued, whether the stream is over
+// (finished or dead) and whether it is dead, for the writer of generation
+// gen; mine is false (and the rest zero) when that writer was superseded.
+func (st *stream) queued(gen uint64) (n int, over, dead, mine bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.gen != gen {
-		return 0, false
+		return 0, false, false, false
 	}
-	return len(st.q), st.finished || st.dead
+	return len(st.q), st.finished || st.dead, st.dead, true
 }
 
 // wrote records that the writer of generation gen wrote events, ids among

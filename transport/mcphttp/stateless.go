@@ -428,11 +428,11 @@ func (h *Handler) serveStateless(w http.ResponseWriter, r *http.Request, s *Sess
 	var got [][]byte
 	timer := time.NewTimer(headerDelay)
 	defer timer.Stop()
-	over := false
+	over, dead := false, false
 wait:
 	for {
 		var msgs [][]byte
-		msgs, _, over, _, _ = st.take(gen)
+		msgs, _, over, dead, _ = st.take(gen)
 		got = append(got, msgs...)
 		if over || len(got) > 0 {
 			break
@@ -446,7 +446,7 @@ wait:
 			return
 		}
 	}
-	if over && len(got) == 1 && wantJSON {
+	if over && !dead && len(got) == 1 && wantJSON { // a given-up stream's message is no answer
 		s.mu.Lock()
 		s.dropStream(st)
 		s.mu.Unlock()
