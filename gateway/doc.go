@@ -61,7 +61,9 @@
 //     JSON by its Content-Type (a form, which the upstream would parse as
 //     one; a charset other than UTF-8) or that is content-encoded, reads it
 //     once under a cap with the strict reader of MCP arguments (duplicate
-//     keys refused) and forwards exactly those bytes. Other routes' bodies
+//     keys refused; an integer no IEEE-754 double holds, such as
+//     9007199254740993, refused unless the decision point allows inexact
+//     numbers, as for MCP arguments) and forwards exactly those bytes. Other routes' bodies
 //     stream.
 //
 // # Limits

@@ -14,6 +14,7 @@ import (
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/jsonkeys"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -26,7 +27,10 @@ const DefaultMaxBody = 1 << 20
 // and fields its route maps to (the tool map's routes: path parameters,
 // query, headers and the JSON body), before the handler runs. A denied
 // request is answered with the status of enforce's one table of denials
-// and a JSON body carrying Tenuo's code; the handler never runs.
+// and a JSON body carrying Tenuo's code; the handler never runs. A JSON
+// body with an integer no IEEE-754 double holds (beyond ±2^53) is refused
+// as malformed unless Point.AllowInexactNumbers: a handler reading numbers
+// as doubles would act on another value than the one checked.
 //
 // Set the fields before the first request and don't change them
 // afterwards. The zero value denies every request (no decision point).
@@ -211,6 +215,13 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 		// keys in any letter case: keys that differ only so are refused.
 		if kerr := jsonkeys.Check(body); kerr != nil {
 			err = fmt.Errorf("request body: %v", kerr)
+		} else if !m.Point.AllowInexactNumbers {
+			// As for MCP arguments: a handler reading numbers as doubles
+			// (any JavaScript server) would act on another integer than
+			// the one checked.
+			if n, found := value.FirstInexactNumber(body); found {
+				err = fmt.Errorf("request body: %s is an integer beyond ±2^53 that a server reading JSON numbers as doubles would act on as another value than the one checked; refused unless the decision point allows inexact numbers", n.Path)
+			}
 		}
 	}
 	if precheck != nil {

@@ -36,7 +36,8 @@ type common struct {
 }
 
 // mcpOnly are enforceflags' flags that mean nothing for HTTP front ends.
-var mcpOnly = []string{"list-policy", "deny-as", "pin", "pin-mode", "upstream-exact-integers"}
+// (--upstream-exact-integers applies to JSON bodies as to MCP arguments.)
+var mcpOnly = []string{"list-policy", "deny-as", "pin", "pin-mode"}
 
 func (c *common) register(cmd *cobra.Command, adminDefault string) {
 	fl := cmd.Flags()

@@ -121,6 +121,8 @@ func Cases() []Case {
 		{"header: missing", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, map[string]string{"Content-Type": "application/json"}, agent, "scale", scale("staging-1", 3), 403, authz.CodeConstraintViolation},
 		{"PoP over other fields", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":4}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 401, authz.CodePopSignatureInvalid},
 		{"body: duplicate keys", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3,"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, AnyCode},
+		// A JavaScript upstream reads it as 9007199254740992.
+		{"body: an integer no double holds", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":9007199254740993}}`, JSONHeaders(), agent, "scale", scale("staging-1", 9007199254740993), 400, authz.CodeInvalidEnvelopeStructure},
 		{"body: not JSON", "POST", "/clusters/staging-1/scale", `{"spec":`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodePopChallengeInvalid},
 		{"body: a form", "POST", "/clusters/staging-1/scale", `spec.replicas=3`, ct("Content-Type", "application/x-www-form-urlencoded"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"body: no content type", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
