@@ -11,8 +11,12 @@
 // a denied one is PERMISSION_DENIED with the status and JSON body of
 // enforce's one table, which Envoy answers the client with. A CheckRequest
 // without the HTTP attributes, or with a path that does not parse, is
-// denied as malformed, never allowed. A value of the headers map (Envoy
-// without encode_raw_headers) is read as the repeated header lines Envoy
+// denied as malformed, never allowed; so is one that does not decode (a
+// header value that is not UTF-8 in the headers map, as Envoy without
+// encode_raw_headers may send one), rather than failing the RPC, which
+// Envoy's failure_mode_allow would let through (with a unary interceptor,
+// which is given the generated messages, such a request fails the RPC).
+// A value of the headers map (Envoy without encode_raw_headers) is read as the repeated header lines Envoy
 // may have joined into it with ",". On a route that extracts from the
 // body, the body Envoy sends must be the request's whole body: one it
 // marks as cut short (allow_partial_message) is refused as too large, and
@@ -342,6 +346,8 @@ func (v *httpView) request(canonical map[string]string) (*http.Request, error) {
 // values to room when they fit.
 func (v *httpView) requestInto(r *http.Request, room []string, canonical map[string]string) (*http.Request, error) {
 	switch {
+	case v.bad != nil:
+		return nil, errors.New("the check request does not decode (a string that is not UTF-8, or a truncated message)")
 	case !v.ok:
 		return nil, errors.New("the check request has no HTTP attributes")
 	case v.method == "":

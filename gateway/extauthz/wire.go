@@ -55,7 +55,8 @@ type header struct{ key, value string }
 // httpView is what a Check reads of a CheckRequest: its
 // attributes.request.http, the values resolved as Check uses them.
 type httpView struct {
-	ok                     bool // attributes.request.http is there
+	ok                     bool  // attributes.request.http is there
+	bad                    error // why the message did not decode (denied)
 	id, method, path, host string
 	headers                []header // the headers map: one per key, sorted by key
 	headerMap              []header // header_map in order: raw_value when not empty, else value
@@ -354,12 +355,18 @@ func (m *wireRequest) Reset()         { *m = wireRequest{} }
 func (m *wireRequest) String() string { return "CheckRequest (as extauthz reads it)" }
 func (m *wireRequest) ProtoMessage()  {}
 
-// Unmarshal reads b, which it does not keep.
+// Unmarshal reads b, which it does not keep. A message that does not
+// decode where the generated decoder fails too is not an error but a
+// request to deny (m.v.bad says why): failing, it would fail the RPC
+// (gRPC answers the error itself), which Envoy's failure_mode_allow lets
+// through, and Envoy without encode_raw_headers sends a header's bytes as
+// they came, UTF-8 or not, in the headers map's strings.
 func (m *wireRequest) Unmarshal(b []byte) error {
 	m.v = httpView{}
 	var d wireReader
 	if err := d.checkRequest(b); err != nil {
-		return err
+		m.v.bad = err
+		return nil
 	}
 	m.v = d.view(m.room[:])
 	return nil

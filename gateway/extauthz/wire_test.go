@@ -104,6 +104,9 @@ func wireCases(t testing.TB) map[string][]byte {
 func readBoth(b []byte) (wire httpView, werr error, gen httpView, gerr error) {
 	var m wireRequest
 	werr = proto.Unmarshal(b, protoadapt.MessageV2Of(&m)) // through protobuf-go, as gRPC's codec calls it
+	if werr == nil {
+		werr = m.v.bad // not an RPC error, but a request denied
+	}
 	var req authv3.CheckRequest
 	if gerr = proto.Unmarshal(b, &req); gerr == nil {
 		gen = viewOf(req.GetAttributes().GetRequest().GetHttp())
@@ -334,6 +337,9 @@ func TestCodec(t *testing.T) {
 		for _, data := range splits {
 			m := &wireRequest{v: httpView{ok: true, path: "/left over"}}
 			err := c.Unmarshal(data, m)
+			if err == nil {
+				err = m.v.bad // a request denied
+			}
 			if (err != nil) != (werr != nil) || err == nil && !reflect.DeepEqual(m.v, want) {
 				t.Errorf("%s in %d buffers: %+v %v, want %+v %v", name, len(data), m.v, err, want, werr)
 			}
