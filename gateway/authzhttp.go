@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/tenuo-mcp/tenuo-mcp/guard"
 )
@@ -21,10 +22,35 @@ import (
 // arrive (denied) and the checks on headers (method and path overrides,
 // Connection, Upgrade, Content-Type and Content-Encoding) cannot see what
 // the upstream will. The gRPC mode (package extauthz) gets them all.
-func (c *Checker) AuthzHandler() http.Handler {
+//
+// An allowed answer lists in x-envoy-auth-headers-to-remove, for Envoy to
+// remove from the upstream request, the credential headers and, when the
+// answer sets no warrant id (audit mode letting a denied request on), a
+// client's X-Tenuo-Warrant-Id: Envoy's HTTP mode removes nothing else.
+func (c *Checker) AuthzHandler() http.Handler { return c.AuthzHandlerForwarding(false) }
+
+// EnvoyHeadersToRemove is the header of an HTTP ext_authz answer that
+// lists, comma-separated, the headers Envoy is to remove from the upstream
+// request.
+const EnvoyHeadersToRemove = "X-Envoy-Auth-Headers-To-Remove"
+
+// AuthzHandlerForwarding is AuthzHandler, leaving the credential headers
+// on the upstream request when forwardCredentials is set.
+func (c *Checker) AuthzHandlerForwarding(forwardCredentials bool) http.Handler {
 	return c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var remove []string
+		if !forwardCredentials {
+			for _, h := range CredentialHeaders(r) {
+				remove = append(remove, strings.ToLower(h))
+			}
+		}
 		if id := warrantID(guard.ResultFrom(r.Context())); id != "" {
 			w.Header().Set(WarrantIDHeader, id)
+		} else {
+			remove = append(remove, strings.ToLower(WarrantIDHeader))
+		}
+		if len(remove) > 0 {
+			w.Header().Set(EnvoyHeadersToRemove, strings.Join(remove, ", "))
 		}
 		w.WriteHeader(http.StatusOK)
 	}))

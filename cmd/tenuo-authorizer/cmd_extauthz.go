@@ -83,7 +83,7 @@ the one they started with, and one in doubt is refused with the reason
 				}
 				hc := b.checker
 				hc.PathPrefix = f.pathPrefix
-				servers = append(servers, httpServer("http", l, hc.AuthzHandler()))
+				servers = append(servers, httpServer("http", l, hc.AuthzHandlerForwarding(f.forwardCreds)))
 			}
 			return b.run(ctx, f.admin, onListen, servers)
 		},
