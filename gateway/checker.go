@@ -436,7 +436,8 @@ func jsonBody(r *http.Request) error {
 	return nil
 }
 
-// checkQuery refuses a query Go cannot parse, and what queryKeys refuses.
+// checkQuery refuses a query Go cannot parse, a value with a NUL, and
+// what queryKeys refuses.
 // A short query without escapes, "+" or ";" (most are) is checked where it
 // lies; ParseQuery would read it as its own keys and values, one each.
 func checkQuery(raw string) error {
@@ -460,6 +461,15 @@ func checkQuery(raw string) error {
 	q, err := url.ParseQuery(raw)
 	if err != nil {
 		return fmt.Errorf("the query does not parse: %v", err)
+	}
+	for k, vs := range q {
+		for _, v := range vs {
+			if strings.IndexByte(v, 0) >= 0 {
+				// A C reader stops at the NUL, before what was checked
+				// after it ("/etc/passwd\x00.txt" for a "*.txt" rule).
+				return fmt.Errorf("a NUL in the value of query key %q (some servers cut the value there)", k)
+			}
+		}
 	}
 	return queryKeys(q)
 }

@@ -46,7 +46,8 @@
 //     among them, drops a nominated header: the upstream would act on the
 //     request without a tenant header, say, that the check read);
 //   - on a route that extracts from the query, refuses a query Go cannot
-//     parse (";" separators, bad escapes), any repeated key, a key in
+//     parse (";" separators, bad escapes), a value with a NUL (where a C
+//     reader's string ends), any repeated key, a key in
 //     array or object notation (key[] or key[x], which PHP, Rack and
 //     Express's qs read as key), and two keys that a lenient reader takes
 //     for one (keys differing in letter case, as ASP.NET compares them, or

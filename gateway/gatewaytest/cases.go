@@ -107,6 +107,9 @@ func Cases() []Case {
 		// A lone key that is not the one extracted but that a lenient
 		// server reads as it: the check would see the default (10) while
 		// the server acted on 100000.
+		// A C reader (PHP's file functions, say) stops at the NUL: a
+		// "*.txt" constraint would check ".txt" that such a server drops.
+		{"query: a NUL in a value", "GET", "/files?path=/data/a%00.txt", "", nil, agent, "read", read("/data/a\x00.txt"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: default", "GET", "/items", "", nil, agent, "list", list("10"), 200, 0},
 		{"query: optional key", "GET", "/items?limit=50", "", nil, agent, "list", list("50"), 200, 0},
 		{"query: optional key's constraint", "GET", "/items?limit=100000", "", nil, agent, "list", list("100000"), 403, authz.CodeConstraintViolation},
