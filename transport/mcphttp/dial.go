@@ -104,7 +104,24 @@ func defaultClient() *http.Client {
 	// in flight, or each call past the second opens (and leaves in
 	// TIME_WAIT) a connection of its own.
 	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, CheckRedirect: sameOrigin}
+}
+
+// sameOrigin is the default client's redirect policy: a redirect within
+// the upstream's origin (Starlette's /mcp → /mcp/) is followed, up to ten;
+// one to another origin is not, its 3xx being the answer (an error): the
+// upstream's credentials (DialOptions.Header; net/http keeps any but
+// Authorization and Cookie across hosts) and session id go to no host the
+// operator did not name, and serve fetches nothing for the upstream from
+// where it stands.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("mcphttp: stopped after 10 redirects")
+	}
+	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }
 
 // Dial returns a connection to the streamable HTTP endpoint rawURL. Nothing
@@ -356,6 +373,13 @@ func (c *ClientConn) exchange(req *http.Request, body []byte, msgs []msgInfo, pe
 	var err error
 	if c.fast {
 		resp, err = fastDo(req, body)
+		if err == nil && isRedirect(resp) {
+			// net/http's client follows a redirect (sameOrigin): let it
+			// do this one, so that the answer is the one it would read.
+			// A redirect is no answer, so nothing was done upstream.
+			resp.Body.Close()
+			resp, err = c.client.Do(req)
+		}
 	} else {
 		resp, err = c.client.Do(req)
 	}
@@ -440,6 +464,15 @@ func readCapped(r io.Reader, n, max int64) ([]byte, error) {
 }
 
 var errTooBig = errors.New("mcphttp: body over its cap")
+
+// isRedirect tells whether net/http's client would follow resp.
+func isRedirect(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
+}
 
 func isEventStream(resp *http.Response) bool {
 	switch ct := resp.Header.Get("Content-Type"); ct {

@@ -3,6 +3,7 @@ package mcphttp
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +25,9 @@ import (
 // headers itself. The Transport hands every request to a writer goroutine
 // and every answer from a reader goroutine, three goroutine switches and
 // some thirty allocations per call that this path does without; everything
-// else (the GET stream, DELETE, TLS, proxies) stays with net/http.
+// else (the GET stream, DELETE, TLS, proxies, and a POST the upstream
+// redirects, which net/http's client follows within its origin) stays
+// with net/http.
 //
 // An idle connection is checked before it is used again (a non-blocking
 // peek): one the upstream closed meanwhile (Node's servers close idle
@@ -171,7 +174,9 @@ var errInvalidHeader = errors.New("mcphttp: invalid header in an upstream reques
 // appendRequest renders req, whose body is body, as an HTTP/1.1 request,
 // as net/http's Request.Write would: a header net/http would refuse to
 // send (a name that is no token, a value with a line break or another
-// control character) is refused.
+// control character) is refused, and the URL's user information is sent
+// as Basic authorization unless the header has an Authorization of its own,
+// as net/http's Client sends it.
 func appendRequest(dst []byte, req *http.Request, body []byte) ([]byte, error) {
 	host := req.Host
 	if host == "" {
@@ -211,6 +216,13 @@ func appendRequest(dst []byte, req *http.Request, body []byte) ([]byte, error) {
 	}
 	if !ua {
 		dst = append(dst, "User-Agent: Go-http-client/1.1\r\n"...)
+	}
+	if u := req.URL.User; u != nil && len(req.Header["Authorization"]) == 0 {
+		// The URL's user information, as net/http's Client sends it.
+		pw, _ := u.Password()
+		dst = append(dst, "Authorization: Basic "...)
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(u.Username()+":"+pw))
+		dst = append(dst, "\r\n"...)
 	}
 	dst = append(dst, "\r\n"...)
 	return append(dst, body...), nil
