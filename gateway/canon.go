@@ -3,7 +3,9 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // CanonicalPath returns the canonical form of an escaped request path (the
@@ -14,7 +16,10 @@ import (
 // Refused, because servers resolve them differently from one another (and
 // so from the route checked): a dot segment, raw or escaped; an empty
 // segment other than a trailing slash; an escaped "/" or "\"; a raw "\"; an
-// escaped or raw control character; a ";"; and a bad escape.
+// escaped or raw control character; a ";"; a bad escape; an escaped "%"
+// before two hex digits ("%252F", "/" to a server that decodes twice); and
+// escapes or bytes that are not UTF-8 (overlong forms: "%C0%AE" is "." to a
+// lenient decoder).
 func CanonicalPath(escaped string) (string, error) {
 	if !strings.HasPrefix(escaped, "/") {
 		return "", errors.New("the path does not start with /")
@@ -54,6 +59,8 @@ func canonicalPath(escaped string) (string, error) {
 				c = hi<<4 | lo
 				j += 2
 				switch {
+				case c == '%' && j+2 < len(seg) && isHex(seg[j+1]) && isHex(seg[j+2]):
+					return "", fmt.Errorf("an escaped '%%' that begins another escape in path segment %d (servers that decode twice read another path)", i+1)
 				case c == '/' || c == '\\':
 					return "", fmt.Errorf("an escaped %q in path segment %d (servers disagree on whether it separates segments)", c, i+1)
 				case unreserved(c):
@@ -79,7 +86,18 @@ func canonicalPath(escaped string) (string, error) {
 			return "", errors.New("the path has a dot segment")
 		}
 	}
-	return b.String(), nil
+	out := b.String()
+	if plain, err := url.PathUnescape(out); err != nil || !utf8.ValidString(plain) {
+		// Overlong forms above all: "%C0%AE" is "." to a lenient UTF-8
+		// decoder, so "%C0%AE%C0%AE" is "..".
+		return "", errors.New("the path's escapes are not UTF-8 (a lenient decoder could read other characters, dots among them)")
+	}
+	return out, nil
+}
+
+func isHex(c byte) bool {
+	_, ok := unhex(c)
+	return ok
 }
 
 // isCanonical reports whether a path starting with "/" is its own

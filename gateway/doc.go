@@ -17,8 +17,10 @@
 //   - canonicalises the path ([CanonicalPath]): escapes of unreserved
 //     characters are decoded and the others upper-cased; a path with a dot
 //     segment (also escaped), an empty segment ("//"), an escaped slash or
-//     backslash, a raw backslash, a control character or a ";" (path
-//     parameters, which Java servers strip) is refused, as is one whose
+//     backslash, a raw backslash, a control character, a ";" (path
+//     parameters, which Java servers strip), an escaped "%" before two hex
+//     digits (decoded twice, "%252F" is "/") or escapes that are not UTF-8
+//     (to a lenient decoder "%C0%AE" is ".") is refused, as is one whose
 //     forwarded form would not canonicalise to the path routed. The
 //     canonical path is what is routed and what is forwarded.
 //   - refuses a method not in upper case (routes match methods in any

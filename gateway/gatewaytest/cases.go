@@ -137,6 +137,9 @@ func Cases() []Case {
 		{"escaped dot segment", "GET", "/files/%2e%2e/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"empty segment", "POST", "/clusters//staging-1/scale", `{}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"escaped slash", "POST", "/clusters/staging-1%2Fx/scale", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1/x", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		// "/" and ".." to servers that decode twice, or UTF-8 leniently.
+		{"escaped escape", "PUT", "/upload/a%252Fb", "z", nil, agent, "upload", map[string]any{"name": "a%2Fb"}, 400, authz.CodeInvalidEnvelopeStructure},
+		{"overlong dots", "PUT", "/upload/%C0%AE%C0%AE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
 		{"path parameter", "GET", "/files;x=1?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override header", "GET", "/files?path=/data/a", "", map[string]string{"X-HTTP-Method-Override": "DELETE"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		// CGI-style servers (PHP, WSGI, Rack) read X_A as X-A.
