@@ -309,28 +309,50 @@ func (h *Handler) versionOK(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// accepts reports which answers the client's Accept header allows.
+// accepts reports which answers the client's Accept header allows. Each
+// of the two media types is judged by the most specific range that names
+// it (the type itself, then text/* or application/*, then */*), and a
+// range given q=0 refuses what it names (RFC 9110, section 12.4.2).
 func accepts(r *http.Request) (json, sse bool) {
 	vs := r.Header.Values("Accept")
 	if len(vs) == 0 {
 		return true, true
 	}
+	// The specificity of the range that judged each type (0: none), and
+	// its verdict.
+	jsonBy, sseBy := 0, 0
+	judge := func(by *int, ok *bool, level int, yes bool) {
+		if level > *by || (level == *by && yes) {
+			*by, *ok = level, yes
+		}
+	}
 	for _, v := range vs {
 		for part := range strings.SplitSeq(v, ",") {
 			mt := strings.TrimSpace(part)
+			yes := true
 			if strings.ContainsAny(mt, ";\"") || mt != strings.ToLower(mt) {
+				var params map[string]string
 				var err error
-				if mt, _, err = mime.ParseMediaType(mt); err != nil {
+				if mt, params, err = mime.ParseMediaType(mt); err != nil {
 					continue
+				}
+				if q, ok := params["q"]; ok {
+					f, err := strconv.ParseFloat(q, 64)
+					yes = err != nil || f > 0 // a malformed q is no refusal
 				}
 			}
 			switch mt {
-			case "application/json", "application/*":
-				json = true
-			case "text/event-stream", "text/*":
-				sse = true
+			case "application/json":
+				judge(&jsonBy, &json, 3, yes)
+			case "application/*":
+				judge(&jsonBy, &json, 2, yes)
+			case "text/event-stream":
+				judge(&sseBy, &sse, 3, yes)
+			case "text/*":
+				judge(&sseBy, &sse, 2, yes)
 			case "*/*":
-				json, sse = true, true
+				judge(&jsonBy, &json, 1, yes)
+				judge(&sseBy, &sse, 1, yes)
 			}
 		}
 	}

@@ -171,3 +171,31 @@ func TestStatelessGivenUpStreamIsNoJSON(t *testing.T) {
 		t.Fatalf("a given-up stream answered as JSON with %.60q", w.Body.String())
 	}
 }
+
+// TestAcceptQualityZero: a media type given q=0 is one the client refuses
+// (RFC 9110 §12.4.2): a client accepting "application/json;q=0" with
+// event streams gets its lone answer as a stream, not as the JSON it
+// refused; one refusing both is answered 406.
+func TestAcceptQualityZero(t *testing.T) {
+	f := newFixture(t, nil)
+	f.initialize()
+	for accept, want := range map[string]string{
+		"application/json;q=0, text/event-stream":          "text/event-stream",
+		"application/json; q=0.0, text/event-stream;q=0.5": "text/event-stream",
+		"text/event-stream;q=0, application/json":          "application/json",
+		"application/json;q=0.001, text/event-stream":      "application/json",
+		"*/*;q=0": "",
+	} {
+		resp := f.do("POST", `{"jsonrpc":"2.0","id":"q","method":"ping"}`, map[string]string{"Accept": accept})
+		io.ReadAll(resp.Body)
+		if want == "" {
+			if resp.StatusCode != http.StatusNotAcceptable {
+				t.Errorf("Accept %q: %d, want 406", accept, resp.StatusCode)
+			}
+			continue
+		}
+		if got := resp.Header.Get("Content-Type"); got != want {
+			t.Errorf("Accept %q answered as %q, want %q", accept, got, want)
+		}
+	}
+}

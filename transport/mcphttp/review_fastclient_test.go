@@ -357,3 +357,44 @@ func TestRedirects(t *testing.T) {
 		})
 	}
 }
+
+// TestFastClientCancelledConnNotReused: a 2026-07-28 request cancelled
+// (its POST closed) while the upstream works on it leaves its connection
+// closed, not pooled: the upstream's late answer to it can never be read
+// as the answer to the next request, another session's perhaps.
+func TestFastClientCancelledConnNotReused(t *testing.T) {
+	slow := make(chan struct{})
+	up := newRawUpstream(t, func(c net.Conn, conn, n int, req *http.Request, body []byte) {
+		if strings.Contains(string(body), `"slow"`) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n")
+			<-slow
+			late := `{"jsonrpc":"2.0","id":2,"result":{"late":"of the slow one"}}`
+			io.WriteString(c, late[:60]+jsonAnswer(late))
+			return
+		}
+		io.WriteString(c, jsonAnswer(result(body, `{"honest":true}`)))
+	})
+	a, b := dialFastTest(t, up.url), dialFastTest(t, up.url)
+	meta := `"_meta":{"` + MetaProtocolVersion + `":"2026-07-28"}`
+	if err := a.Write([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow",` + meta + `}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(up.requests()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow request never came")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // its answer's headers are read
+	if err := a.Write([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(slow)
+	time.Sleep(50 * time.Millisecond)
+	if err := b.Write([]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"fast",` + meta + `}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m := readOne(t, b); strings.Contains(m, "late") || !strings.Contains(m, `"honest":true`) {
+		t.Fatalf("the other session read %s", m)
+	}
+}
