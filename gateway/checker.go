@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/guard"
+	"github.com/tenuo-mcp/tenuo-mcp/internal/value"
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
@@ -146,8 +148,29 @@ func configOf(p *enforce.Point) *toolmap.Config {
 func (c *Checker) middleware(p *enforce.Point) *guard.HTTP {
 	return &guard.HTTP{
 		Point: p, AuthorizerStyle: true, MaxBody: c.MaxBody, Debug: c.Debug,
-		Front: c.front(), StreamBodies: true, Precheck: precheck,
+		Front: c.front(), StreamBodies: true, Precheck: precheck, BodyCheck: bodyCheck,
 	}
+}
+
+// bodyCheck refuses a JSON body whose top-level object has a "_method"
+// key: Laravel reads a JSON body's _method as the method to run (as
+// Symfony reads a form's), and so does Express's method-override when it
+// is given req.body. A body without "_method" and without an escape (a key
+// could spell it "\u005fmethod") is not parsed again.
+func bodyCheck(body []byte) error {
+	if !bytes.Contains(body, []byte("_method")) && !bytes.Contains(body, []byte(`\u`)) {
+		return nil
+	}
+	v, err := value.ParseAny(body, value.DefaultLimits)
+	if err != nil {
+		return nil // the decision refuses what does not parse
+	}
+	if m, ok := v.(map[string]any); ok {
+		if _, ok := m["_method"]; ok {
+			return errors.New("method override in the body (_method)")
+		}
+	}
+	return nil
 }
 
 func precheck(r *http.Request) error {

@@ -37,8 +37,10 @@
 //     (X-Original-URL, X-Rewrite-URL: Zend Framework and Laminas route by
 //     them, as Symfony did before 2018), also spelled with underscores
 //     (X_HTTP_Method_Override: CGI-style servers such as PHP, WSGI and Rack
-//     read "_" in a header name as "-"), and a "_method" query key, which
-//     frameworks honour to run another handler than the one routed;
+//     read "_" in a header name as "-"), a "_method" query key, and, on a
+//     route that reads the body, a "_method" key of a JSON body (Laravel
+//     reads one, as Express's method-override can), which frameworks
+//     honour to run another handler than the one routed;
 //   - refuses X-Tenuo-Warrant-Id spelled with underscores
 //     (X_Tenuo_Warrant_Id): the gateway removes a client's
 //     X-Tenuo-Warrant-Id and sets its own, and a CGI-style server would
@@ -80,6 +82,6 @@
 // request is (its route, warrant and PoP), and then the sidecar relays the
 // frames both ways unread for as long as the connection lasts. A
 // configuration reload does not close connections upgraded before it. A
-// form body's "_method" field on a route that does not read the body is
-// not seen (the body streams unread).
+// "_method" field of a form or JSON body on a route that does not read the
+// body is not seen (the body streams unread).
 package gateway

@@ -69,6 +69,12 @@ type HTTP struct {
 	// upstream would parse differently from what was checked. Nil refuses
 	// nothing.
 	Precheck func(*http.Request) error
+	// BodyCheck, when set, looks at each body read for the decision that
+	// is JSON, after the middleware's own checks: a non-nil error refuses
+	// the request as malformed, as Precheck's does. Gateways use it to
+	// refuse what their upstream would read in the body beyond the fields
+	// checked (a method override). Nil refuses nothing.
+	BodyCheck func(body []byte) error
 	// StreamBodies leaves unread the body of a request whose route extracts
 	// nothing from it (or that routes nowhere, and so is denied): the
 	// decision does not depend on it, and the handler reads it as it arrives
@@ -222,6 +228,9 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 			if n, found := value.FirstInexactNumber(body); found {
 				err = fmt.Errorf("request body: %s is an integer beyond ±2^53 that a server reading JSON numbers as doubles would act on as another value than the one checked; refused unless the decision point allows inexact numbers", n.Path)
 			}
+		}
+		if err == nil && m.BodyCheck != nil {
+			err = m.BodyCheck(body)
 		}
 	}
 	if precheck != nil {

@@ -154,6 +154,10 @@ func Cases() []Case {
 		{"header: name with underscores", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json", "X_Tenant_Id", "evil"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to h2c", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"upgrade to two protocols", "GET", "/files?path=/data/a", "", map[string]string{"Upgrade": "websocket, h2c"}, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
+		// Laravel (and Express with method-override reading req.body) run
+		// the handler of the method a JSON body's _method names.
+		{"method override in a JSON body", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"_method":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"method override in a JSON body, escaped", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"\u005fmethod":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
 		// "get" is not GET to a server that compares methods as sent.
 		{"method in lower case", "get", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
