@@ -108,8 +108,8 @@ func defaultClient() *http.Client {
 }
 
 // sameOrigin is the default client's redirect policy: a redirect within
-// the upstream's origin (Starlette's /mcp → /mcp/) is followed, up to ten;
-// one to another origin is not, its 3xx being the answer (an error): the
+// the upstream's origin (Starlette's /mcp → /mcp/), or from http to https
+// on the same host name, is followed, up to ten; one elsewhere is not, its 3xx being the answer (an error): the
 // upstream's credentials (DialOptions.Header; net/http keeps any but
 // Authorization and Cookie across hosts) and session id go to no host the
 // operator did not name, and serve fetches nothing for the upstream from
@@ -118,7 +118,12 @@ func sameOrigin(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("mcphttp: stopped after 10 redirects")
 	}
-	if first := via[0].URL; req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+	first := via[0].URL
+	same := req.URL.Scheme == first.Scheme && req.URL.Host == first.Host
+	// An http:// upstream moving itself to https on the same name is
+	// followed too: the same host, reached more safely.
+	upgrade := first.Scheme == "http" && req.URL.Scheme == "https" && strings.EqualFold(req.URL.Hostname(), first.Hostname())
+	if !same && !upgrade {
 		return http.ErrUseLastResponse
 	}
 	return nil

@@ -407,3 +407,35 @@ func TestFastClientCancelledConnNotReused(t *testing.T) {
 		t.Fatalf("the other session read %s", m)
 	}
 }
+
+// TestSameOrigin: the redirect policy's rule, on the URLs it compares.
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		from, to string
+		follow   bool
+	}{
+		{"http://up:8080/mcp", "http://up:8080/mcp/", true},
+		{"http://up/mcp", "https://up/mcp", true},
+		{"http://up:8080/mcp", "https://UP:8443/mcp", true},
+		{"https://up/mcp", "http://up/mcp", false},
+		{"http://up:8080/mcp", "http://up:8081/mcp", false},
+		{"http://up/mcp", "http://169.254.169.254/latest/meta-data/", false},
+		{"http://up/mcp", "https://evil/mcp", false},
+		{"http://user:pw@up/mcp", "http://up/mcp/", true},
+	} {
+		from, _ := http.NewRequest("POST", tc.from, nil)
+		to, _ := http.NewRequest("POST", tc.to, nil)
+		err := sameOrigin(to, []*http.Request{from})
+		if got := err == nil; got != tc.follow {
+			t.Errorf("%s → %s: followed %v, want %v (%v)", tc.from, tc.to, got, tc.follow, err)
+		}
+	}
+	from, _ := http.NewRequest("POST", "http://up/mcp", nil)
+	via := make([]*http.Request, 10)
+	for i := range via {
+		via[i] = from
+	}
+	if sameOrigin(from, via) == nil {
+		t.Error("an eleventh redirect was followed")
+	}
+}
