@@ -366,6 +366,11 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			}
 		}
 	}
+	if reads.Body && r.URL.RawQuery != "" {
+		if err := queryShadowsBody(r.URL.RawQuery, reads.BodyKeys); err != nil {
+			return err
+		}
+	}
 	if reads.Body {
 		if err := jsonBody(r); err != nil {
 			return err
@@ -554,6 +559,41 @@ func queryKeys(q url.Values) error {
 			return fmt.Errorf("query keys %q and %q are one key to some servers", other, k)
 		}
 		seen[lk] = k
+	}
+	return nil
+}
+
+// queryShadowsBody refuses, on a route that reads the body, a query key
+// that names a top-level key the body rules read: Rails' params and
+// Laravel's input() merge the query with the body's fields, so a field the
+// body leaves out (checked as missing, or as its default) would be acted
+// on with the query's value. Keys are compared as the lenient readers do
+// (see looseQueryKey), before any array notation ("spec[replicas]" is
+// spec to Rails). A query that does not parse is split as it lies.
+func queryShadowsBody(raw string, bodyKeys []string) error {
+	if len(bodyKeys) == 0 {
+		return nil
+	}
+	for raw != "" {
+		var pair string
+		if i := strings.IndexAny(raw, "&;"); i >= 0 {
+			pair, raw = raw[:i], raw[i+1:]
+		} else {
+			pair, raw = raw, ""
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(k); err == nil {
+			k = u
+		}
+		if i := strings.IndexByte(k, '['); i >= 0 {
+			k = k[:i]
+		}
+		lk := looseQueryKey(k)
+		for _, bk := range bodyKeys {
+			if lk == looseQueryKey(bk) {
+				return fmt.Errorf("query key %q on a route that reads body field %q (servers that merge the query into the body's fields would read it as that)", k, bk)
+			}
+		}
 	}
 	return nil
 }

@@ -62,6 +62,11 @@
 //     while the upstream acted on the value);
 //   - on a route that extracts from headers, refuses a header name with
 //     "_" (to a CGI-style server X_Tenant_Id is X-Tenant-Id);
+//   - on a route that extracts from the body, refuses a query key that
+//     names a top-level key the body rules read (spec or spec[replicas]
+//     for spec.replicas): Rails' params and Laravel's input() merge the
+//     query with the body's fields, so a field the body leaves out would
+//     take the query's value, unchecked;
 //   - on a route that extracts from the body, refuses a body that is not
 //     JSON by its Content-Type (a form, which the upstream would parse as
 //     one; a charset other than UTF-8) or that is content-encoded, reads it

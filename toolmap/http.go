@@ -18,6 +18,9 @@ type route struct {
 	methods []string // upper case; nil: every method
 	tool    *tool
 	rules   []*rule // the tool's rules with the route's own merged over them, by field
+	// bodyKeys are the top-level object keys the body rules read, sorted
+	// and without repeats (see Reads.BodyKeys).
+	bodyKeys []string
 }
 
 // patSeg is one segment of a route pattern: a literal, or a parameter
@@ -78,6 +81,12 @@ func (p *parser) routes(c *Config, n *yaml.Node) {
 			continue
 		}
 		rt.rules = mergeRules(rt.tool.rules, extra)
+		for _, r := range rt.rules {
+			if r.from == srcBody && len(r.segs) > 0 && r.segs[0].kind == segField && !slices.Contains(rt.bodyKeys, r.segs[0].name) {
+				rt.bodyKeys = append(rt.bodyKeys, r.segs[0].name)
+			}
+		}
+		slices.Sort(rt.bodyKeys)
 		params := map[string]bool{}
 		for _, s := range rt.segs {
 			if s.param != "" {
@@ -218,6 +227,12 @@ func (c *Config) MapHTTP(method, path string, query url.Values, header http.Head
 // Reads says which parts of an HTTP request a route extracts fields from.
 type Reads struct {
 	Path, Query, Header, Body bool
+	// BodyKeys are the top-level keys of a JSON object body that the
+	// route's body rules read ("spec" for spec.replicas), sorted; shared,
+	// not to be modified. A front end refuses a query key that a server
+	// merging the query into the body's parameters (Rails, Laravel) would
+	// read as one of them.
+	BodyKeys []string
 }
 
 // RouteReads returns which parts of a request the route that [Config.MapHTTP]
@@ -231,7 +246,7 @@ func (c *Config) RouteReads(method, path string) (Reads, error) {
 	if err != nil {
 		return Reads{}, err
 	}
-	var r Reads
+	r := Reads{BodyKeys: rt.bodyKeys}
 	for _, rl := range rt.rules {
 		switch rl.from {
 		case srcPath:

@@ -126,6 +126,10 @@ func Cases() []Case {
 		{"body: duplicate keys", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3,"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, AnyCode},
 		// A JavaScript upstream reads it as 9007199254740992.
 		{"body: an integer no double holds", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":9007199254740993}}`, JSONHeaders(), agent, "scale", scale("staging-1", 9007199254740993), 400, authz.CodeInvalidEnvelopeStructure},
+		// Rails' params and Laravel's input() merge the query with the
+		// body's fields: a field the body leaves out takes the query's.
+		{"body: a query key for a body field", "POST", "/clusters/staging-1/scale?spec[replicas]=50", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		{"body: another query key", "POST", "/clusters/staging-1/scale?dry_run=1", `{"spec":{"replicas":3}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: not JSON", "POST", "/clusters/staging-1/scale", `{"spec":`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodePopChallengeInvalid},
 		{"body: a form", "POST", "/clusters/staging-1/scale", `spec.replicas=3`, ct("Content-Type", "application/x-www-form-urlencoded"), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"body: no content type", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
