@@ -64,7 +64,14 @@ type fastConn struct {
 type fastPool struct {
 	mu   sync.Mutex
 	idle map[string][]*fastConn
+	// reaper runs while connections are idle (nil when none is): after a
+	// burst, nothing may come to close them, and one its upstream closed
+	// would hold a descriptor (in CLOSE_WAIT) until the next request.
+	reaper *time.Timer
 }
+
+// fastReapEvery is how often the reaper looks at idle connections.
+const fastReapEvery = 10 * time.Second
 
 var fastConns = &fastPool{idle: map[string][]*fastConn{}}
 
@@ -108,6 +115,9 @@ func (p *fastPool) put(fc *fastConn) {
 		list = append(list, fc)
 	}
 	p.idle[fc.addr] = list
+	if keep && p.reaper == nil {
+		p.reaper = time.AfterFunc(fastReapEvery, p.reap)
+	}
 	p.mu.Unlock()
 	for _, o := range old {
 		o.nc.Close()
@@ -115,6 +125,52 @@ func (p *fastPool) put(fc *fastConn) {
 	if !keep {
 		fc.nc.Close()
 	}
+}
+
+// reap closes the idle connections that have been idle too long or that
+// their upstream closed, and runs again while any connection is left idle.
+func (p *fastPool) reap() {
+	now := time.Now()
+	var drop []*fastConn
+	p.mu.Lock()
+	for addr, list := range p.idle {
+		kept := list[:0]
+		for _, fc := range list {
+			// An idle connection is the pool's alone (get takes it out
+			// under mu before it looks at it), so it can be peeked here.
+			if now.Sub(fc.idleAt) >= fastIdleTimeout || !fc.peek.alive(fc.rc) {
+				drop = append(drop, fc)
+			} else {
+				kept = append(kept, fc)
+			}
+		}
+		clear(list[len(kept):])
+		if len(kept) == 0 {
+			delete(p.idle, addr)
+		} else {
+			p.idle[addr] = kept
+		}
+	}
+	if len(p.idle) > 0 {
+		p.reaper.Reset(fastReapEvery)
+	} else {
+		p.reaper = nil
+	}
+	p.mu.Unlock()
+	for _, fc := range drop {
+		fc.nc.Close()
+	}
+}
+
+// idleCount is the number of idle connections held (for tests).
+func (p *fastPool) idleCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, list := range p.idle {
+		n += len(list)
+	}
+	return n
 }
 
 // dialFast opens a new connection to addr.

@@ -222,3 +222,82 @@ func TestFastClientHeaderCap(t *testing.T) {
 		t.Fatalf("answer with 1.25 MiB of headers: %v", err)
 	}
 }
+
+// TestFastPoolReaper: the reaper closes an idle connection its upstream
+// closed and one idle past fastIdleTimeout, keeps a live one, and stops
+// once no connection is left idle.
+func TestFastPoolReaper(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 3)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- c
+		}
+	}()
+	addr := l.Addr().String()
+	dial := func() (*fastConn, net.Conn) {
+		fc, err := dialFast(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fc, <-accepted
+	}
+	p := &fastPool{idle: map[string][]*fastConn{}}
+	t.Cleanup(func() {
+		p.mu.Lock()
+		if p.reaper != nil {
+			p.reaper.Stop()
+		}
+		p.mu.Unlock()
+	})
+	closedUp, sc := dial()
+	old, osc := dial()
+	live, lsc := dial()
+	defer osc.Close()
+	defer lsc.Close()
+	p.put(closedUp)
+	p.put(old)
+	p.put(live)
+	if p.reaper == nil {
+		t.Fatal("no reaper runs while connections are idle")
+	}
+	p.mu.Lock()
+	old.idleAt = time.Now().Add(-fastIdleTimeout)
+	p.mu.Unlock()
+	sc.Close() // the upstream closes its end
+	deadline := time.Now().Add(5 * time.Second)
+	for closedUp.peek.alive(closedUp.rc) {
+		if time.Now().After(deadline) {
+			t.Fatal("the upstream's close never showed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.reap()
+	if n := p.idleCount(); n != 1 {
+		t.Fatalf("%d idle connections after the reap, want 1 (the live one)", n)
+	}
+	for name, fc := range map[string]*fastConn{"closed by the upstream": closedUp, "idle too long": old} {
+		if _, err := fc.nc.Write([]byte("x")); err == nil {
+			t.Errorf("the connection %s is still open", name)
+		}
+	}
+	if got := p.get(addr); got != live {
+		t.Fatal("the live connection was not kept")
+	}
+	p.reap()
+	p.mu.Lock()
+	stopped := p.reaper == nil
+	p.mu.Unlock()
+	if !stopped {
+		t.Fatal("the reaper runs on with no connection idle")
+	}
+	live.nc.Close()
+}
