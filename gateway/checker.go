@@ -612,8 +612,10 @@ func looseQueryKey(k string) string {
 	}, k)
 }
 
-// queryHasKey reports whether a raw query has key, separated by & or ;
-// (as some servers split it), escaped or not.
+// queryHasKey reports whether a raw query has key (lower case), separated
+// by & or ; (as some servers split it), escaped or not, as the most
+// lenient reader sees it (looseQueryKey: PHP reads ".method" and
+// " _method" as _method).
 func queryHasKey(raw, key string) bool {
 	for raw != "" {
 		var pair string
@@ -623,16 +625,12 @@ func queryHasKey(raw, key string) bool {
 			pair, raw = raw, ""
 		}
 		k, _, _ := strings.Cut(pair, "=")
-		if !strings.ContainsAny(k, "%+") {
-			if k == key {
-				return true
+		if strings.ContainsAny(k, "%+") {
+			if u, err := url.QueryUnescape(k); err == nil {
+				k = u
 			}
-			continue
 		}
-		if u, err := url.QueryUnescape(k); err == nil {
-			k = u
-		}
-		if k == key {
+		if k == key || looseQueryKey(k) == key {
 			return true
 		}
 	}

@@ -163,6 +163,9 @@ func Cases() []Case {
 		{"method override in a JSON body", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"_method":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override in a JSON body, escaped", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"\u005fmethod":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
+		// PHP reads ".method" and " _method" as _method (Laravel, Symfony).
+		{"method override query, PHP's dot", "PUT", "/upload/x?.method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
+		{"method override query, a leading space", "PUT", "/upload/x?%20_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
 		// "get" is not GET to a server that compares methods as sent.
 		{"method in lower case", "get", "/files?path=/data/a", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		// Servers that parse the target as a URL drop what follows a "#"
