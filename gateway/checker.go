@@ -375,7 +375,7 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 		if err := jsonBody(r); err != nil {
 			return err
 		}
-		if c.EnvoyPartialBody && strings.EqualFold(r.Header.Get(EnvoyPartialBodyHeader), "true") {
+		if c.EnvoyPartialBody && envoyPartial(r.Header) {
 			// Envoy sent only the first bytes: refused as too large, as
 			// the middleware refuses a body over its cap.
 			r.Body = truncatedBody{received: max(r.ContentLength, 0)}
@@ -411,6 +411,14 @@ func connectionNominated(h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// envoyPartial reports whether any x-envoy-auth-partial-body line says
+// true: a client may send the header too, before the one Envoy adds.
+func envoyPartial(h http.Header) bool {
+	return slices.ContainsFunc(h.Values(EnvoyPartialBodyHeader), func(v string) bool {
+		return strings.EqualFold(strings.TrimSpace(v), "true")
+	})
 }
 
 // envoyBodyComplete refuses a body Envoy sent that is not the request's
