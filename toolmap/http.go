@@ -203,7 +203,9 @@ func skeleton(segs []patSeg) string {
 // [ErrArguments] with [ErrAmbiguousKey], alone or not) and `body`, the
 // request body parsed as JSON when any
 // rule reads it (any JSON value; an empty body leaves every body path
-// missing). Everything else is as in [Config.MapCall].
+// missing). A field whose value holds a NUL in a string, at any depth, is
+// [ErrArguments] (a server handing it to C acts on less than was checked).
+// Everything else is as in [Config.MapCall].
 func (c *Config) MapHTTP(method, path string, query url.Values, header http.Header, body []byte) (*Mapping, error) {
 	best, parts, err := c.route(method, path)
 	if err != nil {
@@ -221,7 +223,31 @@ func (c *Config) MapHTTP(method, path string, query url.Values, header http.Head
 	if err != nil {
 		return nil, err
 	}
+	for k, v := range fields {
+		if hasNUL(v) {
+			// A server handing the value to C (a file name) acts on
+			// what comes before the NUL, not on the value checked.
+			return nil, fmt.Errorf("%w: tool %q field %q: a NUL in a string (a C reader stops there)", ErrArguments, best.tool.name, k)
+		}
+	}
 	return &Mapping{Tool: best.tool.warrant, Fields: fields}, nil
+}
+
+// hasNUL reports whether a string in v, at any depth, holds a NUL.
+func hasNUL(v any) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.IndexByte(x, 0) >= 0
+	case []any:
+		return slices.ContainsFunc(x, hasNUL)
+	case map[string]any:
+		for k, e := range x {
+			if strings.IndexByte(k, 0) >= 0 || hasNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Reads says which parts of an HTTP request a route extracts fields from.
