@@ -157,8 +157,13 @@ func (c *Checker) middleware(p *enforce.Point) *guard.HTTP {
 // Symfony reads a form's), and so does Express's method-override when it
 // is given req.body. A body without "_method" and without an escape (a key
 // could spell it "\u005fmethod") is not parsed again.
+//
+// A "__proto__" key at any depth is refused too: a JavaScript server that
+// merges the body into an object (a deep merge) sets the prototype of
+// every object, supplying fields the body left out, which the check read
+// as missing (or as their defaults).
 func bodyCheck(body []byte) error {
-	if !bytes.Contains(body, []byte("_method")) && !bytes.Contains(body, []byte(`\u`)) {
+	if !bytes.Contains(body, []byte("_method")) && !bytes.Contains(body, []byte("__proto__")) && !bytes.Contains(body, []byte(`\u`)) {
 		return nil
 	}
 	v, err := value.ParseAny(body, value.DefaultLimits)
@@ -170,7 +175,24 @@ func bodyCheck(body []byte) error {
 			return errors.New("method override in the body (_method)")
 		}
 	}
+	if hasProtoKey(v) {
+		return errors.New("a __proto__ key in the body (a JavaScript server merging it would give objects fields the check did not see)")
+	}
 	return nil
+}
+
+func hasProtoKey(v any) bool {
+	switch x := v.(type) {
+	case []any:
+		return slices.ContainsFunc(x, hasProtoKey)
+	case map[string]any:
+		for k, e := range x {
+			if k == "__proto__" || hasProtoKey(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func precheck(r *http.Request) error {

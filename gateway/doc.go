@@ -71,7 +71,9 @@
 //     JSON by its Content-Type (a form, which the upstream would parse as
 //     one; a charset other than UTF-8) or that is content-encoded, reads it
 //     once under a cap with the strict reader of MCP arguments (duplicate
-//     keys refused; an integer no IEEE-754 double holds, such as
+//     keys refused, and a "__proto__" key, which a JavaScript server
+//     merging the body would turn into fields of every object; an
+//     integer no IEEE-754 double holds, such as
 //     9007199254740993, refused unless the decision point allows inexact
 //     numbers, as for MCP arguments) and forwards exactly those bytes. Other routes' bodies
 //     stream.

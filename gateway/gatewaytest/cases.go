@@ -162,6 +162,10 @@ func Cases() []Case {
 		// the handler of the method a JSON body's _method names.
 		{"method override in a JSON body", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"_method":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override in a JSON body, escaped", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3},"\u005fmethod":"DELETE"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
+		// A JavaScript server that merges the body into an object (a deep
+		// merge, Object.assign of parsed parts) gives every object a
+		// field the body left out, checked as missing or its default.
+		{"body: a __proto__ key", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3,"__proto__":{"x":1}}}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 400, authz.CodeInvalidEnvelopeStructure},
 		{"method override query", "PUT", "/upload/x?_method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
 		// PHP reads ".method" and " _method" as _method (Laravel, Symfony).
 		{"method override query, PHP's dot", "PUT", "/upload/x?.method=DELETE", "z", nil, agent, "upload", map[string]any{"name": "x"}, 400, authz.CodeInvalidEnvelopeStructure},
