@@ -604,17 +604,9 @@ func queryShadowsBody(raw string, bodyKeys []string) error {
 	if len(bodyKeys) == 0 {
 		return nil
 	}
-	for raw != "" {
-		var pair string
-		if i := strings.IndexAny(raw, "&;"); i >= 0 {
-			pair, raw = raw[:i], raw[i+1:]
-		} else {
-			pair, raw = raw, ""
-		}
-		k, _, _ := strings.Cut(pair, "=")
-		if u, err := url.QueryUnescape(k); err == nil {
-			k = u
-		}
+	for rest := raw; rest != ""; {
+		var k string
+		k, rest = nextQueryKey(rest)
 		if i := strings.IndexByte(k, '['); i >= 0 {
 			k = k[:i]
 		}
@@ -647,24 +639,31 @@ func looseQueryKey(k string) string {
 // lenient reader sees it (looseQueryKey: PHP reads ".method" and
 // " _method" as _method).
 func queryHasKey(raw, key string) bool {
-	for raw != "" {
-		var pair string
-		if i := strings.IndexAny(raw, "&;"); i >= 0 {
-			pair, raw = raw[:i], raw[i+1:]
-		} else {
-			pair, raw = raw, ""
-		}
-		k, _, _ := strings.Cut(pair, "=")
-		if strings.ContainsAny(k, "%+") {
-			if u, err := url.QueryUnescape(k); err == nil {
-				k = u
-			}
-		}
+	for rest := raw; rest != ""; {
+		var k string
+		k, rest = nextQueryKey(rest)
 		if k == key || looseQueryKey(k) == key {
 			return true
 		}
 	}
 	return false
+}
+
+// nextQueryKey splits the first key off a raw query as the most lenient
+// reader does: a pair ends at "&" or ";", and its key is unescaped where
+// it unescapes (taken as it lies where it does not).
+func nextQueryKey(raw string) (key, rest string) {
+	pair := raw
+	if i := strings.IndexAny(raw, "&;"); i >= 0 {
+		pair, rest = raw[:i], raw[i+1:]
+	}
+	key, _, _ = strings.Cut(pair, "=")
+	if strings.ContainsAny(key, "%+") {
+		if u, err := url.QueryUnescape(key); err == nil {
+			key = u
+		}
+	}
+	return key, rest
 }
 
 // truncatedBody stands for a body Envoy truncated: reading it fails as a
