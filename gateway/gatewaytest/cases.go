@@ -104,15 +104,15 @@ func Cases() []Case {
 		{"query: key in another case", "GET", "/files?path=/data/a&PATH=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: key with a leading space", "GET", "/files?path=/data/a&%20path=/etc/passwd", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: key with a dot for an underscore", "GET", "/files?path=/data/a&my_key=1&my.key=2", "", nil, agent, "read", read("/data/a"), 400, authz.CodeInvalidEnvelopeStructure},
-		// A lone key that is not the one extracted but that a lenient
-		// server reads as it: the check would see the default (10) while
-		// the server acted on 100000.
 		// A C reader (PHP's file functions, say) stops at the NUL: a
 		// "*.txt" constraint would check ".txt" that such a server drops.
 		{"query: a NUL in a value", "GET", "/files?path=/data/a%00.txt", "", nil, agent, "read", read("/data/a\x00.txt"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"query: default", "GET", "/items", "", nil, agent, "list", list("10"), 200, 0},
 		{"query: optional key", "GET", "/items?limit=50", "", nil, agent, "list", list("50"), 200, 0},
 		{"query: optional key's constraint", "GET", "/items?limit=100000", "", nil, agent, "list", list("100000"), 403, authz.CodeConstraintViolation},
+		// A lone key that is not the one extracted but that a lenient
+		// server reads as it: the check would see the default (10) while
+		// the server acted on 100000.
 		{"query: lone key in another case", "GET", "/items?LIMIT=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
 		{"query: lone key with a dash", "GET", "/items?li-mit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
 		{"query: lone key with a leading space", "GET", "/items?%20limit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
