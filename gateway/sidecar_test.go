@@ -15,11 +15,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/enforce"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
+	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
 )
 
 // seen is what the upstream received.
@@ -75,6 +77,40 @@ func newSidecar(t *testing.T, p *enforce.Point, up string, maxBody int64) *httpt
 	s := httptest.NewServer(sc)
 	t.Cleanup(s.Close)
 	return s
+}
+
+// toolSidecar is a sidecar deciding by the tool map mapYAML, in front of a
+// recording upstream, and stack a warrant of the fixture's agent granting
+// tools: the setup of a test of one route's rules.
+func toolSidecar(t *testing.T, f *gatewaytest.Fixture, mapYAML string, tools map[string]authz.ConstraintSet) (p *enforce.Point, up *upstream, sc *httptest.Server, stack func(*gatewaytest.Fixture) authz.Stack) {
+	t.Helper()
+	tm, err := toolmap.Parse([]byte(mapYAML), "gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := authz.Mint(f.Root, authz.Grant{Holder: f.Agent.Public(), TTL: time.Hour, Tools: tools}, f.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = f.NewPoint(f.Authorizer)
+	p.ToolMap = tm
+	up = newUpstream(t)
+	sc = newSidecar(t, p, up.URL, 0)
+	return p, up, sc, func(*gatewaytest.Fixture) authz.Stack { return authz.Stack{w} }
+}
+
+// wantStatus sends c through the sidecar at sc and wants status, and the
+// upstream to receive the request exactly when it is allowed (200).
+func wantStatus(t *testing.T, f *gatewaytest.Fixture, sc *httptest.Server, up *upstream, c gatewaytest.Case, status int) {
+	t.Helper()
+	before := up.count()
+	resp, m := do(t, f, sc.URL, c)
+	if resp.StatusCode != status {
+		t.Errorf("%s: %d %v, want %d", c.Body, resp.StatusCode, m, status)
+	}
+	if got := up.count() - before; (status == http.StatusOK) != (got == 1) {
+		t.Errorf("%s: the upstream got %d requests", c.Body, got)
+	}
 }
 
 // req is a request of a test, in the shape of the shared table's cases.
