@@ -496,8 +496,8 @@ func jsonBody(r *http.Request) error {
 
 // checkQuery refuses a query Go cannot parse, a value with a NUL, and
 // what queryKeys refuses.
-// A short query without escapes, "+" or ";" (most are) is checked where it
-// lies; ParseQuery would read it as its own keys and values, one each.
+// A short query without escapes, "+", ";" or NUL (most are) is checked
+// where it lies; ParseQuery would read it as its own keys and values, one each.
 func checkQuery(raw string) error {
 	var buf [8]string
 	if keys, ok := plainQueryKeys(raw, buf[:0]); ok {
@@ -533,9 +533,10 @@ func checkQuery(raw string) error {
 }
 
 // plainQueryKeys appends the keys of raw to keys when raw has at most
-// cap(keys) pairs and no escape, "+" or ";".
+// cap(keys) pairs and no escape, "+", ";" or NUL (a NUL in a value is
+// refused; net/url refuses one in a request target anyway).
 func plainQueryKeys(raw string, keys []string) ([]string, bool) {
-	if strings.ContainsAny(raw, "%+;") {
+	if strings.ContainsAny(raw, "%+;\x00") {
 		return nil, false
 	}
 	for raw != "" {
