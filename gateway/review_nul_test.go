@@ -1,8 +1,13 @@
 package gateway_test
 
 import (
+	"bufio"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tenuo-mcp/tenuo-mcp/authz"
 	"github.com/tenuo-mcp/tenuo-mcp/gateway/gatewaytest"
@@ -41,5 +46,28 @@ routes:
 		{`{"name": "a.txt", "tags": ["x"]}`, map[string]any{"name": "a.txt", "tags": []any{"x"}}, http.StatusOK},
 	} {
 		wantStatus(t, f, sc, up, req("POST", "/open", tc.body, ct, stack, "open", tc.fields), tc.status)
+	}
+}
+
+// TestSidecarRawNULInQuery: a request line with a raw NUL in the query,
+// written on a real socket, never reaches the upstream (net/http refuses
+// the target before the checker sees it).
+func TestSidecarRawNULInQuery(t *testing.T) {
+	f := gatewaytest.New(t)
+	_, up, sc, _ := toolSidecar(t, f, gatewaytest.ConfigYAML, nil)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(sc.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /files?path=/data/a\x00.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || up.count() != 0 {
+		t.Fatalf("a raw NUL in the query: %d, upstream reached %d times", resp.StatusCode, up.count())
 	}
 }
