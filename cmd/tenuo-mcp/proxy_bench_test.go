@@ -284,7 +284,8 @@ func BenchmarkProxyRoundTripDirect(b *testing.B) { benchRoundTrip(b, viaDirect) 
 func BenchmarkProxyRoundTripRelayOnly(b *testing.B) { benchRoundTrip(b, viaRelay) }
 
 // BenchmarkProxyRoundTripHeld goes through the proxy with its held warrant:
-// it signs and verifies each call's proof of possession itself.
+// it proved possession once, at start, so no call carries a PoP to sign or
+// verify (every other check is the presented path's).
 func BenchmarkProxyRoundTripHeld(b *testing.B) { benchRoundTrip(b, viaHeld) }
 
 // BenchmarkProxyRoundTripProxied is the same through the proxy binary, each
@@ -364,6 +365,15 @@ func BenchmarkProxyThroughput8Direct(b *testing.B) { benchThroughput(b, viaDirec
 
 // BenchmarkProxyThroughput8Proxied is 8 concurrent callers through the proxy.
 func BenchmarkProxyThroughput8Proxied(b *testing.B) { benchThroughput(b, viaProxy, 8) }
+
+// BenchmarkProxyThroughput8Held is 8 concurrent callers through the proxy
+// holding the warrant (no PoP to verify per call).
+func BenchmarkProxyThroughput8Held(b *testing.B) { benchThroughput(b, viaHeld, 8) }
+
+// BenchmarkProxyThroughput8Floor is 8 concurrent callers through a relay
+// that only copies bytes (copyrelay): what any stdio relay costs at best,
+// before it parses or checks anything.
+func BenchmarkProxyThroughput8Floor(b *testing.B) { benchThroughput(b, viaFloor, 8) }
 
 // BenchmarkProxyThroughput8RelayOnly is 8 concurrent callers through the
 // relay without warrant checks.

@@ -50,7 +50,7 @@ func helperBinary(t testing.TB, name string) string {
 	t.Helper()
 	dir := filepath.Dir(binPath)
 	helperOnce.Do(func() {
-		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver", "../../mcpproxy/internal/relaycmd", "../../mcpproxy/internal/copyrelay"} {
+		for _, pkg := range []string{"../../mcpproxy/internal/testserver", "../../examples/mcp-servers/echoserver", "../../mcpproxy/internal/relaycmd", "../../mcpproxy/internal/copyrelay", "../../mcpproxy/internal/httpfloor"} {
 			out, err := exec.Command("go", "build", "-o", dir, pkg).CombinedOutput()
 			if err != nil {
 				helperErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)

@@ -24,7 +24,23 @@ import (
 // on a port it picks, and returns its /mcp URL.
 func startEchoHTTP(b *testing.B) string {
 	b.Helper()
-	cmd := exec.Command(helperBinary(b, "echoserver"), "-http", "127.0.0.1:0")
+	addr, _ := startListening(b, helperBinary(b, "echoserver"), "-http", "127.0.0.1:0")
+	return addr + "/mcp"
+}
+
+// startHTTPFloor starts httpfloor (a bare httputil.ReverseProxy) in front
+// of upstream, and returns its /mcp URL and its pid.
+func startHTTPFloor(b *testing.B, upstream string) (string, int) {
+	b.Helper()
+	addr, pid := startListening(b, helperBinary(b, "httpfloor"), "-listen", "127.0.0.1:0", "-upstream", upstream)
+	return addr + "/mcp", pid
+}
+
+// startListening starts a helper that prints "listening on URL" on
+// standard error, and returns the URL and the helper's pid.
+func startListening(b *testing.B, name string, args ...string) (string, int) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -36,10 +52,10 @@ func startEchoHTTP(b *testing.B) string {
 	line, err := bufio.NewReader(pipe).ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if err != nil || !ok {
-		b.Fatalf("echoserver: %q %v", line, err)
+		b.Fatalf("%s: %q %v", name, line, err)
 	}
 	go io.Copy(io.Discard, pipe)
-	return addr + "/mcp"
+	return addr, cmd.Process.Pid
 }
 
 // httpSession is one client session driven by hand: initialize, then calls.
@@ -151,6 +167,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 		}
 		return nil
 	}
+	floorURL, floorPid := startHTTPFloor(b, upstream)
 	held := startServe(b, nil, slices.Concat(common, []string{"--warrant", wf, "--key", kf}, profile("serve-held")))
 	presented := startServe(b, nil, slices.Concat(common, profile("serve-presented")))
 	signer := e2eSigner{authz.Stack{wt}, agent}
@@ -177,9 +194,11 @@ func BenchmarkServeHTTP(b *testing.B) {
 		sessions              []*httpSession
 		perSec, p50us, cpuUs  []float64
 		ratio, added          []float64
+		ofFloor               []float64 // throughput over the same round's floor's
 	}
 	vs := []*variant{
 		{name: "direct", url: upstream, body: callBody(false)},
+		{name: "floor", url: floorURL, body: callBody(false), pid: floorPid, base: "direct"},
 		{name: "held", url: held.url + "/mcp", body: callBody(false), pid: held.cmd.Process.Pid, base: "direct"},
 		{name: "presented", url: presented.url + "/mcp", body: callBody(true), pid: presented.cmd.Process.Pid, base: "direct"},
 		{name: "direct-2026", url: upstream, body: body26, stateless: true},
@@ -241,6 +260,9 @@ func BenchmarkServeHTTP(b *testing.B) {
 		if v.pid > 0 {
 			v.cpuUs = append(v.cpuUs, float64(cpuNanos(b, v.pid)-cpu0)/1e3/float64(len(all)))
 		}
+		if f := byName["floor"]; f != nil && v.base == "direct" && v != f {
+			v.ofFloor = append(v.ofFloor, v.perSec[len(v.perSec)-1]/f.perSec[len(f.perSec)-1])
+		}
 		if base := byName[v.base]; base != nil {
 			v.ratio = append(v.ratio, v.perSec[len(v.perSec)-1]/base.perSec[len(base.perSec)-1])
 			v.added = append(v.added, v.p50us[len(v.p50us)-1]-base.p50us[len(base.p50us)-1])
@@ -265,6 +287,9 @@ func BenchmarkServeHTTP(b *testing.B) {
 				b.ReportMetric(median(v.ratio), "of-direct")
 				b.ReportMetric(median(v.added), "added-p50-us")
 				b.ReportMetric(median(v.cpuUs), "cpu-us/call")
+			}
+			if len(v.ofFloor) > 0 {
+				b.ReportMetric(median(v.ofFloor), "of-floor")
 			}
 		})
 	}
