@@ -393,6 +393,19 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			return err
 		}
 	}
+	if !reads.Body && len(reads.QueryKeys) > 0 && c.EnvoyPartialBody && guard.MergesWithQuery(r.Header) {
+		// The middleware reads such a body for the fields a server would
+		// merge over the query's: it must be the whole body.
+		switch {
+		case envoyPartial(r.Header):
+			return errors.New("a partial body on a route that reads the query, in a type whose fields servers merge with the query's (Envoy's max_request_bytes)")
+		case r.ContentLength <= 0 && len(r.Header.Values("Transfer-Encoding")) > 0:
+			return errors.New("a body Envoy did not send, on a route that reads the query, in a type whose fields servers merge with the query's (is Envoy's with_request_body set?)")
+		}
+		if err := envoyBodyComplete(r); err != nil {
+			return err
+		}
+	}
 	if reads.Body {
 		if err := jsonBody(r); err != nil {
 			return err

@@ -100,16 +100,22 @@ func (m *HTTP) front() string {
 	return enforce.FrontHTTP
 }
 
-// readsBody reports whether the decision needs the request's body.
-func (m *HTTP) readsBody(r *http.Request) bool {
-	if !m.StreamBodies {
-		return true
-	}
+// readsBody reports whether the decision needs the request's body, and
+// the query keys its route extracts (see bodyShadowsQuery).
+func (m *HTTP) readsBody(r *http.Request) (read bool, queryKeys []string) {
 	if r.URL == nil {
-		return false // denied: no URL to route by
+		return !m.StreamBodies, nil // denied: no URL to route by
 	}
 	reads, err := m.config().RouteReads(r.Method, r.URL.Path)
-	return err == nil && reads.Body
+	if err != nil {
+		return !m.StreamBodies, nil
+	}
+	if !m.StreamBodies || reads.Body {
+		return true, reads.QueryKeys
+	}
+	// A body the route extracts nothing from still streams, unless a
+	// server could read its fields as the query's.
+	return len(reads.QueryKeys) > 0 && mergeableBody(r), reads.QueryKeys
 }
 
 // Wrap returns next behind the middleware.
@@ -195,7 +201,10 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 	if m.Precheck != nil {
 		precheck = m.Precheck(r)
 	}
-	readBody := precheck == nil && m.readsBody(r)
+	readBody, queryKeys := false, []string(nil)
+	if precheck == nil {
+		readBody, queryKeys = m.readsBody(r)
+	}
 	var body []byte
 	var err error
 	if readBody {
@@ -232,6 +241,9 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 		if err == nil && m.BodyCheck != nil {
 			err = m.BodyCheck(body)
 		}
+	}
+	if err == nil && readBody {
+		err = bodyShadowsQuery(r.Header, body, queryKeys)
 	}
 	if precheck != nil {
 		err = precheck

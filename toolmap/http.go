@@ -21,6 +21,9 @@ type route struct {
 	// bodyKeys are the top-level object keys the body rules read, sorted
 	// and without repeats (see Reads.BodyKeys).
 	bodyKeys []string
+	// queryKeys are the query keys the query rules read, sorted and
+	// without repeats (see Reads.QueryKeys).
+	queryKeys []string
 }
 
 // patSeg is one segment of a route pattern: a literal, or a parameter
@@ -87,6 +90,12 @@ func (p *parser) routes(c *Config, n *yaml.Node) {
 			}
 		}
 		slices.Sort(rt.bodyKeys)
+		for _, r := range rt.rules {
+			if r.from == srcQuery && !slices.Contains(rt.queryKeys, r.path) {
+				rt.queryKeys = append(rt.queryKeys, r.path)
+			}
+		}
+		slices.Sort(rt.queryKeys)
 		params := map[string]bool{}
 		for _, s := range rt.segs {
 			if s.param != "" {
@@ -259,6 +268,12 @@ type Reads struct {
 	// merging the query into the body's parameters (Rails, Laravel) would
 	// read as one of them.
 	BodyKeys []string
+	// QueryKeys are the query keys the route's query rules read, sorted;
+	// shared, not to be modified. A front end refuses a body field that a
+	// server merging the body's fields over the query (Go's FormValue,
+	// Rails, Laravel, PHP's $_REQUEST) would read as one of them: see
+	// [ReadsAsQueryKey].
+	QueryKeys []string
 }
 
 // RouteReads returns which parts of a request the route that [Config.MapHTTP]
@@ -272,7 +287,7 @@ func (c *Config) RouteReads(method, path string) (Reads, error) {
 	if err != nil {
 		return Reads{}, err
 	}
-	r := Reads{BodyKeys: rt.bodyKeys}
+	r := Reads{BodyKeys: rt.bodyKeys, QueryKeys: rt.queryKeys}
 	for _, rl := range rt.rules {
 		switch rl.from {
 		case srcPath:

@@ -190,6 +190,32 @@ func lookalikeQueryKey(q url.Values, name string) (string, bool) {
 	return found, found != ""
 }
 
+// ReadsAsQueryKey reports which of queryKeys (a route's Reads.QueryKeys) a
+// lenient server would read key as, when key names a parameter from
+// another part of the request (a form field, a JSON body's top-level key, a
+// multipart part): the same key, or another spelling of it (letter case;
+// '-', '_', '.' and ' ' changed or dropped; leading spaces; a NUL and what
+// follows; a "[...]" suffix, as PHP and Rails read "limit[]"). Servers that
+// merge the body's parameters over the query's (Go's Request.FormValue,
+// Rails' params, Laravel's input, PHP's $_REQUEST) act on that value, not
+// on the query's that was checked.
+func ReadsAsQueryKey(key string, queryKeys []string) (string, bool) {
+	if len(queryKeys) == 0 {
+		return "", false
+	}
+	k := cutNUL(key)
+	if i := strings.IndexByte(k, '['); i > 0 {
+		k = k[:i]
+	}
+	k = looseQueryName(k)
+	for _, q := range queryKeys {
+		if strings.EqualFold(k, looseQueryName(q)) {
+			return q, true
+		}
+	}
+	return "", false
+}
+
 // looseQueryName is a query key as the most lenient of those readers sees
 // it, before letter case is folded.
 func looseQueryName(k string) string {

@@ -117,6 +117,19 @@ func Cases() []Case {
 		{"query: lone key with a dash", "GET", "/items?li-mit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
 		{"query: lone key with a leading space", "GET", "/items?%20limit=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
 		{"query: lone key with a NUL", "GET", "/items?limit%00=100000", "", nil, agent, "list", list("10"), 400, authz.CodePopChallengeInvalid},
+		// Go's FormValue, Rails' params, Laravel's input() and PHP's
+		// $_REQUEST merge a body's fields over the query's: the upstream
+		// would act on the body's limit, not the query's that was checked.
+		{"query: a form body's field for it", "GET", "/items?limit=10", "limit=100000", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a form body's field for its default", "GET", "/items", "limit=100000", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a form body's field, escaped and in another case", "GET", "/items?limit=10", "q=x&LI%4DIT%5B%5D=100000", map[string]string{"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a JSON body's field for it", "GET", "/items?limit=10", `{"limit":100000}`, map[string]string{"Content-Type": "application/json"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a JSON body's field, loosely typed", "GET", "/items?limit=10", `{"Limit":100000}`, map[string]string{"Content-Type": "text/x-json"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a multipart body's part for it", "GET", "/items?limit=10", "--XyZ\r\nContent-Disposition: form-data; name=\"limit\"\r\n\r\n100000\r\n--XyZ--\r\n", map[string]string{"Content-Type": "multipart/form-data; boundary=XyZ"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a multipart body that does not parse", "GET", "/items?limit=10", "--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\nx", map[string]string{"Content-Type": "multipart/form-data; boundary=XyZ"}, agent, "list", list("10"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query: a form body with other fields", "GET", "/items?limit=10", "q=x&page=2", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, agent, "list", list("10"), 200, 0},
+		{"query: a multipart body with other parts", "GET", "/items?limit=10", "--XyZ\r\nContent-Disposition: form-data; name=\"q\"\r\n\r\nx\r\n--XyZ--\r\n", map[string]string{"Content-Type": "multipart/form-data; boundary=XyZ"}, agent, "list", list("10"), 200, 0},
+		{"query: a body no server merges", "GET", "/items?limit=10", "limit=100000", map[string]string{"Content-Type": "text/plain"}, agent, "list", list("10"), 200, 0},
 		{"path, header, body, literal: allowed", "POST", "/clusters/staging-1/scale", `{"spec": {"replicas": 3}, "note": "x"}`, JSONHeaders(), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: charset utf-8", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":3}}`, ct("Content-Type", "application/json; charset=UTF-8"), agent, "scale", scale("staging-1", 3), 200, 0},
 		{"body: constraint", "POST", "/clusters/staging-1/scale", `{"spec":{"replicas":50}}`, JSONHeaders(), agent, "scale", scale("staging-1", 50), 403, authz.CodeConstraintViolation},
