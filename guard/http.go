@@ -243,7 +243,7 @@ func (m *HTTP) decide(w http.ResponseWriter, r *http.Request) (*enforce.Result, 
 		}
 	}
 	if err == nil && readBody {
-		err = bodyShadowsQuery(r.Header, body, queryKeys)
+		err = bodyShadowsQuery(r, body, queryKeys)
 	}
 	if precheck != nil {
 		err = precheck

@@ -9,7 +9,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
@@ -56,7 +58,8 @@ func mergeableType(h http.Header) bool {
 // its Content-Type lines allow: JSON's top-level keys, a form's keys, a
 // multipart form's part names. A multipart body that does not parse is
 // refused too (another parser may find parts in it).
-func bodyShadowsQuery(h http.Header, body []byte, queryKeys []string) error {
+func bodyShadowsQuery(r *http.Request, body []byte, queryKeys []string) error {
+	h := r.Header
 	if len(queryKeys) == 0 || len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
@@ -138,7 +141,12 @@ func formKeys(body []byte) []string {
 	return keys
 }
 
-// multipartNames returns the form names of a multipart body's parts.
+// multipartNames returns the form names of a multipart body's parts, as
+// Go's reader, PHP and Rack (2 and 3) read them. The boundary must be the
+// one each of them finds in the Content-Type, and the body must hold it
+// only where Go's reader reads a delimiter: PHP reads parts after the
+// closing one, and a delimiter Go's reader skips is one another reader may
+// not.
 func multipartNames(contentType string, body []byte) ([]string, error) {
 	_, params, err := mime.ParseMediaType(contentType)
 	if err != nil {
@@ -148,25 +156,290 @@ func multipartNames(contentType string, body []byte) ([]string, error) {
 	if boundary == "" {
 		return nil, errors.New("its Content-Type has no boundary")
 	}
+	for _, b := range otherBoundaries(contentType) {
+		if b != boundary {
+			return nil, fmt.Errorf("its Content-Type gives boundary %q, which PHP or Rack read as %q", boundary, b)
+		}
+	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	var names []string
+	parts := 0
 	for {
 		p, err := mr.NextRawPart()
-		if errors.Is(err, io.EOF) {
-			return names, nil
+		if err == io.EOF {
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
-		_, dp, derr := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-		if derr != nil && p.Header.Get("Content-Disposition") != "" {
-			return nil, fmt.Errorf("a part's Content-Disposition does not parse: %v", derr)
+		parts++
+		pn, err := partNames(p.Header)
+		if err != nil {
+			return nil, err
 		}
-		if n, ok := dp["name"]; ok {
-			names = append(names, n)
-		}
+		names = append(names, pn...)
 		if _, err := io.Copy(io.Discard, p); err != nil {
 			return nil, err
 		}
 	}
+	delim := []byte("--" + boundary)
+	if !bytes.Contains(body, append(delim, '-', '-')) {
+		return nil, errors.New("it has no closing delimiter")
+	}
+	if n := countOverlapping(body, delim); n != parts+1 {
+		return nil, fmt.Errorf("its boundary is in it %d times, for %d delimiters Go's reader reads (PHP reads parts after the closing one, and others may read delimiters Go's does not)", n, parts+1)
+	}
+	return names, nil
+}
+
+// otherBoundaries returns the boundaries PHP and Rack read in a
+// multipart Content-Type: PHP's after the first '=' that follows the first
+// "boundary" (in any letter case only when there is none in lower case);
+// Rack's after each "boundary" followed by '=' (Rack 3 takes the first,
+// Rack 2 the last).
+func otherBoundaries(ct string) []string {
+	var out []string
+	i := strings.Index(ct, "boundary")
+	if i < 0 {
+		i = strings.Index(strings.ToLower(ct), "boundary")
+	}
+	if i >= 0 {
+		if j := strings.IndexByte(ct[i:], '='); j >= 0 {
+			v := ct[i+j+1:]
+			if rest, ok := strings.CutPrefix(v, `"`); ok {
+				v, _, _ = strings.Cut(rest, `"`)
+			} else if k := strings.IndexAny(v, ",;"); k >= 0 {
+				v = v[:k]
+			}
+			out = append(out, v)
+		}
+	}
+	for _, m := range rackBoundary.FindAllStringSubmatch(ct, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var rackBoundary = regexp.MustCompile(`(?i)boundary\s*="?([^";,]*)`)
+
+// countOverlapping counts the occurrences of sep in b, overlapping ones
+// too.
+func countOverlapping(b, sep []byte) int {
+	n := 0
+	for {
+		i := bytes.Index(b, sep)
+		if i < 0 {
+			return n
+		}
+		n++
+		b = b[i+1:]
+	}
+}
+
+// partNames returns the names a part's headers give it: Go's reading of
+// its Content-Disposition (which must parse), PHP's and Rack 3's of each
+// Content-Disposition line, Rack 2's of any header line, its Content-ID
+// (Rack's name for a part without a Content-Disposition) and, when Rack
+// finds no name, what Rack names it by: the filename's basename, or the
+// part's Content-Type followed by "[]".
+func partNames(h textproto.MIMEHeader) ([]string, error) {
+	var names, filenames []string
+	cds := h.Values("Content-Disposition")
+	if len(cds) > 0 {
+		_, dp, err := mime.ParseMediaType(cds[0])
+		if err != nil {
+			return nil, fmt.Errorf("a part's Content-Disposition does not parse: %v", err)
+		}
+		if n, ok := dp["name"]; ok {
+			names = append(names, n)
+		}
+		if f, ok := dp["filename"]; ok {
+			filenames = append(filenames, f)
+		}
+	}
+	rack3Named := false // Rack 3: the first Content-Disposition's name, else the Content-ID
+	for i, cd := range cds {
+		if n, ok := phpPartName(cd); ok {
+			names = append(names, n)
+		}
+		n, f := rackPartName(cd)
+		names = append(names, n)
+		filenames = append(filenames, f)
+		rack3Named = rack3Named || (i == 0 && n != "")
+	}
+	rack2Found, rack2Named := false, false // Rack 2: a name in a header line, else the Content-ID
+	for k, vs := range h {
+		for _, v := range vs {
+			for _, m := range rack2Name.FindAllStringSubmatch(k+": "+v, -1) {
+				n := m[1]
+				if len(n) >= 2 && n[0] == '"' && n[len(n)-1] == '"' {
+					n = rackUnescape.ReplaceAllString(n[1:len(n)-1], "$1")
+				}
+				names = append(names, n)
+				rack2Found, rack2Named = true, rack2Named || n != ""
+			}
+		}
+	}
+	ids := h.Values("Content-Id")
+	names = append(names, ids...)
+	if len(ids) > 0 && ids[0] != "" {
+		rack3Named = rack3Named || len(cds) == 0
+		rack2Named = rack2Named || !rack2Found
+	}
+	if !rack3Named || !rack2Named {
+		for _, f := range filenames {
+			names = append(names, f)
+			if u, err := url.PathUnescape(f); err == nil {
+				f = u
+				names = append(names, f)
+			}
+			if i := strings.LastIndexAny(f, `/\`); i >= 0 {
+				names = append(names, f[i+1:])
+			}
+		}
+		for _, ct := range h.Values("Content-Type") {
+			names = append(names, strings.TrimSpace(ct)+"[]")
+		}
+	}
+	return names, nil
+}
+
+// Rack 2 finds a part's name with this on its header block, unquoting a
+// quoted one.
+var (
+	rack2Name    = regexp.MustCompile(`(?i)Content-Disposition:[^:]*;\s*name=("(?:\\"|[^"])*"|[^\s()<>,;:\\"/\[\]?=]+)`)
+	rackUnescape = regexp.MustCompile(`\\(.)`)
+)
+
+// phpPartName is the name PHP's multipart parser reads in a
+// Content-Disposition: of the ';'-separated pairs (quotes, double or
+// single, respected) the last whose key is "name" in any letter case, its
+// value unquoted (double or single quotes, '\' escaping the quote or
+// itself) or up to a space.
+func phpPartName(cd string) (name string, ok bool) {
+	cd = strings.TrimLeft(cd, phpSpace)
+	for cd != "" {
+		pair := phpWord(&cd, ';')
+		cd = strings.TrimLeft(cd, phpSpace)
+		if !strings.Contains(pair, "=") {
+			continue
+		}
+		if key := phpWord(&pair, '='); strings.EqualFold(key, "name") {
+			name, ok = phpWordConf(pair), true
+		}
+	}
+	return name, ok
+}
+
+const phpSpace = " \t\n\v\f\r"
+
+// phpWord is PHP's php_ap_getword: what precedes stop outside quotes;
+// line moves past it and the stops that follow.
+func phpWord(line *string, stop byte) string {
+	s := *line
+	pos := 0
+	for pos < len(s) && s[pos] != stop {
+		if q := s[pos]; q == '"' || q == '\'' {
+			pos++
+			for pos < len(s) && s[pos] != q {
+				if s[pos] == '\\' && pos+1 < len(s) && s[pos+1] == q {
+					pos += 2
+				} else {
+					pos++
+				}
+			}
+			if pos < len(s) {
+				pos++
+			}
+			continue
+		}
+		pos++
+	}
+	if pos >= len(s) {
+		*line = ""
+		return s
+	}
+	res := s[:pos]
+	for pos < len(s) && s[pos] == stop {
+		pos++
+	}
+	*line = s[pos:]
+	return res
+}
+
+// phpWordConf is PHP's php_ap_getword_conf: a value, quoted or up to a
+// space.
+func phpWordConf(s string) string {
+	s = strings.TrimLeft(s, phpSpace)
+	var quote byte
+	if s != "" && (s[0] == '"' || s[0] == '\'') {
+		quote, s = s[0], s[1:]
+	} else if i := strings.IndexAny(s, phpSpace); i >= 0 {
+		s = s[:i]
+	}
+	var b strings.Builder
+	for i := 0; i < len(s) && (quote == 0 || s[i] != quote); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '\\' || (quote != 0 && s[i+1] == quote)) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// rackPartName is the name and filename Rack 3 reads in a
+// Content-Disposition: parameters after the first ';', each up to '=',
+// its value quoted ('\' escaping) or up to the next ';'.
+func rackPartName(d string) (name, filename string) {
+	i := strings.IndexByte(d, ';')
+	if i < 0 {
+		return "", ""
+	}
+	d = d[i+1:]
+	for n := 0; n < 16; n++ {
+		i := strings.IndexByte(d, '=')
+		if i < 0 {
+			break
+		}
+		param := strings.TrimLeft(d[:i], " \t\n\v\f\r\x00")
+		d = d[i+1:]
+		var value string
+		if rest, ok := strings.CutPrefix(d, `"`); ok {
+			d = rest
+			var b strings.Builder
+			for {
+				j := strings.IndexAny(d, `"\`)
+				if j < 0 {
+					break
+				}
+				c := d[j]
+				b.WriteString(d[:j])
+				d = d[j+1:]
+				if c == '"' {
+					break
+				}
+				esc := d[:min(1, len(d))]
+				d = d[len(esc):]
+				if param == "filename" && esc != `"` {
+					b.WriteByte('\\')
+				}
+				b.WriteString(esc)
+			}
+			value = b.String()
+		} else if j := strings.IndexByte(d, ';'); j >= 0 {
+			value, d = d[:j], d[j:]
+		} else {
+			value, d = strings.TrimSpace(d), ""
+		}
+		switch param {
+		case "name":
+			name = value
+		case "filename":
+			filename = value
+		}
+		if j := strings.IndexByte(d, ';'); j >= 0 {
+			d = d[j+1:]
+		}
+	}
+	return name, filename
 }
