@@ -393,7 +393,7 @@ func (c *Checker) check(r *http.Request, p *prepared) error {
 			return err
 		}
 	}
-	if !reads.Body && len(reads.QueryKeys) > 0 && c.EnvoyPartialBody && guard.MergesWithQuery(r.Header) {
+	if !reads.Body && len(reads.QueryKeys) > 0 && c.EnvoyPartialBody && guard.MergesWithQuery(r.Method, r.Header) {
 		// The middleware reads such a body for the fields a server would
 		// merge over the query's: it must be the whole body.
 		switch {

@@ -26,63 +26,101 @@ import (
 // reads as a query key the route extracts.
 
 // mergeableBody reports whether r declares a body in a type some server
-// merges with the query's parameters. The test is as loose as the loosest
-// reader's (Laravel takes any Content-Type containing "json" as JSON).
+// merges with the query's parameters (see mergeableType).
 func mergeableBody(r *http.Request) bool {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return false
 	}
-	return mergeableType(r.Header)
+	return mergeableType(r.Method, r.Header)
 }
 
-// MergesWithQuery reports whether h gives a Content-Type whose fields some
-// server merges with the query's parameters (JSON, a form, a multipart
-// form), by the loosest reader's test. On a route that extracts from the
-// query, the middleware reads such a body and refuses a field of it that
-// reads as a query key the route extracts; a gateway that is handed the
-// body (Envoy's ext_authz) must see all of it.
-func MergesWithQuery(h http.Header) bool { return mergeableType(h) }
+// MergesWithQuery reports whether a request with method and h gives a
+// Content-Type whose fields some server merges with the query's parameters
+// (JSON, a form, a multipart form, or none at all on a POST), by the
+// loosest reader's test. On a route that extracts from the query, the
+// middleware reads such a body and refuses a field of it that reads as a
+// query key the route extracts; a gateway that is handed the body (Envoy's
+// ext_authz) must see all of it.
+func MergesWithQuery(method string, h http.Header) bool { return mergeableType(method, h) }
 
-func mergeableType(h http.Header) bool {
+// mergeableType is the test, as loose as the loosest reader's: JSON as
+// Laravel reads it (a Content-Type containing "/json" or "+json") or Rails
+// (text/x-json too); a form or a multipart body wherever its type is named;
+// and a POST without a Content-Type, which Rack reads as a form. NDJSON
+// (application/x-ndjson) merges nowhere and streams.
+func mergeableType(method string, h http.Header) bool {
 	for _, v := range h.Values("Content-Type") {
 		v = strings.ToLower(v)
-		if strings.Contains(v, "json") || strings.Contains(v, "x-www-form-urlencoded") || strings.Contains(v, "multipart/") {
+		if jsonType(v) || strings.Contains(v, "x-www-form-urlencoded") || strings.Contains(v, "multipart/") {
 			return true
 		}
 	}
-	return false
+	return untypedPost(method, h)
+}
+
+func jsonType(lv string) bool {
+	return strings.Contains(lv, "/json") || strings.Contains(lv, "+json") || strings.Contains(lv, "x-json")
+}
+
+// untypedPost reports a POST without a Content-Type (or an empty one):
+// Rack reads its body as a form.
+func untypedPost(method string, h http.Header) bool {
+	if method != http.MethodPost {
+		return false
+	}
+	for _, v := range h.Values("Content-Type") {
+		if strings.TrimSpace(v) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // bodyShadowsQuery refuses a body with a field that a server merging body
 // and query parameters would read as one of queryKeys, under every reading
 // its Content-Type lines allow: JSON's top-level keys, a form's keys, a
-// multipart form's part names. A multipart body that does not parse is
-// refused too (another parser may find parts in it).
+// multipart form's part names. A JSON or multipart body that does not
+// parse is refused too (another parser may find fields in it), and so is
+// a content-encoded one (Express's body-parser inflates it).
 func bodyShadowsQuery(r *http.Request, body []byte, queryKeys []string) error {
 	h := r.Header
-	if len(queryKeys) == 0 || len(bytes.TrimSpace(body)) == 0 {
+	if len(queryKeys) == 0 || len(bytes.TrimSpace(body)) == 0 || !mergeableType(r.Method, h) {
 		return nil
 	}
-	shadow := func(kind, k string) error {
-		if q, ok := toolmap.ReadsAsQueryKey(k, queryKeys); ok {
-			return fmt.Errorf("%s field %q on a route that reads query key %q (servers that merge the body's fields over the query's would act on the body's)", kind, k, q)
+	if ce := h.Values("Content-Encoding"); len(ce) > 0 && !(len(ce) == 1 && strings.EqualFold(strings.TrimSpace(ce[0]), "identity")) {
+		return errors.New("a content-encoded body, in a type whose fields servers merge with the query's, on a route that reads the query (some servers decode it; it is checked as sent)")
+	}
+	shadow := func(kind string, keys []string) error {
+		for _, k := range keys {
+			if q, ok := toolmap.ReadsAsQueryKey(k, queryKeys); ok {
+				return fmt.Errorf("%s field %q on a route that reads query key %q (servers that merge the body's fields over the query's would act on the body's)", kind, k, q)
+			}
 		}
 		return nil
+	}
+	if untypedPost(r.Method, h) {
+		if err := shadow("form body (a POST without a Content-Type, as Rack reads it)", formKeys(body)); err != nil {
+			return err
+		}
 	}
 	for _, v := range h.Values("Content-Type") {
 		lv := strings.ToLower(v)
-		if strings.Contains(lv, "json") {
-			for _, k := range jsonTopKeys(body) {
-				if err := shadow("JSON body", k); err != nil {
-					return err
-				}
+		if jsonType(lv) {
+			// Rails (and Ruby's lenient parser) read the media type; Laravel
+			// the whole line, with PHP's strict parser: JSON named in a
+			// parameter alone (multipart/related; type="application/json")
+			// is read for the keys it gives.
+			keys, err := jsonTopKeys(body)
+			if mt, _, _ := strings.Cut(lv, ";"); err != nil && jsonType(mt) {
+				return fmt.Errorf("a JSON body that does not parse (%v) on a route that reads the query (a lenient parser, Ruby's reading comments, may find fields in it)", err)
+			}
+			if err := shadow("JSON body", keys); err != nil {
+				return err
 			}
 		}
 		if strings.Contains(lv, "x-www-form-urlencoded") {
-			for _, k := range formKeys(body) {
-				if err := shadow("form body", k); err != nil {
-					return err
-				}
+			if err := shadow("form body", formKeys(body)); err != nil {
+				return err
 			}
 		}
 		if strings.Contains(lv, "multipart/") {
@@ -90,55 +128,89 @@ func bodyShadowsQuery(r *http.Request, body []byte, queryKeys []string) error {
 			if err != nil {
 				return fmt.Errorf("multipart body on a route that reads the query: %v", err)
 			}
-			for _, k := range names {
-				if err := shadow("multipart body", k); err != nil {
-					return err
-				}
+			if err := shadow("multipart body", names); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
 }
 
-// jsonTopKeys returns the keys of a JSON object body; nothing for another
-// value or for what does not parse (no server merges its fields).
-func jsonTopKeys(body []byte) []string {
-	dec := json.NewDecoder(bytes.NewReader(body))
+// jsonTopKeys returns the keys of a JSON object body (after a UTF-8 BOM,
+// which Node's body-parser drops), nothing for another value; an error
+// (with the keys read before it) when its first value does not parse
+// whole.
+func jsonTopKeys(body []byte) ([]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, []byte("\ufeff"))))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
+		return nil, err
 	}
 	var keys []string
 	for dec.More() {
 		t, err := dec.Token()
-		k, ok := t.(string)
-		if err != nil || !ok {
-			return keys
+		if err != nil {
+			return keys, err
 		}
+		k, _ := t.(string)
 		keys = append(keys, k)
 		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			return keys
+		if err := dec.Decode(&skip); err != nil {
+			return keys, err
 		}
 	}
-	return keys
+	_, err := dec.Token()
+	return keys, err
 }
 
 // formKeys returns a form body's keys as the loosest reader splits and
-// unescapes them: at '&' and ';', '+' as a space, a bad escape kept as
-// written (and the key also as written, in case a reader does not
-// unescape).
+// unescapes them: at '&' and ';', each as written and as PHP decodes it
+// ('+' a space, a bad escape kept and the others decoded; Go's reading
+// when it has no bad escape).
 func formKeys(body []byte) []string {
 	var keys []string
 	for _, pair := range strings.FieldsFunc(string(body), func(r rune) bool { return r == '&' || r == ';' }) {
 		k, _, _ := strings.Cut(pair, "=")
 		keys = append(keys, k)
-		if u, err := url.QueryUnescape(k); err == nil && u != k {
+		if u := phpUnescape(k); u != k {
 			keys = append(keys, u)
-		} else if err != nil {
-			keys = append(keys, strings.ReplaceAll(k, "+", " "))
 		}
 	}
 	return keys
+}
+
+// phpUnescape is PHP's urldecode: '+' a space, "%XX" its byte, any other
+// '%' kept.
+func phpUnescape(s string) string {
+	if !strings.ContainsAny(s, "+%") {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b = append(b, ' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // multipartNames returns the form names of a multipart body's parts, as

@@ -120,3 +120,57 @@ func TestMergedHostileBodies(t *testing.T) {
 		rackPartName(cd)
 	}
 }
+
+// TestMergedJSONAndFormReadings: JSON a lenient parser reads (Ruby's
+// comments and escapes, a BOM that Node's body-parser drops) and form keys
+// as PHP decodes them (a bad escape kept, the rest decoded: a NUL then cuts
+// the name); NDJSON, which no server merges, is not read.
+func TestMergedJSONAndFormReadings(t *testing.T) {
+	js := []string{"application/json"}
+	form := []string{"application/x-www-form-urlencoded"}
+	runMergedCases(t, []mergedCase{
+		{"JSON, other keys", "POST", js, `{"q":"x","page":2}`, false},
+		{"JSON, an array", "POST", js, `[{"limit":1}]`, false},
+		{"JSON with a BOM", "POST", js, "\ufeff{\"limit\":100000}", true},
+		{"JSON with a BOM, other keys", "POST", js, "\ufeff{\"q\":1}", false},
+		{"JSON with a comment before the key (Ruby)", "POST", js, `{"a":1,/**/"limit":100000}`, true},
+		{"JSON with a comment first (Ruby)", "POST", js, `/**/{"limit":100000}`, true},
+		{"JSON with an escape Ruby reads", "POST", js, `{"a":"\q","limit":100000}`, true},
+		{"JSON cut short", "POST", js, `{"a":1,`, true},
+		{"NDJSON is not read", "POST", []string{"application/x-ndjson"}, "{\"limit\":1}\n{\"limit\":2}\n", false},
+		{"JSON Lines of one object (Laravel reads /json)", "POST", []string{"application/jsonl"}, `{"limit":1}`, true},
+		{"form, other keys", "POST", form, "q=x&page=2&x=%zz", false},
+		{"form key with a NUL and a bad escape (PHP)", "POST", form, "limit%00%zz=100000", true},
+		{"form key with a bad escape after the name's bracket (PHP)", "POST", form, "%6cimit[%zz]=100000", true},
+		// Rack reads a POST body without a Content-Type as a form.
+		{"POST without a Content-Type (Rack)", "POST", nil, "limit=100000", true},
+		{"POST with an empty Content-Type (Rack)", "POST", []string{""}, "limit=100000", true},
+		{"POST without a Content-Type, other keys", "POST", nil, "q=x", false},
+		{"GET without a Content-Type", "GET", nil, "limit=100000", false},
+	})
+}
+
+// TestMergedContentEncoding: Express's body-parser inflates a gzip body
+// (and req.param reads it over the query): a body in a merged type that is
+// content-encoded cannot be checked as sent, and is refused.
+func TestMergedContentEncoding(t *testing.T) {
+	for _, tc := range []struct {
+		ce      string
+		refused bool
+	}{{"gzip", true}, {"identity", false}, {"", false}} {
+		r, _ := http.NewRequest("POST", "http://x/items?limit=10", strings.NewReader("\x1f\x8b"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if tc.ce != "" {
+			r.Header.Set("Content-Encoding", tc.ce)
+		}
+		if err := bodyShadowsQuery(r, []byte("\x1f\x8b"), []string{"limit"}); (err != nil) != tc.refused {
+			t.Errorf("Content-Encoding %q: %v, want refused %v", tc.ce, err, tc.refused)
+		}
+	}
+	if mergeableType("POST", http.Header{"Content-Type": {"application/x-ndjson"}}) {
+		t.Error("application/x-ndjson is read as a type servers merge (an Elasticsearch bulk body over the cap would be refused)")
+	}
+	if !mergeableType("POST", http.Header{}) || mergeableType("PUT", http.Header{}) {
+		t.Error("a POST without a Content-Type (Rack reads it as a form) and only a POST")
+	}
+}
