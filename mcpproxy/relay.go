@@ -624,9 +624,17 @@ func (s *session) upstreamLoop() error {
 			s.log.Warn("upstream message too long; dropped", "limit", long.Limit)
 			if id := idFromPrefix(long.Prefix); id != nil {
 				if key, ok := idKey(id); ok {
-					if e := s.take(key); e != nil {
+					// As for an answer of ordinary size: one to a call not
+					// yet forwarded (a guessed id) stands for nothing.
+					s.upMu.Lock()
+					if e, unsent := s.takeSent(key); e != nil {
 						s.replyError(e.id, CodeInternalError, fmt.Sprintf("upstream answer exceeds the %d-byte limit", long.Limit), nil)
+					} else if unsent {
+						s.log.Warn("dropped oversized upstream answer to a tools/call not forwarded to it", "id", string(id))
+					} else {
+						s.takeRetired(key)
 					}
+					s.upMu.Unlock()
 				}
 			}
 			continue
