@@ -254,6 +254,7 @@ func (s *Session) unregister(st *stream, msgs []msgInfo) {
 	s.mu.Lock()
 	if st != nil {
 		s.dropStream(st)
+		s.untrack(st) // numbered for resumption as it registered; no client can resume it
 	}
 	n := 0
 	for _, m := range msgs {
