@@ -39,3 +39,49 @@ func TestOversizedEarlyAnswerStandsForNoCall(t *testing.T) {
 	}
 	h.client.quiet(20 * time.Millisecond)
 }
+
+// TestOversizedClientAnswerIsNotARequest: the client's answer to a server
+// request (a sampling result, say) that exceeds the line limit is dropped
+// as the relay drops every answer to the server it cannot relay. It is not
+// answered as if it were a request of the client's: an error carrying the
+// server request's id would reach the client as the answer to its own
+// request of that id (the two id spaces are separate), which the server
+// then answers a second time.
+func TestOversizedClientAnswerIsNotARequest(t *testing.T) {
+	pad := strings.Repeat("x", 600)
+	for _, tc := range []struct {
+		answer string
+		toldUp bool // the id comes early enough for the server to be told
+	}{
+		{`{"jsonrpc":"2.0","id":7,"result":{"role":"assistant","content":{"type":"text","text":"` + pad + `"}}}`, true},
+		// The TypeScript SDK writes result before jsonrpc and id.
+		{`{"result":{"role":"assistant","content":{"type":"text","text":"` + pad + `"}},"jsonrpc":"2.0","id":7}`, false},
+		{`{"jsonrpc":"2.0","id":7,"error":{"code":-1,"message":"` + pad + `"}}`, true},
+	} {
+		p := &Proxy{}
+		approvingOK(p)
+		h := newHarness(t, p, 512)
+		h.client.send(`{"jsonrpc":"2.0","id":7,"method":"ping"}`)
+		if got := h.upstream.recv(); !strings.Contains(got, `"ping"`) {
+			t.Fatalf("server got %s", got)
+		}
+		req := `{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":{"messages":[],"maxTokens":1}}`
+		h.upstream.send(req)
+		if got := h.client.recv(); got != req {
+			t.Fatalf("client got %s", got)
+		}
+		h.client.send(tc.answer)
+		if tc.toldUp {
+			if got := h.upstream.recv(); field(t, got, "id") != "7" || field(t, got, "error.code") != "-32603" {
+				t.Fatalf("server got %s, want an error for its request 7", got)
+			}
+		}
+		h.client.quiet(50 * time.Millisecond)
+		h.upstream.quiet(10 * time.Millisecond)
+		pong := `{"jsonrpc":"2.0","id":7,"result":{}}`
+		h.upstream.send(pong)
+		if got := h.client.recv(); got != pong {
+			t.Fatalf("client got %s, want the answer to its ping", got)
+		}
+	}
+}

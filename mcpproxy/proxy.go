@@ -440,21 +440,11 @@ func (s *session) addPending(id json.RawMessage, k kind, setup ...func(*pending)
 
 func noCancel() {}
 
-// take removes and returns the pending request with the given key, or nil.
-func (s *session) take(key string) *pending {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.pending[key]
-	if e != nil {
-		s.removeLocked(e)
-	}
-	return e
-}
-
-// takeSent is take for an answer from the server: a tools/call that was
-// not written upstream yet (it is being checked) stays pending, and unsent
-// is true. e.fwd is taken without s.mu held (decide holds e.fwd while it
-// writes, and a failed write takes s.mu).
+// takeSent removes and returns the pending request with the given key, for
+// an answer from the server: a tools/call that was not written upstream yet
+// (it is being checked) stays pending, and unsent is true. e.fwd is taken
+// without s.mu held (decide holds e.fwd while it writes, and a failed write
+// takes s.mu).
 func (s *session) takeSent(key string) (e *pending, unsent bool) {
 	s.mu.Lock()
 	e = s.pending[key]

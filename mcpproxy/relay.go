@@ -133,8 +133,23 @@ func (s *session) clientLoop() error {
 		}
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
+			id, answer := scanPrefix(long.Prefix)
+			if answer {
+				// An answer to a server request: its id is the server's, and
+				// an error with it would reach the client as the answer to
+				// its own request of that id. The server is told instead,
+				// when the id can be read, so that its request does not
+				// wait for ever.
+				reason := fmt.Sprintf("the client's answer exceeds the %d-byte limit", long.Limit)
+				s.report(&Refusal{Reason: "Invalid Request: " + reason})
+				if usableID(id) != nil {
+					b, _ := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: CodeInternalError, Message: reason}})
+					s.toUpstream(b, nil)
+				}
+				continue
+			}
 			s.log.Warn("client message too long; answered with an error", "limit", long.Limit)
-			s.replyError(idFromPrefix(long.Prefix), CodeInvalidRequest,
+			s.replyError(id, CodeInvalidRequest,
 				fmt.Sprintf("Invalid Request: message exceeds the %d-byte limit", long.Limit), nil)
 			continue
 		}
@@ -792,17 +807,26 @@ func (s *session) recordVersion(result []byte) {
 // idFromPrefix finds the top-level "id" in the start of an oversized message,
 // when it comes early enough; nil otherwise.
 func idFromPrefix(prefix []byte) json.RawMessage {
+	id, _ := scanPrefix(prefix)
+	return id
+}
+
+// scanPrefix reads the top-level members of the start of an oversized
+// message: its "id" (as idFromPrefix), and whether it is an answer (a
+// "result" or "error" member before any "method"; a request has neither).
+func scanPrefix(prefix []byte) (id json.RawMessage, answer bool) {
 	dec := json.NewDecoder(bytes.NewReader(prefix))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
+		return nil, false
 	}
 	depth := 1
 	expectKey := true
+	method, idSeen := false, false
 	for {
 		t, err := dec.Token()
 		if err != nil {
-			return nil
+			return id, answer
 		}
 		switch t {
 		case json.Delim('{'), json.Delim('['):
@@ -823,21 +847,34 @@ func idFromPrefix(prefix []byte) json.RawMessage {
 			continue
 		}
 		expectKey = false
-		if t != "id" {
+		switch t {
+		case "method":
+			method, answer = true, false
+			continue
+		case "result", "error":
+			answer = !method
+			continue
+		case "id":
+		default:
 			continue
 		}
+		expectKey = true // the value is read here
 		v, err := dec.Token()
 		if err != nil {
-			return nil
+			return id, answer
 		}
+		if idSeen {
+			continue // the first one stands
+		}
+		idSeen = true
 		switch v := v.(type) {
 		case string:
-			b, _ := json.Marshal(v)
-			return b
+			id, _ = json.Marshal(v)
 		case json.Number:
-			return json.RawMessage(v.String())
+			id = json.RawMessage(v.String())
+		case json.Delim: // an object or array id: no usable id
+			depth++
 		}
-		return nil
 	}
 }
 
