@@ -85,3 +85,32 @@ func TestOversizedClientAnswerIsNotARequest(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUpstreamAnswerIsAnswered: an answer the server makes that the
+// relay cannot pass on (a result and an error, a key named twice) still
+// ends the request it names: the client gets an error for it instead of
+// waiting for ever. The answer itself is not relayed.
+func TestInvalidUpstreamAnswerIsAnswered(t *testing.T) {
+	for _, bad := range []string{
+		`{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"bad"}]},"error":{"code":1,"message":"m"}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"result":{"tools":[{"name":"bad"}]}}`,
+		`{"jsonrpc":"2.0","id":1,"result":{"tools":[]},"Result":{"tools":[{"name":"bad"}]}}`,
+		`{"jsonrpc":"1.0","id":1,"result":{"tools":[{"name":"bad"}]}}`,
+	} {
+		for _, method := range []string{"ping", "tools/list", "tools/call"} {
+			p := &Proxy{}
+			approvingOK(p)
+			h := newHarness(t, p, 0)
+			h.client.send(`{"jsonrpc":"2.0","id":1,"method":"` + method + `","params":{"name":"ok"}}`)
+			if got := h.upstream.recv(); !strings.Contains(got, method) {
+				t.Fatalf("server got %s", got)
+			}
+			h.upstream.send(bad)
+			got := h.client.recv()
+			if field(t, got, "id") != "1" || field(t, got, "error.code") != "-32603" || strings.Contains(got, "bad") {
+				t.Fatalf("%s answered %s: client got %s", method, bad, got)
+			}
+			h.client.quiet(20 * time.Millisecond)
+		}
+	}
+}

@@ -727,6 +727,7 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 	m, err := parseMessage(raw)
 	if err != nil {
 		s.log.Warn("dropped invalid message from upstream", "err", err)
+		s.invalidAnswer(raw)
 		return nil
 	}
 	if !m.isReply { // server request or notification: relay
@@ -789,6 +790,27 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 		return out
 	}
 	return m.raw
+}
+
+// invalidAnswer ends the request that an upstream message the relay cannot
+// relay answers (a result and an error, a key named twice): the client gets
+// an error for it rather than waiting for ever. A message with a method is
+// the server's request, and a tools/call not yet forwarded stays pending,
+// as for any answer.
+func (s *session) invalidAnswer(raw []byte) {
+	id, method, ok := topMembers(raw)
+	if !ok || method != nil {
+		return
+	}
+	key, ok := idKey(id)
+	if !ok {
+		return
+	}
+	if e, _ := s.takeSent(key); e != nil {
+		s.replyError(e.id, CodeInternalError, "upstream sent an invalid answer", nil)
+	} else {
+		s.takeRetired(key)
+	}
 }
 
 // recordVersion notes the protocolVersion of an initialize result.
