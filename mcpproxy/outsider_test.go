@@ -3,6 +3,7 @@ package mcpproxy
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -111,6 +112,62 @@ func TestInvalidUpstreamAnswerIsAnswered(t *testing.T) {
 				t.Fatalf("%s answered %s: client got %s", method, bad, got)
 			}
 			h.client.quiet(20 * time.Millisecond)
+		}
+	}
+}
+
+// TestRefusedClientAnswerIsNotAnswered: an answer of the client's to a
+// server request that the relay refuses (a result and an error, a key
+// named twice, a wrong jsonrpc, or inside a batch the protocol version does
+// not allow) is dropped. Answering it with an error would give the client
+// a message carrying the server request's id, which it takes for the
+// answer to its own request of that id; the server answers that one too.
+func TestRefusedClientAnswerIsNotAnswered(t *testing.T) {
+	for _, bad := range []string{
+		`{"jsonrpc":"2.0","id":7,"result":{},"error":{"code":1,"message":"m"}}`,
+		`{"jsonrpc":"2.0","id":7,"result":{"a":1},"result":{"a":2}}`,
+		`{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"},"Error":{}}`,
+		`{"jsonrpc":"1.0","id":7,"result":{}}`,
+		`{"id":7,"result":{}}`,
+		`[{"jsonrpc":"2.0","id":7,"result":{}}]`,
+		`[{"jsonrpc":"2.0","id":7,"result":{}},{"jsonrpc":"2.0","method":"notifications/x"}]`,
+	} {
+		p := &Proxy{}
+		approvingOK(p)
+		var refused int
+		var mu sync.Mutex
+		p.OnRefused = func(*Refusal) { mu.Lock(); refused++; mu.Unlock() }
+		h := newHarness(t, p, 0)
+		h.client.send(`{"jsonrpc":"2.0","id":7,"method":"ping"}`)
+		if got := h.upstream.recv(); !strings.Contains(got, `"ping"`) {
+			t.Fatalf("server got %s", got)
+		}
+		h.upstream.send(`{"jsonrpc":"2.0","id":7,"method":"roots/list"}`)
+		h.client.recv()
+		h.client.send(bad)
+		// A batch with nothing to answer gets one error with a null id.
+	quiet:
+		for {
+			select {
+			case m := <-h.client.msgs:
+				if field(t, string(m), "id") != "null" {
+					t.Fatalf("%s: client got %s", bad, m)
+				}
+			case <-time.After(50 * time.Millisecond):
+				break quiet
+			}
+		}
+		h.upstream.quiet(10 * time.Millisecond)
+		mu.Lock()
+		n := refused
+		mu.Unlock()
+		if n == 0 {
+			t.Fatalf("%s: the refusal was not reported", bad)
+		}
+		pong := `{"jsonrpc":"2.0","id":7,"result":{}}`
+		h.upstream.send(pong)
+		if got := h.client.recv(); got != pong {
+			t.Fatalf("%s: client got %s, want the answer to its ping", bad, got)
 		}
 	}
 }

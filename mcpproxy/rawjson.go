@@ -182,9 +182,16 @@ func trimSpace(b []byte) []byte {
 // false when raw is not JSON or not an object. It serves messages the
 // recursive scanner refuses, so that they are still answered by id.
 func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
+	id, method, _, ok = topFields(raw)
+	return id, method, ok
+}
+
+// topFields is topMembers, and also says whether the object has a "result"
+// or an "error" member (what only an answer has).
+func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 	raw = trimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' || !utf8.Valid(raw) {
-		return nil, nil, false
+		return nil, nil, false, false
 	}
 	const (
 		stValue = iota // a value starts at i
@@ -208,7 +215,7 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 	for {
 		ws()
 		if i >= len(raw) && !(st == stAfter && len(stack) == 0) {
-			return nil, nil, false
+			return nil, nil, false, false
 		}
 		switch st {
 		case stValue:
@@ -224,26 +231,26 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 				}
 			case '"':
 				if !skipString(raw, &i) {
-					return nil, nil, false
+					return nil, nil, false, false
 				}
 				st = stAfter
 			default:
 				if !skipScalar(raw, &i) {
-					return nil, nil, false
+					return nil, nil, false, false
 				}
 				st = stAfter
 			}
 		case stKey:
 			ks := i
 			if raw[i] != '"' || !skipString(raw, &i) {
-				return nil, nil, false
+				return nil, nil, false, false
 			}
 			if len(stack) == 1 && json.Unmarshal(raw[ks:i], &key) != nil {
-				return nil, nil, false
+				return nil, nil, false, false
 			}
 			ws()
 			if i >= len(raw) || raw[i] != ':' {
-				return nil, nil, false
+				return nil, nil, false, false
 			}
 			i++
 			ws()
@@ -253,7 +260,7 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 		case stAfter:
 			if len(stack) == 0 {
 				if i != len(raw) {
-					return nil, nil, false
+					return nil, nil, false, false
 				}
 				if idN > 1 {
 					id = nil
@@ -261,7 +268,7 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 				if methodN > 1 {
 					method = nil
 				}
-				return id, method, true
+				return id, method, answerish, true
 			}
 			if len(stack) == 1 && valStart > 0 { // a top-level member's value ended
 				switch key {
@@ -269,6 +276,8 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 					id, idN = trimSpace(raw[valStart:i]), idN+1
 				case "method":
 					method, methodN = trimSpace(raw[valStart:i]), methodN+1
+				case "result", "error":
+					answerish = true
 				}
 				valStart = 0
 			}
@@ -284,7 +293,7 @@ func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
 				i++
 				stack = stack[:len(stack)-1]
 			default:
-				return nil, nil, false
+				return nil, nil, false, false
 			}
 		}
 	}

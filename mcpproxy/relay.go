@@ -32,8 +32,11 @@ func (m *message) isNotification() bool { return m.isCall && m.id == nil }
 // invalidError is a message that is not valid JSON-RPC; id is its request id
 // when it has a usable one.
 type invalidError struct {
-	code         int // CodeInvalidRequest, or CodeParseError for what is not JSON
-	id           json.RawMessage
+	code int // CodeInvalidRequest, or CodeParseError for what is not JSON
+	id   json.RawMessage
+	// answer says the message is shaped as an answer to a server request
+	// (an id, a result or an error, no method): the id is the server's.
+	answer       bool
 	method       string // the decoded method, "" when unreadable
 	notification bool
 	msg          string
@@ -51,8 +54,8 @@ func parseMessage(raw []byte) (*message, error) {
 		// the error reaches the request that caused it. What is not JSON at
 		// all is a parse error.
 		inv := &invalidError{code: CodeInvalidRequest, msg: "Invalid Request: " + err.Error()}
-		id, method, ok := topMembers(raw)
-		if !ok { // not JSON at all (topMembers reads any depth)
+		id, method, answerish, ok := topFields(raw)
+		if !ok { // not JSON at all (topFields reads any depth)
 			return nil, &invalidError{code: CodeParseError, msg: "Parse error: message is not valid JSON"}
 		}
 		if ok && errors.Is(err, errTooDeep) {
@@ -64,6 +67,7 @@ func parseMessage(raw []byte) (*message, error) {
 			}
 			inv.method, _ = jsonString(method)
 			inv.notification = id == nil && method != nil
+			inv.answer = id != nil && method == nil && answerish
 		}
 		return nil, inv
 	}
@@ -118,6 +122,7 @@ func parseMessage(raw []byte) (*message, error) {
 
 func invalid(m *message, idOK, notification bool, msg string) error {
 	e := &invalidError{code: CodeInvalidRequest, method: m.method, notification: notification, msg: "Invalid Request: " + msg}
+	e.answer = !m.isCall && m.id != nil && (m.result >= 0 || find(m.ms, "error") >= 0)
 	if idOK {
 		e.id = m.id
 	}
@@ -239,11 +244,18 @@ func (s *session) refuseBatch(elems []json.RawMessage, reason string) {
 		if len(el) == 0 || el[0] != '{' {
 			continue
 		}
-		id, method, ok := topMembers(el)
+		id, method, answerish, ok := topFields(el)
 		if !ok {
 			continue
 		}
 		name := stringOrEmpty(method)
+		if method == nil && answerish {
+			// An answer to a server request: dropped, never answered with
+			// its id (the server's, which the client would take for one of
+			// its own).
+			s.report(&Refusal{Reason: reason})
+			continue
+		}
 		if id := usableID(id); id != nil {
 			s.refuse(&Refusal{Method: name, ID: id, Code: CodeInvalidRequest, Reason: reason})
 			answered = true
@@ -332,7 +344,9 @@ func (s *session) clientMessage(raw []byte) {
 // answered with its id when it has a usable one, a notification dropped.
 func (s *session) refuseInvalid(inv *invalidError) {
 	r := &Refusal{Method: inv.method, ID: inv.id, Code: inv.code, Reason: inv.msg}
-	if inv.notification {
+	if inv.notification || inv.answer {
+		// A notification is never answered; nor is an answer to the
+		// server, whose id the client would take for one of its own.
 		r.ID, r.Code = nil, 0
 	}
 	s.refuse(r)
