@@ -2,6 +2,8 @@ package mcpproxy
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -169,5 +171,58 @@ func TestRefusedClientAnswerIsNotAnswered(t *testing.T) {
 		if got := h.client.recv(); got != pong {
 			t.Fatalf("%s: client got %s, want the answer to its ping", bad, got)
 		}
+	}
+}
+
+// TestCancelPastRetiredBound: a server may leave every cancelled request
+// unanswered (the TypeScript SDK does, as the specification advises), so
+// retired ids pile up to their bound. Past it a cancellation still ends
+// its request: a call still being checked is never forwarded, and no
+// request stays pending for ever (which grew without bound); the oldest
+// retired ids make room.
+func TestCancelPastRetiredBound(t *testing.T) {
+	s := &session{p: &Proxy{QuickHooks: true}, log: orDiscard(nil), pending: map[string]*pending{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	defer s.cancel()
+	s.mu.Lock()
+	for i := range maxRetired {
+		s.retireLocked(fmt.Sprintf("n:%d", -1-i))
+	}
+	s.mu.Unlock()
+	call, ok := s.addPending(json.RawMessage("1"), kindCall)
+	if !ok {
+		t.Fatal("addPending")
+	}
+	s.cancelPending("n:1")
+	call.fwd.Lock()
+	cancelled := call.cancelled
+	call.fwd.Unlock()
+	if !cancelled {
+		t.Fatal("a call cancelled while being checked would still be forwarded")
+	}
+	if _, ok := s.addPending(json.RawMessage("2"), kindPlain); !ok {
+		t.Fatal("addPending")
+	}
+	s.cancelPending("n:2")
+	if len(s.pending) != 0 {
+		t.Fatalf("%d requests still pending after their cancellation", len(s.pending))
+	}
+	_, r := s.retired["n:2"]
+	_, oldest := s.retired["n:-1"]
+	if !r || oldest || len(s.retired) > maxRetired {
+		t.Fatalf("id 2 retired %v, the oldest still %v, %d retired ids (bound %d)", r, oldest, len(s.retired), maxRetired)
+	}
+	// Ids answered meanwhile leave stale entries behind: the order is
+	// compacted, never longer than twice the bound.
+	s.mu.Lock()
+	for i := range 5 * maxRetired {
+		k := fmt.Sprintf("s:%d", i)
+		s.retireLocked(k)
+		delete(s.retired, k)
+	}
+	n := len(s.retiredOrder)
+	s.mu.Unlock()
+	if n > 2*maxRetired {
+		t.Fatalf("%d entries in the retired order", n)
 	}
 }

@@ -232,10 +232,16 @@ type session struct {
 	// retired holds the ids of requests the client cancelled after they
 	// were written upstream, until the server answers them: the id is
 	// refused meanwhile, and the late answer dropped, so that it is never
-	// taken for the answer to a new request that reused the id.
-	retired map[string]struct{}
-	idle    chan struct{} // closed when pending empties; nil unless draining
-	version string        // negotiated protocol version, from initialize
+	// taken for the answer to a new request that reused the id; each with
+	// its sequence number in retiredOrder. Past maxRetired the oldest go.
+	retired map[string]uint64
+	// retiredOrder is the retired ids in order of retirement, each with the
+	// sequence number it was retired under (an entry whose number the map
+	// no longer holds is stale), so that past maxRetired the oldest goes.
+	retiredOrder []retiredID
+	retiredSeq   uint64
+	idle         chan struct{} // closed when pending empties; nil unless draining
+	version      string        // negotiated protocol version, from initialize
 
 	// tasks are the task ids the server returned for calls the relay let
 	// through, each with what re-checks the warrant that allowed the call
@@ -475,9 +481,15 @@ func (s *session) takeSent(key string) (e *pending, unsent bool) {
 	return e, false
 }
 
-// maxRetired bounds the cancelled ids awaiting a late answer; past it a
-// cancellation leaves its request pending.
+// maxRetired bounds the cancelled ids awaiting a late answer; past it the
+// oldest is forgotten (a server may never answer a cancelled request: the
+// specification advises it not to).
 const maxRetired = 1 << 14
+
+type retiredID struct {
+	key string
+	seq uint64
+}
 
 // cancelPending handles the client's cancellation of the request with the
 // given key: the request stops being pending (it is not answered, and a
@@ -486,20 +498,12 @@ const maxRetired = 1 << 14
 func (s *session) cancelPending(key string) {
 	s.mu.Lock()
 	e := s.pending[key]
-	full := len(s.retired) >= maxRetired
-	if e != nil && !full {
+	if e != nil {
 		s.removeLocked(e)
-		if s.retired == nil {
-			s.retired = map[string]struct{}{}
-		}
-		s.retired[key] = struct{}{}
+		s.retireLocked(key)
 	}
 	s.mu.Unlock()
 	if e == nil {
-		return
-	}
-	if full {
-		e.cancel()
 		return
 	}
 	s.markCancelled(e)
@@ -511,6 +515,34 @@ func (s *session) cancelPending(key string) {
 		delete(s.retired, key)
 		s.mu.Unlock()
 	}
+}
+
+// retireLocked retires key, forgetting the oldest retired id when
+// maxRetired are.
+func (s *session) retireLocked(key string) {
+	if s.retired == nil {
+		s.retired = map[string]uint64{}
+	}
+	for len(s.retired) >= maxRetired && len(s.retiredOrder) > 0 {
+		old := s.retiredOrder[0]
+		s.retiredOrder = s.retiredOrder[1:]
+		if seq, ok := s.retired[old.key]; ok && seq == old.seq {
+			delete(s.retired, old.key)
+		}
+	}
+	if len(s.retiredOrder) >= 2*maxRetired {
+		// Mostly stale entries (answered, or never sent): keep the live.
+		live := make([]retiredID, 0, len(s.retired))
+		for _, r := range s.retiredOrder {
+			if seq, ok := s.retired[r.key]; ok && seq == r.seq {
+				live = append(live, r)
+			}
+		}
+		s.retiredOrder = live
+	}
+	s.retiredSeq++
+	s.retired[key] = s.retiredSeq
+	s.retiredOrder = append(s.retiredOrder, retiredID{key, s.retiredSeq})
 }
 
 // takeRetired reports whether key is a retired id, and frees it.
