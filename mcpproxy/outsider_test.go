@@ -226,3 +226,28 @@ func TestCancelPastRetiredBound(t *testing.T) {
 		t.Fatalf("%d entries in the retired order", n)
 	}
 }
+
+// TestOversizedServerRequestIsNotAnAnswer: a request of the server's (a
+// sampling request, say) over the line limit is dropped. Its id is the
+// server's: it does not end the client's own request of that id with an
+// error, which the server then answers as well. The server is told, as a
+// client is of its own oversized request.
+func TestOversizedServerRequestIsNotAnAnswer(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	h := newHarness(t, p, 512)
+	h.client.send(`{"jsonrpc":"2.0","id":7,"method":"ping"}`)
+	if got := h.upstream.recv(); !strings.Contains(got, `"ping"`) {
+		t.Fatalf("server got %s", got)
+	}
+	h.upstream.send(`{"jsonrpc":"2.0","id":7,"method":"sampling/createMessage","params":{"messages":[{"role":"user","content":{"type":"text","text":"` + strings.Repeat("x", 600) + `"}}],"maxTokens":1}}`)
+	if got := h.upstream.recv(); field(t, got, "id") != "7" || field(t, got, "error.code") != "-32600" {
+		t.Fatalf("server got %s, want an error for its request 7", got)
+	}
+	h.client.quiet(50 * time.Millisecond)
+	pong := `{"jsonrpc":"2.0","id":7,"result":{}}`
+	h.upstream.send(pong)
+	if got := h.client.recv(); got != pong {
+		t.Fatalf("client got %s, want the answer to its ping", got)
+	}
+}

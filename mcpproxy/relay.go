@@ -138,7 +138,7 @@ func (s *session) clientLoop() error {
 		}
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
-			id, answer := scanPrefix(long.Prefix)
+			id, answer, _ := scanPrefix(long.Prefix)
 			if answer {
 				// An answer to a server request: its id is the server's, and
 				// an error with it would reach the client as the answer to
@@ -651,7 +651,18 @@ func (s *session) upstreamLoop() error {
 		var long *transport.LineTooLongError
 		if errors.As(err, &long) {
 			s.log.Warn("upstream message too long; dropped", "limit", long.Limit)
-			if id := idFromPrefix(long.Prefix); id != nil {
+			// A request of the server's names an id of the server's: it
+			// ends no request of the client's, and the server is told, as
+			// a client is of its own oversized request.
+			id, _, request := scanPrefix(long.Prefix)
+			if request && usableID(id) != nil {
+				b, _ := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: CodeInvalidRequest,
+					Message: fmt.Sprintf("Invalid Request: message exceeds the %d-byte limit", long.Limit)}})
+				// Not on this loop: a write the server is slow to read would
+				// stop the reading of what it writes meanwhile.
+				go s.toUpstream(b, nil)
+			}
+			if id != nil && !request {
 				if key, ok := idKey(id); ok {
 					// As for an answer of ordinary size: one to a call not
 					// yet forwarded (a guessed id) stands for nothing.
@@ -843,26 +854,27 @@ func (s *session) recordVersion(result []byte) {
 // idFromPrefix finds the top-level "id" in the start of an oversized message,
 // when it comes early enough; nil otherwise.
 func idFromPrefix(prefix []byte) json.RawMessage {
-	id, _ := scanPrefix(prefix)
+	id, _, _ := scanPrefix(prefix)
 	return id
 }
 
 // scanPrefix reads the top-level members of the start of an oversized
-// message: its "id" (as idFromPrefix), and whether it is an answer (a
-// "result" or "error" member before any "method"; a request has neither).
-func scanPrefix(prefix []byte) (id json.RawMessage, answer bool) {
+// message: its "id" (as idFromPrefix), whether it is an answer (a "result"
+// or "error" member before any "method"; a request has neither), and
+// whether it is a request or notification (a "method" member).
+func scanPrefix(prefix []byte) (id json.RawMessage, answer, request bool) {
 	dec := json.NewDecoder(bytes.NewReader(prefix))
 	dec.UseNumber()
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, false
+		return nil, false, false
 	}
 	depth := 1
 	expectKey := true
-	method, idSeen := false, false
+	idSeen := false
 	for {
 		t, err := dec.Token()
 		if err != nil {
-			return id, answer
+			return id, answer, request
 		}
 		switch t {
 		case json.Delim('{'), json.Delim('['):
@@ -885,10 +897,10 @@ func scanPrefix(prefix []byte) (id json.RawMessage, answer bool) {
 		expectKey = false
 		switch t {
 		case "method":
-			method, answer = true, false
+			request, answer = true, false
 			continue
 		case "result", "error":
-			answer = !method
+			answer = !request
 			continue
 		case "id":
 		default:
@@ -897,7 +909,7 @@ func scanPrefix(prefix []byte) (id json.RawMessage, answer bool) {
 		expectKey = true // the value is read here
 		v, err := dec.Token()
 		if err != nil {
-			return id, answer
+			return id, answer, request
 		}
 		if idSeen {
 			continue // the first one stands
