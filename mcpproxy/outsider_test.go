@@ -131,6 +131,7 @@ func TestRefusedClientAnswerIsNotAnswered(t *testing.T) {
 		`{"jsonrpc":"2.0","id":7,"error":{"code":1,"message":"m"},"Error":{}}`,
 		`{"jsonrpc":"1.0","id":7,"result":{}}`,
 		`{"id":7,"result":{}}`,
+		`{"jsonrpc":"2.0","id":7,"result":{},"method":null}`,
 		`[{"jsonrpc":"2.0","id":7,"result":{}}]`,
 		`[{"jsonrpc":"2.0","id":7,"result":{}},{"jsonrpc":"2.0","method":"notifications/x"}]`,
 	} {
@@ -249,5 +250,34 @@ func TestOversizedServerRequestIsNotAnAnswer(t *testing.T) {
 	h.upstream.send(pong)
 	if got := h.client.recv(); got != pong {
 		t.Fatalf("client got %s, want the answer to its ping", got)
+	}
+}
+
+// TestInvalidServerRequestIsAnswered: a request of the server's that the
+// relay cannot relay (a key named twice, a wrong jsonrpc) is answered to
+// the server with an error, as a client's is to the client, rather than
+// left waiting for ever; it never reaches the client, and it ends nothing
+// of the client's.
+func TestInvalidServerRequestIsAnswered(t *testing.T) {
+	for _, bad := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"roots/list","method":"sampling/createMessage"}`,
+		`{"jsonrpc":"2.0","id":7,"method":"roots/list","Method":"x"}`,
+		`{"jsonrpc":"1.0","id":7,"method":"roots/list"}`,
+	} {
+		p := &Proxy{}
+		approvingOK(p)
+		h := newHarness(t, p, 0)
+		h.client.send(`{"jsonrpc":"2.0","id":7,"method":"ping"}`)
+		h.upstream.recv()
+		h.upstream.send(bad)
+		if got := h.upstream.recv(); field(t, got, "id") != "7" || field(t, got, "error.code") != "-32600" {
+			t.Fatalf("%s: server got %s, want an error for its request 7", bad, got)
+		}
+		h.client.quiet(30 * time.Millisecond)
+		pong := `{"jsonrpc":"2.0","id":7,"result":{}}`
+		h.upstream.send(pong)
+		if got := h.client.recv(); got != pong {
+			t.Fatalf("%s: client got %s, want the answer to its ping", bad, got)
+		}
 	}
 }

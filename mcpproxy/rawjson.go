@@ -182,17 +182,19 @@ func trimSpace(b []byte) []byte {
 // false when raw is not JSON or not an object. It serves messages the
 // recursive scanner refuses, so that they are still answered by id.
 func topMembers(raw []byte) (id, method json.RawMessage, ok bool) {
-	id, method, _, ok = topFields(raw)
+	id, method, _, _, ok = topFields(raw)
 	return id, method, ok
 }
 
-// topFields is topMembers, and also says whether the object has a "result"
-// or an "error" member (what only an answer has).
-func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
+// topFields is topMembers, and also says what the object is shaped as: an
+// answer (a "result" or an "error" member, and no "method"), or a request
+// or notification (a "method" member, even named twice).
+func topFields(raw []byte) (id, method json.RawMessage, answer, request, ok bool) {
 	raw = trimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' || !utf8.Valid(raw) {
-		return nil, nil, false, false
+		return nil, nil, false, false, false
 	}
+	answerish := false
 	const (
 		stValue = iota // a value starts at i
 		stKey          // a member's key starts at i
@@ -215,7 +217,7 @@ func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 	for {
 		ws()
 		if i >= len(raw) && !(st == stAfter && len(stack) == 0) {
-			return nil, nil, false, false
+			return nil, nil, false, false, false
 		}
 		switch st {
 		case stValue:
@@ -231,26 +233,26 @@ func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 				}
 			case '"':
 				if !skipString(raw, &i) {
-					return nil, nil, false, false
+					return nil, nil, false, false, false
 				}
 				st = stAfter
 			default:
 				if !skipScalar(raw, &i) {
-					return nil, nil, false, false
+					return nil, nil, false, false, false
 				}
 				st = stAfter
 			}
 		case stKey:
 			ks := i
 			if raw[i] != '"' || !skipString(raw, &i) {
-				return nil, nil, false, false
+				return nil, nil, false, false, false
 			}
 			if len(stack) == 1 && json.Unmarshal(raw[ks:i], &key) != nil {
-				return nil, nil, false, false
+				return nil, nil, false, false, false
 			}
 			ws()
 			if i >= len(raw) || raw[i] != ':' {
-				return nil, nil, false, false
+				return nil, nil, false, false, false
 			}
 			i++
 			ws()
@@ -260,7 +262,7 @@ func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 		case stAfter:
 			if len(stack) == 0 {
 				if i != len(raw) {
-					return nil, nil, false, false
+					return nil, nil, false, false, false
 				}
 				if idN > 1 {
 					id = nil
@@ -268,7 +270,7 @@ func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 				if methodN > 1 {
 					method = nil
 				}
-				return id, method, answerish, true
+				return id, method, answerish && methodN == 0, methodN > 0, true
 			}
 			if len(stack) == 1 && valStart > 0 { // a top-level member's value ended
 				switch key {
@@ -293,7 +295,7 @@ func topFields(raw []byte) (id, method json.RawMessage, answerish, ok bool) {
 				i++
 				stack = stack[:len(stack)-1]
 			default:
-				return nil, nil, false, false
+				return nil, nil, false, false, false
 			}
 		}
 	}

@@ -54,7 +54,7 @@ func parseMessage(raw []byte) (*message, error) {
 		// the error reaches the request that caused it. What is not JSON at
 		// all is a parse error.
 		inv := &invalidError{code: CodeInvalidRequest, msg: "Invalid Request: " + err.Error()}
-		id, method, answerish, ok := topFields(raw)
+		id, method, answer, _, ok := topFields(raw)
 		if !ok { // not JSON at all (topFields reads any depth)
 			return nil, &invalidError{code: CodeParseError, msg: "Parse error: message is not valid JSON"}
 		}
@@ -67,7 +67,7 @@ func parseMessage(raw []byte) (*message, error) {
 			}
 			inv.method, _ = jsonString(method)
 			inv.notification = id == nil && method != nil
-			inv.answer = id != nil && method == nil && answerish
+			inv.answer = id != nil && answer
 		}
 		return nil, inv
 	}
@@ -244,12 +244,12 @@ func (s *session) refuseBatch(elems []json.RawMessage, reason string) {
 		if len(el) == 0 || el[0] != '{' {
 			continue
 		}
-		id, method, answerish, ok := topFields(el)
+		id, method, answer, _, ok := topFields(el)
 		if !ok {
 			continue
 		}
 		name := stringOrEmpty(method)
-		if method == nil && answerish {
+		if answer {
 			// An answer to a server request: dropped, never answered with
 			// its id (the server's, which the client would take for one of
 			// its own).
@@ -819,16 +819,25 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 
 // invalidAnswer ends the request that an upstream message the relay cannot
 // relay answers (a result and an error, a key named twice): the client gets
-// an error for it rather than waiting for ever. A message with a method is
-// the server's request, and a tools/call not yet forwarded stays pending,
-// as for any answer.
+// an error for it rather than waiting for ever; a tools/call not yet
+// forwarded stays pending, as for any answer. A message with a method is
+// the server's request: the server gets the error, as a client does for
+// its own invalid request, and nothing of the client's ends.
 func (s *session) invalidAnswer(raw []byte) {
-	id, method, ok := topMembers(raw)
-	if !ok || method != nil {
+	id, _, _, request, ok := topFields(raw)
+	if !ok {
 		return
 	}
 	key, ok := idKey(id)
 	if !ok {
+		return
+	}
+	if request {
+		b, _ := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: CodeInvalidRequest,
+			Message: "Invalid Request: the MCP proxy could not relay this request"}})
+		// Not on the upstream loop: a write the server is slow to read
+		// would stop the reading of what it writes meanwhile.
+		go s.toUpstream(b, nil)
 		return
 	}
 	if e, _ := s.takeSent(key); e != nil {
