@@ -281,3 +281,30 @@ func TestInvalidServerRequestIsAnswered(t *testing.T) {
 		}
 	}
 }
+
+// TestWhileClosingBatchAnswered: once the proxy is shutting down, every
+// request gets an error, those inside a batch too (they went unanswered);
+// nothing of the batch is relayed.
+func TestWhileClosingBatchAnswered(t *testing.T) {
+	drain := make(chan struct{})
+	p := &Proxy{Drain: drain, DrainTimeout: 5 * time.Second}
+	approvingOK(p)
+	h := newHarness(t, p, 0)
+	h.client.send(`{"jsonrpc":"2.0","id":"p","method":"ping"}`) // keeps the drain waiting
+	h.upstream.recv()
+	close(drain)
+	time.Sleep(50 * time.Millisecond)
+	h.client.send(`[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":"two","method":"tools/call","params":{"name":"ok"}},` +
+		`{"jsonrpc":"2.0","method":"notifications/x"},{"jsonrpc":"2.0","id":3,"result":{}}]`)
+	for _, want := range []string{`1`, `"two"`} {
+		got := h.client.recv()
+		if field(t, got, "id") != want || field(t, got, "error.code") != "-32603" {
+			t.Fatalf("client got %s, want a shutting-down error for id %s", got, want)
+		}
+	}
+	h.upstream.quiet(30 * time.Millisecond)
+	h.upstream.send(`{"jsonrpc":"2.0","id":"p","result":{}}`)
+	if got := h.client.recv(); field(t, got, "id") != `"p"` {
+		t.Fatalf("client got %s", got)
+	}
+}

@@ -173,6 +173,19 @@ func (s *session) clientLoop() error {
 
 // whileClosing handles a client message that arrives after Drain closed.
 func (s *session) whileClosing(raw []byte) {
+	if t := trimSpace(raw); len(t) > 0 && t[0] == '[' {
+		// Each request of a batch is refused; nothing of it is relayed.
+		var elems []json.RawMessage
+		if json.Unmarshal(t, &elems) != nil {
+			return
+		}
+		for _, el := range elems {
+			if id, _, _, request, ok := topFields(el); ok && request && usableID(id) != nil {
+				s.replyError(id, CodeInternalError, "MCP proxy shutting down", nil)
+			}
+		}
+		return
+	}
 	id, method, ok := topMembers(raw)
 	switch {
 	case ok && method == nil && id != nil: // an answer to a server request
