@@ -91,9 +91,10 @@ type Handler struct {
 	BindClient bool
 
 	// CallerKey names the caller of a 2026-07-28 request, which has no
-	// session: the requests of one caller (with the same BoundHeaders) share
-	// one pooled Session, and so one upstream, and two callers never share
-	// one. Nil makes every such request the one "anonymous" caller's, which
+	// session: the requests of one caller (with the same BoundHeaders, and
+	// presenting the same warrant in their own Tenuo envelope, if any)
+	// share one pooled Session, and so one upstream, and two callers never
+	// share one. Nil makes every such request the one "anonymous" caller's, which
 	// is right only where a single party can reach the handler (loopback).
 	// Pooled sessions count towards MaxSessions; when it is reached, the one
 	// idle the longest is closed to make room (none idle: 503).

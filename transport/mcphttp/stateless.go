@@ -208,7 +208,7 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 		h.refuse(w, r, http.StatusNotAcceptable, nil, codeInvalidRequest, "Not Acceptable: the client must accept application/json or text/event-stream")
 		return
 	}
-	key, ok := h.callerKey(w, r)
+	key, ok := h.callerKey(w, r, m)
 	if !ok {
 		return
 	}
@@ -264,9 +264,13 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 	h.serveStateless(w, r, s, st, wantJSON, wantSSE)
 }
 
-// callerKey names the pooled session of r: its caller and the bound
-// headers it carries (a caller presenting two warrants gets two upstreams).
-func (h *Handler) callerKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+// callerKey names the pooled session of r: its caller, the bound headers
+// it carries and the warrant its own envelope presents (a caller
+// presenting two warrants gets two upstreams). So the holders of two
+// warrants never share an upstream, nor its tasks, subscriptions or log
+// level, even behind one token or none: a task id is found only in the
+// pool of the warrant whose call created it.
+func (h *Handler) callerKey(w http.ResponseWriter, r *http.Request, m *msgInfo) (string, bool) {
 	caller := "anonymous"
 	if h.CallerKey != nil {
 		caller = h.CallerKey(r)
@@ -285,7 +289,28 @@ func (h *Handler) callerKey(w http.ResponseWriter, r *http.Request) (string, boo
 			d.Write([]byte(v[0]))
 		}
 	}
+	if wt := presentedWarrant(m); wt != nil {
+		d.Write([]byte{0, 2})
+		d.Write(wt)
+	}
 	return hex.EncodeToString(d.Sum(nil)), true
+}
+
+// presentedWarrant is the warrant member, as written, of m's Tenuo
+// envelope: _meta.tenuo's, or arguments._tenuo's on a tools/call; nil when
+// it presents none.
+func presentedWarrant(m *msgInfo) json.RawMessage {
+	env := metaValue(m, "tenuo")
+	if len(env) == 0 && m.method == "tools/call" {
+		if args, ok := member(m.params, "arguments"); ok && len(args) > 0 && args[0] == '{' {
+			env, _ = member(args, "_tenuo")
+		}
+	}
+	if len(env) == 0 || env[0] != '{' {
+		return nil
+	}
+	wt, _ := member(env, "warrant")
+	return wt
 }
 
 // caller returns the open pooled session of key, nil when none.
