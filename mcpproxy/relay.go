@@ -32,13 +32,11 @@ func (m *message) isNotification() bool { return m.isCall && m.id == nil }
 // invalidError is a message that is not valid JSON-RPC; id is its request id
 // when it has a usable one.
 type invalidError struct {
-	code int // CodeInvalidRequest, or CodeParseError for what is not JSON
-	id   json.RawMessage
-	// answer says the message is shaped as an answer to a server request
-	// (an id, a result or an error, no method): the id is the server's.
-	answer       bool
+	code         int // CodeInvalidRequest, or CodeParseError for what is not JSON
+	id           json.RawMessage
 	method       string // the decoded method, "" when unreadable
 	notification bool
+	answer       bool // shaped as an answer to a server request: the id is the server's
 	msg          string
 }
 
