@@ -12,6 +12,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/tenuo-mcp/tenuo-mcp/toolmap"
@@ -189,8 +190,8 @@ func phpUnescape(s string) string {
 		switch c := s[i]; {
 		case c == '+':
 			b = append(b, ' ')
-		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
+		case c == '%' && i+2 < len(s) && hexByte(s[i+1:i+3]) >= 0:
+			b = append(b, byte(hexByte(s[i+1:i+3])))
 			i += 2
 		default:
 			b = append(b, c)
@@ -199,18 +200,13 @@ func phpUnescape(s string) string {
 	return string(b)
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-func unhex(c byte) byte {
-	switch {
-	case c <= '9':
-		return c - '0'
-	case c <= 'F':
-		return c - 'A' + 10
+// hexByte is the byte two hex digits give, -1 for anything else.
+func hexByte(two string) int {
+	n, err := strconv.ParseUint(two, 16, 8)
+	if err != nil {
+		return -1
 	}
-	return c - 'a' + 10
+	return int(n)
 }
 
 // multipartNames returns the form names of a multipart body's parts, as
