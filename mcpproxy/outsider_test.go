@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -306,5 +307,37 @@ func TestWhileClosingBatchAnswered(t *testing.T) {
 	h.upstream.send(`{"jsonrpc":"2.0","id":"p","result":{}}`)
 	if got := h.client.recv(); field(t, got, "id") != `"p"` {
 		t.Fatalf("client got %s", got)
+	}
+}
+
+// TestRefusedServerRequestsBounded: a server that sends requests the relay
+// refuses (invalid, or over the line limit) and does not read its input
+// gets the relay's answers from one writer with a bounded queue: the
+// relay's goroutines do not grow with the requests, and it keeps reading
+// the server.
+func TestRefusedServerRequestsBounded(t *testing.T) {
+	p := &Proxy{}
+	approvingOK(p)
+	h := newHarness(t, p, 512)
+	before := runtime.NumGoroutine()
+	// The upstream side's reader holds 256 messages and then stops reading:
+	// the relay's writes to the server block from there on.
+	for i := range 3000 {
+		if i%2 == 0 {
+			h.upstream.send(fmt.Sprintf(`{"jsonrpc":"1.0","id":%d,"method":"x"}`, i))
+		} else {
+			h.upstream.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"x","params":{"pad":"%s"}}`, i, strings.Repeat("y", 600)))
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	n := runtime.NumGoroutine()
+	// The server reads again, so that the relay's blocked write ends and
+	// it can stop.
+	go func() {
+		for range h.upstream.msgs {
+		}
+	}()
+	if n > before+20 {
+		t.Fatalf("%d goroutines after 3000 refused server requests (%d before)", n, before)
 	}
 }

@@ -227,6 +227,11 @@ type session struct {
 	// that drain can wait for an answer being written.
 	upMu sync.Mutex
 
+	// upReplies holds the relay's own answers to server requests it
+	// refused (see replyUpstream); one goroutine writes them.
+	upReplies    chan []byte
+	upReplyStart sync.Once
+
 	mu      sync.Mutex // guards pending, idle and version
 	pending map[string]*pending
 	// retired holds the ids of requests the client cancelled after they

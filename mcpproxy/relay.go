@@ -669,9 +669,7 @@ func (s *session) upstreamLoop() error {
 			if request && usableID(id) != nil {
 				b, _ := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: CodeInvalidRequest,
 					Message: fmt.Sprintf("Invalid Request: message exceeds the %d-byte limit", long.Limit)}})
-				// Not on this loop: a write the server is slow to read would
-				// stop the reading of what it writes meanwhile.
-				go s.toUpstream(b, nil)
+				s.replyUpstream(b)
 			}
 			if id != nil && !request {
 				if key, ok := idKey(id); ok {
@@ -828,6 +826,38 @@ func (s *session) upstreamMessage(raw []byte) []byte {
 	return m.raw
 }
 
+// maxUpReplies bounds the relay's own answers to server requests waiting
+// to be written; past it (a server that sends requests and does not read
+// its input) they are dropped.
+const maxUpReplies = 64
+
+// replyUpstream queues an answer of the relay's own to a request of the
+// server's. It is written off the upstream loop, since a write the server
+// is slow to read would stop the reading of what it writes meanwhile, by
+// one goroutine (started on first use, ended with the session), so that a
+// server that does not read grows neither goroutines nor memory: when
+// maxUpReplies wait, the answer is dropped and logged.
+func (s *session) replyUpstream(b []byte) {
+	s.upReplyStart.Do(func() {
+		s.upReplies = make(chan []byte, maxUpReplies)
+		go func() {
+			for {
+				select {
+				case b := <-s.upReplies:
+					s.toUpstream(b, nil)
+				case <-s.ctx.Done():
+					return
+				}
+			}
+		}()
+	})
+	select {
+	case s.upReplies <- b:
+	default:
+		s.log.Warn("the server is not reading; the relay's answer to one of its requests is dropped", "queued", maxUpReplies)
+	}
+}
+
 // invalidAnswer ends the request that an upstream message the relay cannot
 // relay answers (a result and an error, a key named twice): the client gets
 // an error for it rather than waiting for ever; a tools/call not yet
@@ -846,9 +876,7 @@ func (s *session) invalidAnswer(raw []byte) {
 	if request {
 		b, _ := json.Marshal(rpcResponse{JSONRPC: "2.0", ID: id, Error: &rpcError{Code: CodeInvalidRequest,
 			Message: "Invalid Request: the MCP proxy could not relay this request"}})
-		// Not on the upstream loop: a write the server is slow to read
-		// would stop the reading of what it writes meanwhile.
-		go s.toUpstream(b, nil)
+		s.replyUpstream(b)
 		return
 	}
 	if e, _ := s.takeSent(key); e != nil {
