@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -47,18 +48,13 @@ rl.on('line', (line) => {
 });
 `
 
-// TestServeTaskOfAnotherHolder: two agents on one 2026-07-28 endpoint, each
-// holding its own warrant and presenting it in _meta.tenuo (no
-// X-Tenuo-Warrant header), land in one pooled session (one caller: the
-// loopback user, or one bearer token) and so one relay session. A task is
-// bound to the relay session, not to the warrant holder whose call
-// created it: the second agent lists the first one's task and reads its
-// result, presenting a warrant of its own or none at all.
 // TestServeTaskOfAnotherHolder: on 2026-07-28, where requests have no
 // session, two agents behind the same caller (here loopback without
 // tokens) each presenting their own warrant in _meta.tenuo get separate
 // upstreams: B, with its own warrant or none, neither lists nor reads the
-// task A's call created, and A reads it presenting its warrant.
+// task A's call created, and A reads it presenting its warrant, in the
+// envelope or written with other JSON escapes. (tasks/* carry no PoP: one
+// who knows A's warrant would find the task too; see callerKey.)
 func TestServeTaskOfAnotherHolder(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
@@ -116,6 +112,11 @@ func TestServeTaskOfAnotherHolder(t *testing.T) {
 	// A polls its own task, presenting the warrant of the call that made it.
 	if own := post("4", "tasks/get", withMeta(`"taskId":"task-1"`, map[string]any{"warrant": a.stack.Base64()}), ""); !strings.Contains(own.Raw, "alice-only") {
 		t.Errorf("holder A cannot read its own task: %s", own.Raw)
+	}
+	wa := a.stack.Base64()
+	escaped := `{` + meta26 + `,"tenuo":{"warrant":"` + fmt.Sprintf(`\u%04x`, wa[0]) + wa[1:] + `"}}`
+	if own := post("5", "tasks/get", `{"taskId":"task-1","_meta":`+escaped+`}`, ""); !strings.Contains(own.Raw, "alice-only") {
+		t.Errorf("holder A, its warrant written with escapes, cannot read its own task: %s", own.Raw)
 	}
 	for _, env := range []map[string]any{{"warrant": b.stack.Base64()}, nil} {
 		list := post("2", "tasks/list", withMeta("", env), "")

@@ -266,10 +266,13 @@ func (h *Handler) postStateless(w http.ResponseWriter, r *http.Request, body []b
 
 // callerKey names the pooled session of r: its caller, the bound headers
 // it carries and the warrant its own envelope presents (a caller
-// presenting two warrants gets two upstreams). So the holders of two
-// warrants never share an upstream, nor its tasks, subscriptions or log
-// level, even behind one token or none: a task id is found only in the
-// pool of the warrant whose call created it.
+// presenting two warrants gets two upstreams). So requests presenting
+// different warrants never share an upstream, nor its tasks,
+// subscriptions or log level, even behind one token or none: a task id is
+// found only in the pool of the warrant whose call created it. This is not
+// proof of holdership: tasks/* carry no PoP, and a warrant is no secret (a
+// delegate's stack holds its parent's), so callers that must not read each
+// other's tasks need credentials of their own (tokens).
 func (h *Handler) callerKey(w http.ResponseWriter, r *http.Request, m *msgInfo) (string, bool) {
 	caller := "anonymous"
 	if h.CallerKey != nil {
@@ -296,10 +299,10 @@ func (h *Handler) callerKey(w http.ResponseWriter, r *http.Request, m *msgInfo) 
 	return hex.EncodeToString(d.Sum(nil)), true
 }
 
-// presentedWarrant is the warrant member, as written, of m's Tenuo
-// envelope: _meta.tenuo's, or arguments._tenuo's on a tools/call; nil when
-// it presents none.
-func presentedWarrant(m *msgInfo) json.RawMessage {
+// presentedWarrant is the warrant member of m's Tenuo envelope (the
+// string decoded, so that escapes do not make another key): _meta.tenuo's,
+// or arguments._tenuo's on a tools/call; nil when it presents none.
+func presentedWarrant(m *msgInfo) []byte {
 	env := metaValue(m, "tenuo")
 	if len(env) == 0 && m.method == "tools/call" {
 		if args, ok := member(m.params, "arguments"); ok && len(args) > 0 && args[0] == '{' {
@@ -310,7 +313,11 @@ func presentedWarrant(m *msgInfo) json.RawMessage {
 		return nil
 	}
 	wt, _ := member(env, "warrant")
-	return wt
+	var str string
+	if len(wt) > 0 && wt[0] == '"' && json.Unmarshal(wt, &str) == nil {
+		return []byte(str)
+	}
+	return wt // not a string: the refusal comes later, keyed as written
 }
 
 // caller returns the open pooled session of key, nil when none.
