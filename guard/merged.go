@@ -159,8 +159,13 @@ func jsonTopKeys(body []byte) ([]string, error) {
 			return keys, err
 		}
 	}
-	_, err := dec.Token()
-	return keys, err
+	if _, err := dec.Token(); err != nil {
+		return keys, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return keys, errors.New("data after the JSON value")
+	}
+	return keys, nil
 }
 
 // formKeys returns a form body's keys as the loosest reader splits and

@@ -137,6 +137,8 @@ func TestMergedJSONAndFormReadings(t *testing.T) {
 		{"JSON with a comment first (Ruby)", "POST", js, `/**/{"limit":100000}`, true},
 		{"JSON with an escape Ruby reads", "POST", js, `{"a":"\q","limit":100000}`, true},
 		{"JSON cut short", "POST", js, `{"a":1,`, true},
+		{"JSON with a second value after it", "POST", js, `{"q":1} {"limit":100000}`, true},
+		{"JSON with a line end after it", "POST", js, "{\"q\":1}\r\n", false},
 		{"NDJSON is not read", "POST", []string{"application/x-ndjson"}, "{\"limit\":1}\n{\"limit\":2}\n", false},
 		{"JSON Lines of one object (Laravel reads /json)", "POST", []string{"application/jsonl"}, `{"limit":1}`, true},
 		{"form, other keys", "POST", form, "q=x&page=2&x=%zz", false},

@@ -215,6 +215,6 @@ func FuzzParseMessage(f *testing.F) {
 		if m.isCall == m.isReply {
 			t.Fatal("message is both or neither a call and a reply")
 		}
-		idFromPrefix(raw)
+		scanPrefix(raw) // must not panic
 	})
 }

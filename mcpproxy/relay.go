@@ -899,15 +899,8 @@ func (s *session) recordVersion(result []byte) {
 	}
 }
 
-// idFromPrefix finds the top-level "id" in the start of an oversized message,
-// when it comes early enough; nil otherwise.
-func idFromPrefix(prefix []byte) json.RawMessage {
-	id, _, _ := scanPrefix(prefix)
-	return id
-}
-
 // scanPrefix reads the top-level members of the start of an oversized
-// message: its "id" (as idFromPrefix), whether it is an answer (a "result"
+// message: its "id" when it comes early enough (nil otherwise), whether it is an answer (a "result"
 // or "error" member before any "method"; a request has neither), and
 // whether it is a request or notification (a "method" member).
 func scanPrefix(prefix []byte) (id json.RawMessage, answer, request bool) {
