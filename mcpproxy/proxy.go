@@ -488,7 +488,9 @@ func (s *session) takeSent(key string) (e *pending, unsent bool) {
 
 // maxRetired bounds the cancelled ids awaiting a late answer; past it the
 // oldest is forgotten (a server may never answer a cancelled request: the
-// specification advises it not to).
+// specification advises it not to). The cost, accepted for bounded memory:
+// a client that reuses a forgotten id, and a server that answers its old
+// request after all, may have that late answer taken for the new one's.
 const maxRetired = 1 << 14
 
 type retiredID struct {
