@@ -27,7 +27,9 @@ package mcpgo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -45,6 +47,14 @@ type Guard struct {
 	// Front names the front end in audit records; empty means
 	// enforce.FrontGuard.
 	Front string
+
+	// tasks holds the task tools installed with AddTaskTool, by server.
+	tasks sync.Map // taskKey → struct{}
+}
+
+type taskKey struct {
+	s    *server.MCPServer
+	name string
 }
 
 // RPCError is a denial as the MCP relay answers it: the JSON-RPC code,
@@ -94,9 +104,84 @@ func (g *Guard) Options() []server.ServerOption {
 	return []server.ServerOption{server.WithToolHandlerMiddleware(g.Middleware), server.WithHooks(h)}
 }
 
-// AddHooks adds the guard's tools/list filter to h.
+// AddHooks adds the guard's hooks to h: the tools/list filter, and the
+// refusal of task-augmented calls that would reach a task tool the guard
+// does not wrap (see AddTaskTool).
 func (g *Guard) AddHooks(h *server.Hooks) {
 	h.AddAfterListTools(g.filterList)
+	h.AddOnRequestInitialization(g.refuseUnguardedTask)
+}
+
+// AddTaskTool registers a task tool on s with its handler behind the
+// guard. mcp-go (v1.2.1) runs a task tool's handler (server.AddTaskTool)
+// without the tool-handler middleware, so the guard refuses every
+// task-augmented call to a task tool not registered through this method
+// (or wrapped with TaskMiddleware and registered here). A tool registered
+// here and later replaced with s.AddTaskTool directly is no longer guarded.
+func (g *Guard) AddTaskTool(s *server.MCPServer, tool mcp.Tool, handler server.TaskToolHandlerFunc) {
+	s.AddTaskTool(tool, g.TaskMiddleware(handler))
+	g.tasks.Store(taskKey{s, tool.Name}, struct{}{})
+}
+
+// TaskMiddleware is Middleware for a task tool's handler: a denial fails
+// the task before the handler runs (the client reads it with tasks/result).
+func (g *Guard) TaskMiddleware(next server.TaskToolHandlerFunc) server.TaskToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CreateTaskResult, error) {
+		// mcp-go starts a task's handler with the context of the request
+		// that created it, cancelled once that request is answered (the
+		// task goes on): the decision must not read that as a cancelled
+		// call.
+		req, err := g.decide(context.WithoutCancel(ctx), req)
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+// refuseUnguardedTask is the request-initialization hook: a tools/call with
+// task augmentation whose name mcp-go would resolve to a task tool (neither
+// a session tool nor a server tool, whose handlers go through the
+// middleware) is refused unless the guard wraps that task tool. The
+// message is read as mcp-go reads it (encoding/json into its own types), so
+// that the name is the one mcp-go looks up.
+func (g *Guard) refuseUnguardedTask(ctx context.Context, _ any, message any) error {
+	var raw []byte
+	switch m := message.(type) {
+	case json.RawMessage:
+		raw = m
+	case []byte:
+		raw = m
+	default:
+		var err error
+		if raw, err = json.Marshal(message); err != nil {
+			return errors.New("Access denied: unreadable request")
+		}
+	}
+	var base struct {
+		Method mcp.MCPMethod `json:"method"`
+	}
+	if json.Unmarshal(raw, &base) != nil || base.Method != mcp.MethodToolsCall {
+		return nil
+	}
+	var req mcp.CallToolRequest
+	if json.Unmarshal(raw, &req) != nil || req.Params.Task == nil {
+		return nil // mcp-go refuses the first; the second runs no task tool
+	}
+	name := req.Params.Name
+	if st, ok := server.ClientSessionFromContext(ctx).(server.SessionWithTools); ok {
+		if _, ok := st.GetSessionTools()[name]; ok {
+			return nil
+		}
+	}
+	s := server.ServerFromContext(ctx)
+	if s != nil && s.GetTool(name) != nil {
+		return nil
+	}
+	if _, ok := g.tasks.Load(taskKey{s, name}); ok && s != nil {
+		return nil
+	}
+	return fmt.Errorf("Access denied: task tool %q is not behind the guard", name)
 }
 
 // Middleware is the tool-handler middleware: it decides the call with the
@@ -104,53 +189,63 @@ func (g *Guard) AddHooks(h *server.Hooks) {
 // request without its Tenuo envelope.
 func (g *Guard) Middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		if g.Point == nil {
-			return nil, &RPCError{Code: enforce.RPCAccessDenied, Message: "Access denied: no decision point configured"}
-		}
-		c := &enforce.Call{Front: g.front(), Session: sessionID(ctx), Tool: req.Params.Name, Held: guard.Held(ctx)}
-		var meta map[string]any
-		if req.Params.Meta != nil {
-			meta = req.Params.Meta.AdditionalFields
-		}
-		metaEnv, err := mcpmeta.Envelope(meta, true)
-		c.Malformed = err
-		args, err := arguments(req)
-		var inBand *enforce.Envelope
-		var stripped map[string]any // the arguments without the in-band envelope, for the handler
-		if err == nil {
-			inBand, args, err = mcpmeta.TakeArguments(args)
-		}
-		if err == nil && inBand != nil {
-			err = json.Unmarshal(args, &stripped)
-		}
-		if err == nil && len(args) > 0 {
-			err = jsonkeys.Check(args) // a handler binding arguments may match keys in any case
-		}
-		c.Arguments = args
-		if err != nil && c.Malformed == nil {
-			c.Malformed = fmt.Errorf("arguments: %v", err)
-		}
-		env, err := mcpmeta.Pick(metaEnv, inBand)
-		if c.Malformed == nil {
-			c.Envelope, c.Malformed = env, err
-		}
-		r := g.Point.Check(ctx, c)
-		if !r.Forward() {
-			return nil, Render(r)
-		}
-		if inBand != nil {
-			req.Params.Arguments, req.Params.RawArguments = stripped, args
-		}
-		if metaEnv != nil {
-			m := *req.Params.Meta
-			m.AdditionalFields = mcpmeta.Strip(m.AdditionalFields)
-			req.Params.Meta = &m
-			if m.ProgressToken == nil && m.AdditionalFields == nil {
-				req.Params.Meta = nil
-			}
+		req, err := g.decide(ctx, req)
+		if err != nil {
+			return nil, err
 		}
 		return next(ctx, req)
 	}
+}
+
+// decide decides req and returns it without its Tenuo envelope, or the
+// denial.
+func (g *Guard) decide(ctx context.Context, req mcp.CallToolRequest) (mcp.CallToolRequest, error) {
+	if g.Point == nil {
+		return req, &RPCError{Code: enforce.RPCAccessDenied, Message: "Access denied: no decision point configured"}
+	}
+	c := &enforce.Call{Front: g.front(), Session: sessionID(ctx), Tool: req.Params.Name, Held: guard.Held(ctx)}
+	var meta map[string]any
+	if req.Params.Meta != nil {
+		meta = req.Params.Meta.AdditionalFields
+	}
+	metaEnv, err := mcpmeta.Envelope(meta, true)
+	c.Malformed = err
+	args, err := arguments(req)
+	var inBand *enforce.Envelope
+	var stripped map[string]any // the arguments without the in-band envelope, for the handler
+	if err == nil {
+		inBand, args, err = mcpmeta.TakeArguments(args)
+	}
+	if err == nil && inBand != nil {
+		err = json.Unmarshal(args, &stripped)
+	}
+	if err == nil && len(args) > 0 {
+		err = jsonkeys.Check(args) // a handler binding arguments may match keys in any case
+	}
+	c.Arguments = args
+	if err != nil && c.Malformed == nil {
+		c.Malformed = fmt.Errorf("arguments: %v", err)
+	}
+	env, err := mcpmeta.Pick(metaEnv, inBand)
+	if c.Malformed == nil {
+		c.Envelope, c.Malformed = env, err
+	}
+	r := g.Point.Check(ctx, c)
+	if !r.Forward() {
+		return req, Render(r)
+	}
+	if inBand != nil {
+		req.Params.Arguments, req.Params.RawArguments = stripped, args
+	}
+	if metaEnv != nil {
+		m := *req.Params.Meta
+		m.AdditionalFields = mcpmeta.Strip(m.AdditionalFields)
+		req.Params.Meta = &m
+		if m.ProgressToken == nil && m.AdditionalFields == nil {
+			req.Params.Meta = nil
+		}
+	}
+	return req, nil
 }
 
 // arguments returns the call's arguments as JSON: the bytes received when
