@@ -9,7 +9,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/tenuo-mcp/tenuo-mcp/guard"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/gosdk"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/guardtest"
 )
@@ -38,21 +37,7 @@ func TestArgumentReadings(t *testing.T) {
 		mu.Unlock()
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ok"}}}, nil, nil
 	})
-	ctx, err := guard.WithCredentials(t.Context(), f.SubStack, f.Sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(t.Context(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := connectScoped(t, f, srv)
 	call := func(args string) ([]string, error) {
 		mu.Lock()
 		got = nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/tenuo-mcp/tenuo-mcp/guard"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/gosdk"
 	"github.com/tenuo-mcp/tenuo-mcp/guard/internal/guardtest"
 )
@@ -28,23 +27,9 @@ func TestSchemaDefaults(t *testing.T) {
 		got <- in.Path
 		return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "ok"}}}, nil, nil
 	})
-	ctx, err := guard.WithCredentials(t.Context(), f.SubStack, f.Sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, ct := mcp.NewInMemoryTransports()
-	ss, err := srv.Connect(ctx, st, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ss.Close()
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(t.Context(), ct, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cs.Close()
+	cs := connectScoped(t, f, srv)
 	for _, args := range []string{`{}`, `{"path":null}`} {
-		_, err = cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: json.RawMessage(args)})
+		_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: json.RawMessage(args)})
 		select {
 		case p := <-got:
 			t.Errorf("%s: the handler ran with path %q (%v)", args, p, err)
@@ -56,7 +41,7 @@ func TestSchemaDefaults(t *testing.T) {
 	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: json.RawMessage(`{}`)}); err == nil {
 		t.Fatal("a call without the constrained argument was allowed")
 	}
-	_, err = cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"path": "/data/reports/a"}})
+	_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"path": "/data/reports/a"}})
 	if p := <-got; err != nil || p != "/data/reports/a" {
 		t.Fatalf("allowed call: %v %q", err, p)
 	}

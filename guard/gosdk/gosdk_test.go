@@ -169,12 +169,11 @@ func TestListHidesTools(t *testing.T) {
 	}
 }
 
-// TestServerScope: over the SDK's in-memory transport, a call without an
-// envelope is decided under the warrant and key of the server's context.
-func TestServerScope(t *testing.T) {
-	f := guardtest.New(t)
-	s := &seen{}
-	srv := newServer(&gosdk.Guard{Point: f.Point}, s, "read", "write")
+// connectScoped connects a client to srv over the SDK's in-memory
+// transport, the server's context holding the fixture's scoped warrant and
+// key; both ends close with the test.
+func connectScoped(t *testing.T, f *guardtest.Fixture, srv *mcp.Server) *mcp.ClientSession {
+	t.Helper()
 	ctx, err := guard.WithCredentials(t.Context(), f.SubStack, f.Sub)
 	if err != nil {
 		t.Fatal(err)
@@ -184,16 +183,26 @@ func TestServerScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ss.Close()
+	t.Cleanup(func() { ss.Close() })
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil).Connect(t.Context(), ct, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cs.Close()
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// TestServerScope: over the SDK's in-memory transport, a call without an
+// envelope is decided under the warrant and key of the server's context.
+func TestServerScope(t *testing.T) {
+	f := guardtest.New(t)
+	s := &seen{}
+	srv := newServer(&gosdk.Guard{Point: f.Point}, s, "read", "write")
+	cs := connectScoped(t, f, srv)
 	if _, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"path": "/data/reports/a"}}); err != nil {
 		t.Fatalf("scoped warrant, allowed: %v", err)
 	}
-	_, err = cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"path": "/data/payroll"}})
+	_, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "read", Arguments: map[string]any{"path": "/data/payroll"}})
 	var werr *jsonrpc.Error
 	if !errors.As(err, &werr) || werr.Code != enforce.RPCAccessDenied {
 		t.Fatalf("scoped warrant, constraint: %v", err)

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -35,23 +34,11 @@ func TestArgumentReadings(t *testing.T) {
 		got = append(got, in.Path, req.GetString("path", ""))
 		return mcp.NewToolResultText("ok"), nil
 	})
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, err := guard.WithCredentials(t.Context(), f.SubStack, f.Sub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := inProcess(t, ctx, srv)
 	for _, args := range []string{
 		`{"path":"/data/reports/a","path":"/etc/passwd"}`,
 		`{"path":"/etc/passwd","path":"/data/reports/a"}`,

@@ -51,6 +51,14 @@ func start(t *testing.T, g *mcpgo.Guard) (*client.Client, *seen) {
 	for _, name := range []string{"read", "write", "deploy", "unmapped"} {
 		srv.AddTool(mcp.NewTool(name, mcp.WithString("path"), mcp.WithString("data"), mcp.WithString("env")), s.handler)
 	}
+	c := serveHTTP(t, srv)
+	return c, s
+}
+
+// serveHTTP serves srv over streamable HTTP and returns mcp-go's own
+// client, started and initialized; both close with the test.
+func serveHTTP(t *testing.T, srv *server.MCPServer) *client.Client {
+	t.Helper()
 	ts := httptest.NewServer(server.NewStreamableHTTPServer(srv))
 	t.Cleanup(ts.Close)
 	c, err := client.NewStreamableHttpClient(ts.URL + "/mcp")
@@ -58,7 +66,26 @@ func start(t *testing.T, g *mcpgo.Guard) (*client.Client, *seen) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	ctx := t.Context()
+	initialize(t, t.Context(), c)
+	return c
+}
+
+// inProcess returns an in-process client of srv, started with ctx (the
+// server's context for every request: credentials of its own, or none)
+// and initialized; it closes with the test.
+func inProcess(t *testing.T, ctx context.Context, srv *server.MCPServer) *client.Client {
+	t.Helper()
+	c, err := client.NewInProcessClient(srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	initialize(t, ctx, c)
+	return c
+}
+
+func initialize(t *testing.T, ctx context.Context, c *client.Client) {
+	t.Helper()
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +95,6 @@ func start(t *testing.T, g *mcpgo.Guard) (*client.Client, *seen) {
 	if _, err := c.Initialize(ctx, init); err != nil {
 		t.Fatal(err)
 	}
-	return c, s
 }
 
 func metaFor(env *enforce.Envelope, extra map[string]any) *mcp.Meta {
@@ -185,23 +211,11 @@ func TestServerScope(t *testing.T) {
 	s := &seen{}
 	srv.AddTool(mcp.NewTool("read", mcp.WithString("path")), s.handler)
 	srv.AddTool(mcp.NewTool("write", mcp.WithString("path")), s.handler)
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, err := guard.WithCredentials(t.Context(), f.SubStack, f.Sub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := inProcess(t, ctx, srv)
 	call := func(tool, path string) error {
 		req := mcp.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments = tool, map[string]any{"path": path}

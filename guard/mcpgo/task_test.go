@@ -2,11 +2,9 @@ package mcpgo_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
@@ -28,22 +26,8 @@ func TestTaskToolUnguarded(t *testing.T) {
 			ran <- req
 			return &mcp.CreateTaskResult{}, nil
 		})
-	ts := httptest.NewServer(server.NewStreamableHTTPServer(srv))
-	t.Cleanup(ts.Close)
-	c, err := client.NewStreamableHttpClient(ts.URL + "/mcp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
+	c := serveHTTP(t, srv)
 	ctx := t.Context()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
 	call := func(meta *mcp.Meta, args map[string]any) error {
 		req := mcp.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments, req.Params.Meta = "deploy", args, meta
@@ -52,7 +36,7 @@ func TestTaskToolUnguarded(t *testing.T) {
 		return err
 	}
 	// No credentials at all: the decision point denies.
-	err = call(nil, map[string]any{"env": "prod"})
+	err := call(nil, map[string]any{"env": "prod"})
 	// A warrant with a PoP over other arguments: denied too.
 	pop := f.PoP(t, f.AgentStack, f.Agent, "deploy", `{"env":"staging"}`)
 	err2 := call(metaFor(&enforce.Envelope{Warrant: f.AgentStack.Base64(), Signature: pop}, nil), map[string]any{"env": "prod"})
@@ -78,20 +62,8 @@ func TestGuardedTaskTool(t *testing.T) {
 			ran <- req
 			return &mcp.CreateTaskResult{}, nil
 		})
-	c, err := client.NewInProcessClient(srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx := t.Context()
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	if _, err := c.Initialize(ctx, init); err != nil {
-		t.Fatal(err)
-	}
+	c := inProcess(t, ctx, srv)
 	call := func(meta *mcp.Meta, args map[string]any) {
 		req := mcp.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments, req.Params.Meta = "deploy", args, meta
