@@ -39,21 +39,7 @@ func TestArgumentReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := inProcess(t, ctx, srv)
-	for _, args := range []string{
-		`{"path":"/data/reports/a","path":"/etc/passwd"}`,
-		`{"path":"/etc/passwd","path":"/data/reports/a"}`,
-		`{"path":"/data/reports/a","PATH":"/etc/passwd"}`,
-		`{"path":"/data/reports/a","Path":"/etc/passwd"}`,
-		`{"pat\u0068":"/etc/passwd"}`,
-		`{"path":"/data/reports/a","pat\u0068":"/etc/passwd"}`,
-		`{"path":"/data/reports/a","pat\u0048":"/etc/passwd"}`,
-		`{"path":"/data/reports/\ud800"}`,
-		"{\"path\":\"/data/reports/\xff\"}",
-		`{"path":"/data/reports/a","_tenuo":null}`,
-		`{"path":"/etc/passwd","_tenuo":1,"path":"/data/reports/a"}`,
-		`{"path":["/data/reports/a"]}`,
-		`{"path":"/data/reports/a"} `,
-	} {
+	for _, args := range guardtest.ArgsReadAnotherWay {
 		got = nil
 		req := mcp.CallToolRequest{}
 		req.Params.Name, req.Params.Arguments = "read", json.RawMessage(args)
