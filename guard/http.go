@@ -106,6 +106,11 @@ func (m *HTTP) readsBody(r *http.Request) (read bool, queryKeys []string) {
 	if r.URL == nil {
 		return !m.StreamBodies, nil // denied: no URL to route by
 	}
+	if !m.StreamBodies && !mergeableBody(r) {
+		// Every body is read, and this one no server merges with the
+		// query: no route lookup is needed (the decision makes its own).
+		return true, nil
+	}
 	reads, err := m.config().RouteReads(r.Method, r.URL.Path)
 	if err != nil {
 		return !m.StreamBodies, nil

@@ -44,6 +44,11 @@ func TestHTTPMiddleware(t *testing.T) {
 		{"allowed", "POST", "/read", `{"path":"/data/a"}`, h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/a"}`)), 200, 0},
 		{"allowed, hex PoP", "POST", "/read", `{"path":"/data/a"}`, h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", hex.EncodeToString(popBytes)), 200, 0},
 		{"allowed, path route with query", "GET", "/files/a?path=/data/q", "", h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/q"}`)), 200, 0},
+		// In process too (every body read): a handler's FormValue would
+		// take the body's path over the query's that was checked.
+		{"query route, a form body's field for its key", "GET", "/files/a?path=/data/q", "path=/etc/passwd", h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/q"}`), "Content-Type", "application/x-www-form-urlencoded"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query route, a JSON body's field for its key", "GET", "/files/a?path=/data/q", `{"PATH":"/etc/passwd"}`, h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/q"}`), "Content-Type", "application/json"), 400, authz.CodeInvalidEnvelopeStructure},
+		{"query route, a form body with other fields", "GET", "/files/a?path=/data/q", "q=x", h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/q"}`), "Content-Type", "application/x-www-form-urlencoded"), 200, 0},
 		{"no warrant", "POST", "/read", `{"path":"/data/a"}`, nil, 401, authz.CodeInvalidEnvelopeStructure},
 		{"PoP without warrant", "POST", "/read", `{"path":"/data/a"}`, h("X-Tenuo-PoP", "AAAA"), 400, authz.CodeInvalidEnvelopeStructure},
 		{"PoP over other arguments", "POST", "/read", `{"path":"/data/b"}`, h("X-Tenuo-Warrant", w, "X-Tenuo-PoP", pop("read", `{"path":"/data/a"}`)), 401, authz.CodePopSignatureInvalid},
